@@ -1,0 +1,35 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { handleCallback } from '../lib/callback/handleCallback';
+import { loadConfig, required } from '../lib/config';
+import { httpErrors, json } from '../lib/http/json';
+import { logger } from '../lib/log';
+import { sendJson } from '../lib/queue/sqs';
+import { createTable } from '../lib/store/table';
+import { getTenant } from '../lib/store/tenants';
+
+const config = loadConfig();
+const table = createTable(config.TABLE_NAME);
+const sqs = new SQSClient({});
+const eventsQueueUrl = required(config, 'EVENTS_QUEUE_URL');
+
+/** POST /dingtalk/{tenantId}/callback: DingTalk's signed, encrypted event push. */
+export const handler = middy(async (event: APIGatewayProxyEventV2) => {
+  const tenantId = event.pathParameters?.tenantId ?? '';
+  logger.appendKeys({ tenantId });
+  const out = await handleCallback(
+    {
+      getTenant: (id) => getTenant(table, id),
+      enqueue: async (e) => void (await sendJson(sqs, eventsQueueUrl, e)),
+      now: Date.now,
+      windowSeconds: config.CALLBACK_WINDOW_SECONDS,
+    },
+    { tenantId, query: event.queryStringParameters ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
+  );
+  logger.info('callback accepted', { eventType: out.eventType, eventId: out.eventId, queued: out.queued });
+  return json(200, out.envelope);
+})
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(httpErrors());

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { isAesKey } from '../dingtalk/crypto';
+
+export const EDITIONS = {
+  standard: { qps: 20, monthlyQuota: 10_000 },
+  professional: { qps: 40, monthlyQuota: 500_000 },
+  exclusive: { qps: 60, monthlyQuota: 5_500_000 },
+} as const;
+
+export type Edition = keyof typeof EDITIONS;
+
+const id = (what: string) => z.string().trim().min(1, `${what} is required`).max(128);
+
+/** The tenant record contract (DESIGN.md). Unknown keys are rejected so typos do not pass silently. */
+export const tenantSchema = z
+  .object({
+    tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId: 1-64 letters, digits, _ or -'),
+    corpId: id('corpId'),
+    agentId: z.union([z.string().min(1), z.number().int().positive()]).transform(String),
+    clientId: id('clientId'),
+    clientSecret: id('clientSecret'),
+    aesKey: z.string().refine(isAesKey, 'aesKey must be 43 characters of the Base64 alphabet'),
+    token: z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'token must be letters and digits'),
+    edition: z.enum(['standard', 'professional', 'exclusive']),
+    qps: z.number().int().positive().max(10_000).optional(),
+    monthlyQuota: z.number().int().nonnegative().optional(),
+    warRoomTemplateId: z.string().min(1).optional(),
+    warRoomBotId: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type Tenant = z.infer<typeof tenantSchema>;
+
+/** The limits in force for a tenant: its overrides, else its edition's defaults. */
+export function limitsOf(tenant: Pick<Tenant, 'edition' | 'qps' | 'monthlyQuota'>): { qps: number; monthlyQuota: number } {
+  const d = EDITIONS[tenant.edition];
+  return { qps: tenant.qps ?? d.qps, monthlyQuota: tenant.monthlyQuota ?? d.monthlyQuota };
+}
+
+const SECRET_FIELDS = ['clientSecret', 'aesKey', 'token'] as const;
+
+/** A copy safe to print: secrets replaced by their first and last characters. */
+export function maskTenant(tenant: Tenant): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...tenant };
+  for (const f of SECRET_FIELDS) {
+    const v = tenant[f];
+    out[f] = v.length > 8 ? `${v.slice(0, 2)}…${v.slice(-2)} (${v.length} chars)` : '****';
+  }
+  return out;
+}

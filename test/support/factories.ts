@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { sealEnvelope } from '../../lib/dingtalk/crypto';
+import type { Tenant } from '../../lib/tenant/schema';
+
+let seq = 0;
+
+/** A valid tenant record; override any field. */
+export function aTenant(over: Partial<Tenant> = {}): Tenant {
+  seq += 1;
+  return {
+    tenantId: `tenant-${seq}-${randomBytes(3).toString('hex')}`,
+    corpId: `ding-corp-${seq}`,
+    agentId: '3000000001',
+    clientId: `dingclient${seq}${randomBytes(3).toString('hex')}`,
+    clientSecret: randomBytes(24).toString('hex'),
+    aesKey: randomBytes(32).toString('base64').slice(0, 43),
+    token: `tok${randomBytes(8).toString('hex')}`,
+    edition: 'standard',
+    ...over,
+  };
+}
+
+/**
+ * Builds what DingTalk would POST for `event` to the tenant's callback URL: query parameters
+ * (msg_signature, timestamp in ms, nonce) and the JSON body `{"encrypt": ...}`.
+ */
+export function signedPush(
+  tenant: Tenant,
+  event: Record<string, unknown>,
+  opts: { timestamp?: string; nonce?: string; receiverId?: string; token?: string } = {},
+) {
+  const env = sealEnvelope(
+    { token: opts.token ?? tenant.token, aesKey: tenant.aesKey, receiverId: opts.receiverId ?? tenant.clientId },
+    JSON.stringify(event),
+    { timeStamp: opts.timestamp ?? String(Date.now()), nonce: opts.nonce ?? randomBytes(4).toString('hex') },
+  );
+  return {
+    query: { msg_signature: env.msg_signature, timestamp: env.timeStamp, nonce: env.nonce },
+    body: JSON.stringify({ encrypt: env.encrypt }),
+  };
+}
+
+/** An API Gateway HTTP API (payload v2) event for the given route. */
+export function httpEvent(opts: {
+  method?: string;
+  path: string;
+  pathParameters?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: string;
+  headers?: Record<string, string>;
+}): any {
+  const qs = new URLSearchParams(opts.query ?? {}).toString();
+  return {
+    version: '2.0',
+    routeKey: `${opts.method ?? 'POST'} ${opts.path}`,
+    rawPath: opts.path,
+    rawQueryString: qs,
+    headers: { 'content-type': 'application/json', ...(opts.headers ?? {}) },
+    queryStringParameters: opts.query,
+    pathParameters: opts.pathParameters,
+    body: opts.body,
+    isBase64Encoded: false,
+    requestContext: { http: { method: opts.method ?? 'POST', path: opts.path }, requestId: `req-${Date.now()}`, timeEpoch: Date.now() },
+  };
+}
+
+export const lambdaContext: any = {
+  functionName: 'test',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test',
+  memoryLimitInMB: '256',
+  awsRequestId: 'test-request',
+  logGroupName: '/aws/lambda/test',
+  logStreamName: 'test',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 30000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
