@@ -1,0 +1,26 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Where `npm start` writes the local stack's endpoints (KEY=value lines). */
+export const STACK_ENV_FILE = resolve(process.cwd(), '.local/stack.env');
+
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/**
+ * Strips `--local` from argv and, when it was given, loads `.local/stack.env` into process.env
+ * (so the SDK and our config use the local stack). Throws a clear error when the stack is not running.
+ */
+export function applyLocalFlag(argv: string[], file = STACK_ENV_FILE): string[] {
+  const rest = argv.filter((a) => a !== '--local');
+  if (rest.length === argv.length) return argv;
+  if (!existsSync(file)) throw new Error(`${file} not found: start the local stack first with "npm start"`);
+  Object.assign(process.env, parseEnvFile(readFileSync(file, 'utf8')));
+  return rest;
+}

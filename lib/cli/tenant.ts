@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { BridgeError } from '../errors';
+import { createTable, type Table } from '../store/table';
+import { deleteTenant, getTenant, listTenants, putTenant } from '../store/tenants';
+import { maskTenant } from '../tenant/schema';
+import { applyLocalFlag } from './stackEnv';
+
+const USAGE = `usage: npm run tenant -- [--local] <command>
+  put <file.json>      create or replace a tenant from a JSON record
+  get <tenantId>       show a tenant (secrets masked)
+  list                 list tenants (secrets masked)
+  delete <tenantId>    delete a tenant
+  --local              use the local stack started by "npm start" (.local/stack.env)
+Otherwise TABLE_NAME and the usual AWS credentials/region (and optional AWS_ENDPOINT_URL_DYNAMODB) are used.`;
+
+type Out = (line: string) => void;
+type Command = (table: Table, args: string[], out: Out) => Promise<number>;
+
+export const commands: Record<string, Command> = {
+  async put(table, [file], out) {
+    if (!file) throw new BridgeError('put needs a JSON file', 2, 'usage');
+    let input: unknown;
+    try {
+      input = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new BridgeError(`cannot read ${file}: ${(e as Error).message}`, 2, 'usage');
+    }
+    const t = await putTenant(table, input);
+    out(`saved tenant ${t.tenantId} (corpId ${t.corpId}, edition ${t.edition})`);
+    return 0;
+  },
+  async get(table, [id], out) {
+    if (!id) throw new BridgeError('get needs a tenantId', 2, 'usage');
+    const t = await getTenant(table, id);
+    if (!t) throw new BridgeError(`no tenant ${id}`, 1, 'not_found');
+    out(JSON.stringify(maskTenant(t), null, 2));
+    return 0;
+  },
+  async list(table, _args, out) {
+    const all = await listTenants(table);
+    out(JSON.stringify(all.map(maskTenant), null, 2));
+    return 0;
+  },
+  async delete(table, [id], out) {
+    if (!id) throw new BridgeError('delete needs a tenantId', 2, 'usage');
+    if (!(await deleteTenant(table, id))) throw new BridgeError(`no tenant ${id}`, 1, 'not_found');
+    out(`deleted tenant ${id}`);
+    return 0;
+  },
+};
+
+/**
+ * Runs the tenant CLI; returns the exit code. Exposed for tests, which pass their own table and output.
+ *
+ * @example
+ * await runTenantCli(['list'], { table, out: console.log, err: console.error })
+ */
+export async function runTenantCli(argv: string[], io: { table?: Table; out: Out; err: Out }): Promise<number> {
+  let args: string[];
+  try {
+    args = applyLocalFlag(argv);
+  } catch (e) {
+    io.err((e as Error).message);
+    return 2;
+  }
+  const [name, ...rest] = args;
+  const cmd = name ? commands[name] : undefined;
+  if (!cmd) {
+    io.err(USAGE);
+    return 2;
+  }
+  const tableName = process.env.TABLE_NAME;
+  if (!io.table && !tableName) {
+    io.err('TABLE_NAME is not set (use --local for the local stack, or the stack output TableName)');
+    return 2;
+  }
+  try {
+    return await cmd(io.table ?? createTable(tableName!), rest, io.out);
+  } catch (e) {
+    if (e instanceof BridgeError) {
+      io.err(e.message);
+      return e.status === 2 ? 2 : 1;
+    }
+    io.err(`error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  runTenantCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => {
+    process.exitCode = code;
+  });
+}
