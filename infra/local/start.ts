@@ -1,0 +1,31 @@
+import { STACK_ENV_FILE } from '../../lib/cli/stackEnv';
+import { startLocalStack } from './stack';
+
+/** `npm start`: runs the local stack until Ctrl-C / SIGTERM, then stops everything it started. */
+async function main(): Promise<void> {
+  const stack = await startLocalStack({ envFile: STACK_ENV_FILE });
+  const e = stack.env;
+  console.log(`dingtalk-bridge local stack is up
+  HTTP API        ${e.API_URL}
+    callback      POST ${e.API_URL}/dingtalk/<tenantId>/callback
+  DynamoDB Local  ${e.AWS_ENDPOINT_URL_DYNAMODB}  table ${e.TABLE_NAME}
+  SQS server      ${e.AWS_ENDPOINT_URL_SQS}
+    events queue  ${e.EVENTS_QUEUE_URL}
+    notify queue  ${e.NOTIFY_QUEUE_URL}
+Endpoints written to ${STACK_ENV_FILE}; CLI commands with --local use them. Ctrl-C stops.`);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping local stack...`);
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((e) => {
+  console.error(`local stack failed to start: ${(e as Error).message}`);
+  process.exit(1);
+});
