@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { handleCallback, timestampMs, type CallbackDeps, type CallbackRequest, type QueuedEvent } from '../../../lib/callback/handleCallback';
 import { loadConfig } from '../../../lib/config';
 import { MAX_CALLBACK_BODY_BYTES } from '../../../lib/constants';
-import { decrypt, signature } from '../../../lib/dingtalk/crypto';
+import { decrypt, sealEnvelope, signature } from '../../../lib/dingtalk/crypto';
 import { AuthError, BridgeError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../lib/errors';
 import type { Tenant } from '../../../lib/tenant/schema';
 import { aTenant, signedPush } from '../../support/factories';
@@ -326,7 +326,6 @@ describe('handleCallback', () => {
     ])('a correctly signed payload that is %s is rejected 400', async (_label, plaintext) => {
       const tenant = aTenant();
       const { deps, queued } = aWorld({ tenants: [tenant] });
-      const { sealEnvelope } = await import('../../../lib/dingtalk/crypto');
       const env = sealEnvelope({ token: tenant.token, aesKey: tenant.aesKey, receiverId: tenant.clientId }, plaintext, {
         timeStamp: String(NOW),
         nonce: 'n1',
