@@ -1,7 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_TABLE_NAME } from '../../lib/constants';
+import type { Simulator } from '../../test/simulator/simulator';
 import { startHttpApi, type Route } from './httpApi';
+import { createTable } from '../../lib/store/table';
+import { startLocalSimulator } from './simulator';
 import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal, type Provisioned } from './services';
 
 export interface LocalStackOptions {
@@ -11,11 +14,17 @@ export interface LocalStackOptions {
   tableName?: string;
   /** Write the endpoints to this file (KEY=value lines). */
   envFile?: string;
+  /** Network jitter the DingTalk simulator adds to each call (ms range). */
+  simulatorJitterMs?: [number, number];
+  /** Where the simulator prints each call it receives (npm start: stdout). */
+  print?: (line: string) => void;
 }
 
 export interface LocalStack {
   env: Record<string, string>;
   queues: Provisioned;
+  /** The DingTalk simulator, when this stack started one (no DINGTALK_API_URL given). */
+  simulator?: Simulator;
   stop(): Promise<void>;
 }
 
@@ -26,6 +35,7 @@ const num = (v: string | undefined): number | undefined => (v ? Number(v) : unde
  * API serving the real handlers. Sets process.env so handlers and the SDK use the local services.
  */
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  let simulator: Simulator | undefined;
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -40,6 +50,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const queues = await provision(endpoints, opts.tableName ?? DEFAULT_TABLE_NAME);
     const env: Record<string, string> = localEnv(endpoints, queues);
     Object.assign(process.env, env);
+    if (!process.env.DINGTALK_API_URL) {
+      const local = await startLocalSimulator(createTable(queues.tableName), { jitterMs: opts.simulatorJitterMs, print: opts.print });
+      stops.push(local.stop);
+      env.DINGTALK_API_URL = local.sim.url;
+      env.DINGTALK_OAPI_URL = local.sim.oapiUrl;
+      simulator = local.sim;
+    }
+    Object.assign(process.env, env);
 
     const routes: Route[] = [
       { method: 'POST', path: '/dingtalk/{tenantId}/callback', handler: async () => (await import('../../functions/callback')).handler },
@@ -52,7 +70,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       mkdirSync(dirname(opts.envFile), { recursive: true });
       writeFileSync(opts.envFile, `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
     }
-    return { env, queues, stop };
+    return { env, queues, simulator, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -3,7 +3,7 @@ import { startLocalStack } from './stack';
 
 /** `npm start`: runs the local stack until Ctrl-C / SIGTERM, then stops everything it started. */
 async function main(): Promise<void> {
-  const stack = await startLocalStack({ envFile: STACK_ENV_FILE });
+  const stack = await startLocalStack({ envFile: STACK_ENV_FILE, print: (line) => console.log(line) });
   const e = stack.env;
   console.log(`dingtalk-bridge local stack is up
   HTTP API        ${e.API_URL}
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   SQS server      ${e.AWS_ENDPOINT_URL_SQS}
     events queue  ${e.EVENTS_QUEUE_URL}
     notify queue  ${e.NOTIFY_QUEUE_URL}
+  DingTalk        ${stack.simulator ? `simulator ${e.DINGTALK_API_URL} (seeded from test/fixtures/simulator-seed.json; tenants' apps synced)` : e.DINGTALK_API_URL}
 Endpoints written to ${STACK_ENV_FILE}; CLI commands with --local use them. Ctrl-C stops.`);
   let stopping = false;
   const shutdown = async (signal: string) => {

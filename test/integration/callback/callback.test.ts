@@ -184,6 +184,8 @@ describe('DingTalk callback (real local services)', () => {
     const { msg_signature, ...rest } = push.query;
     const { res } = await invoke(callbackEvent(tenant.tenantId, { ...rest, signature: msg_signature }, push.body));
     expect(res.statusCode).toBe(200);
+    expect(decrypt(tenant.aesKey, JSON.parse(res.body).encrypt).message).toBe('success');
+    expect(await receiveEvents()).toEqual([]);
   });
 
   // ---- rejected pushes -------------------------------------------------------------------------
@@ -191,47 +193,53 @@ describe('DingTalk callback (real local services)', () => {
   describe('a rejected push gets a 4xx JSON error, echoes no secret or payload, and queues nothing', () => {
     const secretTitle = '绝密并购项目群';
 
-    type Case = { name: string; status: number; build: (tenant: Tenant) => unknown };
+    type Case = { name: string; status: number; reason: RegExp; build: (tenant: Tenant) => unknown };
     const cases: Case[] = [
       {
         name: 'unknown tenant',
         status: 404,
+        reason: /unknown tenant/,
         build: (t) => aCallback({ ...t, tenantId: `missing-${randomBytes(3).toString('hex')}` }, titleChanged(secretTitle)),
       },
-      { name: 'forged signature', status: 401, build: (t) => aCallback(t, titleChanged(secretTitle), { token: 'forgedToken123' }) },
+      { name: 'forged signature', status: 401, reason: /signature mismatch/, build: (t) => aCallback(t, titleChanged(secretTitle), { token: 'forgedToken123' }) },
       {
         name: 'tampered msg_signature',
         status: 401,
+        reason: /signature mismatch/,
         build: (t) => {
           const push = signedPush(t, titleChanged(secretTitle));
           return callbackEvent(t.tenantId, { ...push.query, msg_signature: randomBytes(20).toString('hex') }, push.body);
         },
       },
-      { name: 'wrong receiver id', status: 401, build: (t) => aCallback(t, titleChanged(secretTitle), { receiverId: 'dingSomeOtherApp' }) },
+      { name: 'wrong receiver id', status: 401, reason: /receiver id mismatch/, build: (t) => aCallback(t, titleChanged(secretTitle), { receiverId: 'dingSomeOtherApp' }) },
       {
         name: 'stale timestamp (1 h + 5 s)',
         status: 401,
+        reason: /timestamp/,
         build: (t) => aCallback(t, titleChanged(secretTitle), { timestamp: String(Date.now() - 3_605_000) }),
       },
       {
         name: 'timestamp from the future (1 h + 5 s)',
         status: 401,
+        reason: /timestamp/,
         build: (t) => aCallback(t, titleChanged(secretTitle), { timestamp: String(Date.now() + 3_605_000) }),
       },
       {
         name: 'malformed body',
         status: 400,
+        reason: /not JSON/,
         build: (t) => callbackEvent(t.tenantId, signedPush(t, titleChanged(secretTitle)).query, '{"encrypt": oops'),
       },
-      { name: 'missing query', status: 400, build: (t) => callbackEvent(t.tenantId, undefined, signedPush(t, titleChanged(secretTitle)).body) },
+      { name: 'missing query', status: 400, reason: /missing query parameter/, build: (t) => callbackEvent(t.tenantId, undefined, signedPush(t, titleChanged(secretTitle)).body) },
       {
         name: '65 KiB body',
         status: 413,
+        reason: /larger than/,
         build: (t) => callbackEvent(t.tenantId, signedPush(t, titleChanged(secretTitle)).query, JSON.stringify({ encrypt: 'A'.repeat(65 * 1024) })),
       },
     ];
 
-    it.each(cases)('$name -> $status', async ({ status, build }) => {
+    it.each(cases)('$name -> $status', async ({ status, reason, build }) => {
       // given
       const tenant = await aStoredTenant();
       // when
@@ -241,7 +249,7 @@ describe('DingTalk callback (real local services)', () => {
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       const body = JSON.parse(res.body);
       expect(typeof body.error).toBe('string');
-      expect(typeof body.message).toBe('string');
+      expect(body.message).toMatch(reason);
       for (const s of [...secretsOf(tenant), secretTitle]) {
         expect(res.body).not.toContain(s);
         expect(logs).not.toContain(s);

@@ -38,9 +38,9 @@ const titleChanged = (over: Record<string, unknown> = {}) => ({
 });
 
 /** A request as the Lambda would pass it: DingTalk's signed push for `tenant`. */
-function aPush(tenant: Tenant, event: Record<string, unknown>, opts: Parameters<typeof signedPush>[2] = {}): CallbackRequest {
+function aPush(tenant: Tenant, event: Record<string, unknown>, opts: Parameters<typeof signedPush>[2] = {}) {
   const push = signedPush(tenant, event, { timestamp: String(NOW), ...opts });
-  return { tenantId: tenant.tenantId, query: push.query, body: push.body };
+  return { tenantId: tenant.tenantId, query: push.query, body: push.body } satisfies CallbackRequest;
 }
 
 /** Runs handleCallback expecting a typed rejection; returns it. */

@@ -1,0 +1,73 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface AlarmsProps {
+  /** Dead-letter queues by name: any message in one is a failure that retries could not fix. */
+  readonly deadLetterQueues: Record<string, IQueue>;
+  readonly api: IHttpApi;
+  /** Functions by handler name: each gets an errors and a throttles alarm. */
+  readonly functions: Record<string, IFunction>;
+  /** When set, an SNS topic with this e-mail subscription receives every alarm and its recovery. */
+  readonly email?: string;
+}
+
+/**
+ * The operational alarms: messages in a dead-letter queue, HTTP API 5xx, function errors and
+ * throttled invocations. Every alarm treats missing data as "not breaching" (quiet periods are fine).
+ */
+export class Alarms extends Construct {
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly topic?: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+
+    for (const [name, dlq] of Object.entries(props.deadLetterQueues)) {
+      this.add(`${pascal(name)}DlqNotEmpty`, `A message reached the ${name} dead-letter queue; inspect it and redrive once fixed.`,
+        dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }));
+    }
+
+    this.add('Api5xx', 'The HTTP API answered 5xx (DingTalk retries a failed push twice, then parks it).',
+      props.api.metricServerError({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }));
+
+    for (const [name, fn] of Object.entries(props.functions)) {
+      this.add(`${pascal(name)}Errors`, `The ${name} function failed (an uncaught error or a timeout).`,
+        fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }));
+      this.add(`${pascal(name)}Throttles`, `Invocations of the ${name} function were throttled (account or reserved concurrency).`,
+        fn.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }));
+    }
+
+    if (props.email) {
+      this.topic = new sns.Topic(this, 'Topic', { displayName: 'dingtalk-bridge alarms', enforceSSL: true });
+      this.topic.addSubscription(new EmailSubscription(props.email));
+      const action = new SnsAction(this.topic);
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+  }
+
+  /** One alarm that fires when the metric is at least 1 in one period. */
+  private add(id: string, description: string, metric: cloudwatch.IMetric): void {
+    this.alarms.push(
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+}
+
+const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

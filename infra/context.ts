@@ -1,0 +1,71 @@
+import type { Construct } from 'constructs';
+import type { DingtalkBridgeStackProps } from './stack';
+
+/**
+ * Deployment options read from CDK context (`cdk.json` or `-c key=value` on the command line).
+ *
+ * | context           | effect                                                              |
+ * |-------------------|---------------------------------------------------------------------|
+ * | `stackName`       | CloudFormation stack name (default `DingtalkBridge`)                |
+ * | `retain`          | `false` makes the table, its key and the log groups destroyable     |
+ * | `alarmEmail`      | creates an SNS topic with this e-mail subscription for every alarm  |
+ * | `apiRateLimit`    | HTTP API default-stage steady rate, requests/s (default 50)         |
+ * | `apiBurstLimit`   | HTTP API default-stage burst (default 100)                          |
+ * | `dingtalkApiUrl`  | DINGTALK_API_URL for the functions (default https://api.dingtalk.com) |
+ * | `dingtalkOapiUrl` | DINGTALK_OAPI_URL for the functions (default https://oapi.dingtalk.com) |
+ */
+export interface ContextOptions extends DingtalkBridgeStackProps {
+  readonly stackName: string;
+}
+
+export const DEFAULT_STACK_NAME = 'DingtalkBridge';
+
+/**
+ * Reads the context of `scope` (normally the App) into stack props. Values given with `-c` arrive as
+ * strings, values from cdk.json keep their JSON type: both are accepted.
+ *
+ * @example
+ * const app = new App();
+ * const { stackName, ...props } = stackPropsFromContext(app);
+ * new DingtalkBridgeStack(app, stackName, props);
+ */
+export function stackPropsFromContext(scope: Construct): ContextOptions {
+  const get = (key: string): unknown => scope.node.tryGetContext(key);
+  const rate = number(get('apiRateLimit'), 'apiRateLimit');
+  const burst = number(get('apiBurstLimit'), 'apiBurstLimit');
+  return {
+    stackName: string(get('stackName')) ?? DEFAULT_STACK_NAME,
+    retain: boolean(get('retain'), 'retain') ?? true,
+    alarmEmail: email(string(get('alarmEmail'))),
+    apiThrottle: rate === undefined && burst === undefined ? undefined : { rateLimit: rate ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burst ?? DEFAULT_THROTTLE.burstLimit },
+    dingtalkApiUrl: string(get('dingtalkApiUrl')),
+    dingtalkOapiUrl: string(get('dingtalkOapiUrl')),
+  };
+}
+
+/** HTTP API default-stage throttling. DingTalk pushes a few events per minute per tenant; this leaves ample room. */
+export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+
+function string(v: unknown): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  return String(v);
+}
+
+function boolean(v: unknown, key: string): boolean | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new Error(`context ${key} must be true or false, got ${JSON.stringify(v)}`);
+}
+
+function number(v: unknown, key: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`context ${key} must be a positive number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function email(v: string | undefined): string | undefined {
+  if (v !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v)) throw new Error(`context alarmEmail is not an e-mail address: ${v}`);
+  return v;
+}

@@ -1,0 +1,284 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { QUEUES, visibilityTimeoutSeconds } from '../lib/constants';
+import { KEY } from '../lib/store/table';
+import { Alarms } from './alarms';
+import { DEFAULT_THROTTLE } from './context';
+import { bundledFunction, PROJECT_ROOT } from './lambda';
+
+/** Contract paths (DESIGN.md). */
+export const CALLBACK_PATH = '/dingtalk/{tenantId}/callback';
+export const HOMEPAGE_PATH = '/dingtalk/{tenantId}/home';
+
+export type HandlerName = 'callback' | 'events' | 'sender' | 'homepage';
+type QueueSettings = (typeof QUEUES)[keyof typeof QUEUES];
+
+export interface DingtalkBridgeStackProps extends StackProps {
+  /** Keep the table and its KMS key (and the log groups) when the stack is deleted. @default true */
+  readonly retain?: boolean;
+  /** Send every alarm to an SNS topic with this e-mail subscription. @default no topic */
+  readonly alarmEmail?: string;
+  /** HTTP API default-stage throttling. @default DEFAULT_THROTTLE */
+  readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** @default https://api.dingtalk.com */
+  readonly dingtalkApiUrl?: string;
+  /** @default https://oapi.dingtalk.com */
+  readonly dingtalkOapiUrl?: string;
+  /** Where the `<handler>.ts` entry files live. @default <repo>/functions */
+  readonly functionsDir?: string;
+}
+
+/** A work queue and the dead-letter queue it redrives to. */
+export interface QueueWithDlq {
+  readonly queue: sqs.Queue;
+  readonly dlq: sqs.Queue;
+  readonly settings: QueueSettings;
+}
+
+/** What a handler does, in terms of the resources it touches. */
+export interface HandlerSpec {
+  readonly description: string;
+  /**
+   * The HTTP route it serves. Routes have no API Gateway authorizer (DingTalk cannot present one):
+   * `publicBecause` states how the handler itself authenticates or why none is needed.
+   */
+  readonly route?: { readonly method: HttpMethod; readonly path: string; readonly publicBecause: string };
+  /** The queue it consumes: SQS event source with partial batch failures, timeout from QUEUES. */
+  readonly consumes?: QueueWithDlq;
+  /** Table access: `read` (tenants, links) or `readWrite`. */
+  readonly table: 'read' | 'readWrite';
+  /** Queues it may send to. */
+  readonly sendsTo?: sqs.IQueue[];
+  /** @default the consumed queue's consumerTimeoutSeconds, else 10 s */
+  readonly timeout?: Duration;
+}
+
+/**
+ * dingtalk-bridge on AWS, top to bottom as in DESIGN.md: storage, queues, HTTP API, functions and
+ * their wiring, the Flashduty publisher policy, alarms, outputs.
+ */
+export class DingtalkBridgeStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly events: QueueWithDlq;
+  readonly notify: QueueWithDlq;
+  readonly api: HttpApi;
+  readonly functions: Partial<Record<HandlerName, NodejsFunction>> = {};
+  readonly publisherPolicy: iam.ManagedPolicy;
+  readonly alarms: Alarms;
+
+  private readonly functionsDir: string;
+  private readonly removalPolicy: RemovalPolicy;
+  private readonly environment: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: DingtalkBridgeStackProps = {}) {
+    super(scope, id, { description: 'dingtalk-bridge: Flashduty to DingTalk notifications, callbacks and war rooms', ...props });
+    const retain = props.retain ?? true;
+    this.removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.functionsDir = props.functionsDir ?? join(PROJECT_ROOT, 'functions');
+
+    // Storage: one table (tenants, group links, tokens, counters, dedupe), encrypted with our own key.
+    const tableKey = new kms.Key(this, 'TableKey', {
+      description: 'dingtalk-bridge table encryption (tenant secrets live in this table)',
+      enableKeyRotation: true,
+      removalPolicy: this.removalPolicy,
+    });
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: KEY.pk, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: KEY.sk, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: KEY.ttl,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: tableKey,
+      deletionProtection: retain,
+      removalPolicy: this.removalPolicy,
+    });
+
+    // Queues: DingTalk events in, Flashduty notifications in; each with a dead-letter queue.
+    this.events = queueWithDlq(this, 'Events', QUEUES.events);
+    this.notify = queueWithDlq(this, 'Notify', QUEUES.notify);
+
+    // HTTP API: DingTalk callbacks and the in-app homepage.
+    this.api = httpApi(this, props.apiThrottle ?? DEFAULT_THROTTLE, this.removalPolicy);
+
+    // Functions and wiring (each only once its file exists in functions/).
+    this.environment = {
+      TABLE_NAME: this.table.tableName,
+      EVENTS_QUEUE_URL: this.events.queue.queueUrl,
+      NOTIFY_QUEUE_URL: this.notify.queue.queueUrl,
+      DINGTALK_API_URL: props.dingtalkApiUrl ?? 'https://api.dingtalk.com',
+      DINGTALK_OAPI_URL: props.dingtalkOapiUrl ?? 'https://oapi.dingtalk.com',
+      POWERTOOLS_SERVICE_NAME: 'dingtalk-bridge',
+      POWERTOOLS_METRICS_NAMESPACE: 'DingtalkBridge',
+    };
+    this.addHandler('callback', {
+      description: 'DingTalk callback: verify, decrypt, answer, queue the event',
+      route: {
+        method: HttpMethod.POST,
+        path: CALLBACK_PATH,
+        publicBecause: 'DingTalk cannot present IAM, JWT or authorizer credentials; the handler authenticates every push by its SHA-1 signature over token, timestamp, nonce and body, a timestamp window and the AES receiver id, and rejects anything else with 4xx before touching the queue.',
+      },
+      table: 'read',
+      sendsTo: [this.events.queue],
+      timeout: Duration.seconds(10),
+    });
+    this.addHandler('events', {
+      description: 'DingTalk events: group renamed, cool app installed or uninstalled',
+      consumes: this.events,
+      table: 'readWrite',
+    });
+    this.addHandler('sender', {
+      description: 'Flashduty notifications and war rooms to DingTalk',
+      consumes: this.notify,
+      table: 'readWrite',
+      sendsTo: [this.notify.queue],
+    });
+    this.addHandler('homepage', {
+      description: 'Homepage shown inside DingTalk: link status',
+      route: {
+        method: HttpMethod.GET,
+        path: HOMEPAGE_PATH,
+        publicBecause: 'Opened by the DingTalk client as the app homepage, which sends no credentials; the page only shows link status for the tenant and never secrets.',
+      },
+      table: 'read',
+    });
+
+    // Flashduty's publisher may send to the notify queue, and do nothing else.
+    this.publisherPolicy = new iam.ManagedPolicy(this, 'NotifyPublisherPolicy', {
+      description: 'Flashduty publisher: sqs:SendMessage on the dingtalk-bridge notify queue only',
+      statements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.notify.queue.queueArn] })],
+    });
+
+    // Alarms.
+    this.alarms = new Alarms(this, 'Alarms', {
+      deadLetterQueues: { events: this.events.dlq, notify: this.notify.dlq },
+      api: this.api,
+      functions: this.functions as Record<string, NodejsFunction>,
+      email: props.alarmEmail,
+    });
+
+    // Outputs: what to paste into DingTalk, Flashduty and the tenant CLI.
+    const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    out('ApiUrl', this.api.apiEndpoint, 'HTTP API base URL (no trailing slash)');
+    if (this.functions.callback) out('CallbackUrl', `${this.api.apiEndpoint}/dingtalk/<tenantId>/callback`, 'DingTalk event subscription Request URL (replace <tenantId>)');
+    if (this.functions.homepage) out('HomepageUrl', `${this.api.apiEndpoint}/dingtalk/<tenantId>/home`, 'DingTalk app homepage URL (replace <tenantId>)');
+    out('TableName', this.table.tableName, 'DynamoDB table: TABLE_NAME for `npm run tenant`');
+    out('NotifyQueueUrl', this.notify.queue.queueUrl, 'Flashduty publishes notify messages here');
+    out('NotifyQueueArn', this.notify.queue.queueArn, 'Notify queue ARN');
+    out('NotifyPublisherPolicyArn', this.publisherPolicy.managedPolicyArn, 'Attach to the IAM role or user Flashduty publishes with');
+    out('EventsQueueUrl', this.events.queue.queueUrl, 'DingTalk events queue');
+    out('EventsDlqUrl', this.events.dlq.queueUrl, 'Events dead-letter queue');
+    out('NotifyDlqUrl', this.notify.dlq.queueUrl, 'Notify dead-letter queue');
+    if (this.alarms.topic) out('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic every alarm notifies');
+
+  }
+
+  /**
+   * Adds the Lambda function for `functions/<name>.ts` with its route or queue and its grants.
+   * Returns undefined (and adds nothing) while the file does not exist yet.
+   */
+  addHandler(name: HandlerName, spec: HandlerSpec): NodejsFunction | undefined {
+    const entry = join(this.functionsDir, `${name}.ts`);
+    if (!existsSync(entry)) return undefined;
+    const id = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+    const consumerTimeout = spec.consumes && Duration.seconds(spec.consumes.settings.consumerTimeoutSeconds);
+    const fn = bundledFunction(this, `${id}Function`, {
+      entry,
+      description: spec.description,
+      timeout: spec.timeout ?? consumerTimeout ?? Duration.seconds(10),
+      environment: this.environment,
+      logRemovalPolicy: this.removalPolicy,
+    });
+
+    if (spec.route) {
+      const routes = this.api.addRoutes({ path: spec.route.path, methods: [spec.route.method], integration: new HttpLambdaIntegration(`${id}Integration`, fn) });
+      for (const route of routes) acknowledge(route, 'APIG4', spec.route.publicBecause);
+    }
+    if (spec.consumes) {
+      const q = spec.consumes.settings;
+      fn.addEventSource(
+        new SqsEventSource(spec.consumes.queue, {
+          batchSize: q.batchSize,
+          maxBatchingWindow: Duration.seconds(q.maxBatchingWindowSeconds),
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
+    if (spec.table === 'read') {
+      this.table.grantReadData(fn);
+    } else {
+      this.table.grantReadWriteData(fn);
+      for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+        acknowledge(fn.role!, `IAM5[Action::${action}]`, "Added by Table.grantReadWriteData for the table's customer-managed key, which DynamoDB needs to encrypt written items; the statement is scoped to that one key's ARN.");
+      }
+    }
+    for (const queue of spec.sendsTo ?? []) queue.grantSendMessages(fn);
+    acknowledge(fn, 'L1', 'DESIGN.md fixes the runtime at nodejs22.x, the Node.js line the code and tests target; moving to a newer runtime is a deliberate change, not a lint fix.');
+
+    this.functions[name] = fn;
+    return fn;
+  }
+}
+
+/** Accepts a cdk-nag AwsSolutions finding on `scope` (and below), with the reason on record. */
+function acknowledge(scope: Construct, rule: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: `AwsSolutions-${rule}`, reason });
+}
+
+/** A queue that redrives to its dead-letter queue after maxReceiveCount receives; SSE and TLS-only. */
+function queueWithDlq(scope: Construct, id: string, settings: QueueSettings): QueueWithDlq {
+  const common = { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true } as const;
+  const dlq = new sqs.Queue(scope, `${id}Dlq`, { ...common, retentionPeriod: Duration.days(14) });
+  const queue = new sqs.Queue(scope, `${id}Queue`, {
+    ...common,
+    visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(settings)),
+    deadLetterQueue: { queue: dlq, maxReceiveCount: settings.maxReceiveCount },
+  });
+  return { queue, dlq, settings };
+}
+
+/** The HTTP API with a throttled `$default` stage that writes JSON access logs. */
+function httpApi(scope: Construct, throttle: { rateLimit: number; burstLimit: number }, removalPolicy: RemovalPolicy): HttpApi {
+  const api = new HttpApi(scope, 'Api', { description: 'dingtalk-bridge: DingTalk callbacks and homepage', createDefaultStage: false });
+  const accessLogs = new logs.LogGroup(scope, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
+  new HttpStage(scope, 'ApiDefaultStage', {
+    httpApi: api,
+    stageName: '$default',
+    autoDeploy: true,
+    throttle,
+    accessLogSettings: {
+      destination: new LogGroupLogDestination(accessLogs),
+      format: AccessLogFormat.custom(
+        JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          method: '$context.httpMethod',
+          routeKey: '$context.routeKey',
+          path: '$context.path',
+          status: '$context.status',
+          protocol: '$context.protocol',
+          responseLength: '$context.responseLength',
+          responseLatency: '$context.responseLatency',
+          integrationLatency: '$context.integrationLatency',
+          integrationStatus: '$context.integrationStatus',
+          integrationError: '$context.integrationErrorMessage',
+          error: '$context.error.message',
+        }),
+      ),
+    },
+  });
+  return api;
+}
