@@ -80,7 +80,7 @@ export class DingtalkBridgeStack extends Stack {
 
   private readonly functionsDir: string;
   private readonly removalPolicy: RemovalPolicy;
-  private readonly environment: Record<string, string>;
+  private readonly functionEnvironment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: DingtalkBridgeStackProps = {}) {
     super(scope, id, { description: 'dingtalk-bridge: Flashduty to DingTalk notifications, callbacks and war rooms', ...props });
@@ -114,7 +114,7 @@ export class DingtalkBridgeStack extends Stack {
     this.api = httpApi(this, props.apiThrottle ?? DEFAULT_THROTTLE, this.removalPolicy);
 
     // Functions and wiring (each only once its file exists in functions/).
-    this.environment = {
+    this.functionEnvironment = {
       TABLE_NAME: this.table.tableName,
       EVENTS_QUEUE_URL: this.events.queue.queueUrl,
       NOTIFY_QUEUE_URL: this.notify.queue.queueUrl,
@@ -198,7 +198,7 @@ export class DingtalkBridgeStack extends Stack {
       entry,
       description: spec.description,
       timeout: spec.timeout ?? consumerTimeout ?? Duration.seconds(10),
-      environment: this.environment,
+      environment: this.functionEnvironment,
       logRemovalPolicy: this.removalPolicy,
     });
 
@@ -224,7 +224,7 @@ export class DingtalkBridgeStack extends Stack {
         acknowledge(fn.role!, `IAM5[Action::${action}]`, "Added by Table.grantReadWriteData for the table's customer-managed key, which DynamoDB needs to encrypt written items; the statement is scoped to that one key's ARN.");
       }
     }
-    for (const queue of spec.sendsTo ?? []) queue.grantSendMessages(fn);
+    for (const queue of spec.sendsTo ?? []) queue.grant(fn, 'sqs:SendMessage');
     acknowledge(fn, 'L1', 'DESIGN.md fixes the runtime at nodejs22.x, the Node.js line the code and tests target; moving to a newer runtime is a deliberate change, not a lint fix.');
 
     this.functions[name] = fn;

@@ -4,6 +4,8 @@ import { DEFAULT_CALLBACK_WINDOW_SECONDS } from './constants';
 const schema = z.object({
   TABLE_NAME: z.string().min(1),
   EVENTS_QUEUE_URL: z.string().url().optional(),
+  /** The events dead-letter queue: the events function sends records that can never be processed here. */
+  EVENTS_DLQ_URL: z.string().url().optional(),
   NOTIFY_QUEUE_URL: z.string().url().optional(),
   DINGTALK_API_URL: z.string().url().default('https://api.dingtalk.com'),
   DINGTALK_OAPI_URL: z.string().url().default('https://oapi.dingtalk.com'),

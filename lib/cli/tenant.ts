@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { BridgeError } from '../errors';
+import { listGroups } from '../store/groups';
 import { createTable, type Table } from '../store/table';
 import { deleteTenant, getTenant, listTenants, putTenant } from '../store/tenants';
 import { maskTenant } from '../tenant/schema';
@@ -10,6 +11,7 @@ const USAGE = `usage: npm run tenant -- [--local] <command>
   get <tenantId>       show a tenant (secrets masked)
   list                 list tenants (secrets masked)
   delete <tenantId>    delete a tenant
+  groups <tenantId>    list a tenant's groups: title, linked, coolAppCode (JSON)
   --local              use the local stack started by "npm start" (.local/stack.env)
 Otherwise TABLE_NAME and the usual AWS credentials/region (and optional AWS_ENDPOINT_URL_DYNAMODB) are used.`;
 
@@ -45,6 +47,27 @@ export const commands: Record<string, Command> = {
     if (!id) throw new BridgeError('delete needs a tenantId', 2, 'usage');
     if (!(await deleteTenant(table, id))) throw new BridgeError(`no tenant ${id}`, 1, 'not_found');
     out(`deleted tenant ${id}`);
+    return 0;
+  },
+  async groups(table, [id], out) {
+    if (!id) throw new BridgeError('groups needs a tenantId', 2, 'usage');
+    const groups = await listGroups(table, id);
+    out(
+      JSON.stringify(
+        groups.map((g) => ({
+          openConversationId: g.openConversationId,
+          title: g.title ?? null,
+          linked: g.linked,
+          coolAppCode: g.coolAppCode ?? null,
+          robotCode: g.robotCode ?? null,
+          linkedAt: g.linkedAt ?? null,
+          unlinkedAt: g.unlinkedAt ?? null,
+          ...(g.warRoom && { warRoom: g.warRoom }),
+        })),
+        null,
+        2,
+      ),
+    );
     return 0;
   },
 };

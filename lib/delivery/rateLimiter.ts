@@ -92,7 +92,7 @@ export class RateLimiter {
       const t = now ?? this.clock();
       const earliest = t + this.leadMs;
       const plan = planSlots({ tat, earliest, now: t, n, spacing, horizonMs: this.horizonMs });
-      if (plan.retryAfterMs > 0) return { slots: [], retryAfterMs: plan.retryAfterMs };
+      if (plan.tat === undefined) return { slots: [], retryAfterMs: plan.retryAfterMs };
       // When tat is behind `earliest` the plan starts at `earliest` whatever tat exactly is,
       // so the write only needs tat <= earliest; otherwise it must be the tat we planned from.
       const idle = tat === undefined || tat <= earliest;

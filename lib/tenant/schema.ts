@@ -20,7 +20,7 @@ export const tenantSchema = z
     clientId: id('clientId'),
     clientSecret: id('clientSecret'),
     aesKey: z.string().refine(isAesKey, 'aesKey must be 43 characters of the Base64 alphabet'),
-    token: z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'token must be letters and digits'),
+    token: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'token must be 3-32 letters and digits (the console\'s Signature Token)'),
     edition: z.enum(['standard', 'professional', 'exclusive']),
     qps: z.number().int().positive().max(10_000).optional(),
     monthlyQuota: z.number().int().nonnegative().optional(),
@@ -39,12 +39,11 @@ export function limitsOf(tenant: Pick<Tenant, 'edition' | 'qps' | 'monthlyQuota'
 
 const SECRET_FIELDS = ['clientSecret', 'aesKey', 'token'] as const;
 
-/** A copy safe to print: secrets replaced by their first and last characters. */
+/** A copy safe to print: secrets replaced by a mask showing "****". */
 export function maskTenant(tenant: Tenant): Record<string, unknown> {
   const out: Record<string, unknown> = { ...tenant };
   for (const f of SECRET_FIELDS) {
-    const v = tenant[f];
-    out[f] = v.length > 8 ? `${v.slice(0, 2)}…${v.slice(-2)} (${v.length} chars)` : '****';
+    out[f] = tenant[f] ? '****' : '';
   }
   return out;
 }

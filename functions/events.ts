@@ -1,0 +1,23 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { loadConfig } from '../lib/config';
+import { createEventBatchHandler, sqsDeadLetter } from '../lib/events';
+import { logger } from '../lib/log';
+import { EventDedupeStore } from '../lib/store/eventDedupe';
+import { createTable } from '../lib/store/table';
+
+const config = loadConfig();
+const dynamo = new DynamoDBClient({});
+const sqs = new SQSClient({});
+
+/** Events queue consumer: chat renamed, cool app installed / uninstalled -> DynamoDB (partial batch responses). */
+export const handler = middy(
+  createEventBatchHandler({
+    table: createTable(config.TABLE_NAME, dynamo),
+    dedupe: new EventDedupeStore({ tableName: config.TABLE_NAME, client: dynamo }),
+    deadLetter: config.EVENTS_DLQ_URL ? sqsDeadLetter(sqs, config.EVENTS_DLQ_URL) : undefined,
+    now: Date.now,
+  }),
+).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -1,0 +1,11 @@
+export * from './types';
+export * from './errors';
+export * from './gcra';
+export * from './pacing';
+export * from './rateLimiter';
+export * from './quota';
+export * from './parking';
+export * from './forecast';
+export * from './usage';
+export { monthStart, chinaDate } from './calendar';
+export { rateKey, quotaKey, parkPk, parkSk } from './keys';

@@ -1,0 +1,133 @@
+import { classifyNetworkError, classifyResponse, type DingTalkApi, type DingTalkResult } from './errors';
+
+/** Default per-request timeout: well under the sender's Lambda timeout, long enough for DingTalk on a bad day. */
+export const DEFAULT_TIMEOUT_MS = 8000;
+
+/** Whether DingTalk counts an API against the organisation's monthly quota (DINGTALK.md section 4). */
+export const COUNTED: Record<DingTalkApi, boolean> = {
+  token: false,
+  getbymobile: false,
+  batchSend: true,
+  groupSend: true,
+  sceneGroupCreate: true,
+  sceneGroupMemberAdd: true,
+};
+
+export interface DingTalkClientOptions {
+  /** New APIs, e.g. https://api.dingtalk.com (DINGTALK_API_URL). */
+  apiUrl: string;
+  /** Old APIs, e.g. https://oapi.dingtalk.com (DINGTALK_OAPI_URL). */
+  oapiUrl: string;
+  timeoutMs?: number;
+  /** For tests; the global fetch (undici, keep-alive by default) otherwise. */
+  fetch?: typeof fetch;
+}
+
+export interface AccessToken {
+  accessToken: string;
+  /** Lifetime in seconds (7200). */
+  expireIn: number;
+}
+
+export interface BatchSendRequest {
+  robotCode: string;
+  userIds: string[];
+  msgKey: string;
+  msgParam: string;
+}
+export interface BatchSendResponse {
+  processQueryKey?: string;
+  invalidStaffIdList?: string[];
+  flowControlledStaffIdList?: string[];
+}
+
+export interface GroupSendRequest {
+  robotCode: string;
+  openConversationId: string;
+  msgKey: string;
+  msgParam: string;
+  coolAppCode?: string;
+}
+export interface GroupSendResponse {
+  processQueryKey?: string;
+}
+
+const trimSlash = (u: string): string => u.replace(/\/+$/, '');
+
+/**
+ * The one HTTP client for DingTalk: token, robot DM (batchSend), group message, user by mobile.
+ * Every answer comes back classified ({@link DingTalkResult}); it never throws for HTTP, network or
+ * body problems. It knows nothing of tokens' lifetimes, rate limits or quotas: see lib/delivery.
+ *
+ * @example
+ * const client = new DingTalkClient({ apiUrl: config.DINGTALK_API_URL, oapiUrl: config.DINGTALK_OAPI_URL });
+ * const r = await client.batchSend(token, { robotCode, userIds, msgKey: 'sampleMarkdown', msgParam });
+ * if (r.kind === 'ok') console.log(r.data.invalidStaffIdList);
+ */
+export class DingTalkClient {
+  private readonly apiUrl: string;
+  private readonly oapiUrl: string;
+  private readonly timeoutMs: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(opts: DingTalkClientOptions) {
+    this.apiUrl = trimSlash(opts.apiUrl);
+    this.oapiUrl = trimSlash(opts.oapiUrl);
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.fetchFn = opts.fetch ?? fetch;
+  }
+
+  /** POST /v1.0/oauth2/accessToken: an internal app's token (serves new and old APIs). */
+  async getAccessToken(appKey: string, appSecret: string): Promise<DingTalkResult<AccessToken>> {
+    const r = await this.post<AccessToken>('new', `${this.apiUrl}/v1.0/oauth2/accessToken`, { appKey, appSecret });
+    if (r.kind === 'ok' && (typeof r.data.accessToken !== 'string' || !r.data.accessToken || typeof r.data.expireIn !== 'number')) {
+      return { kind: 'retryable', code: 'badResponse', message: 'token answer without accessToken/expireIn', status: r.status, requestId: r.requestId, cause: 'server' };
+    }
+    return r;
+  }
+
+  /** POST /v1.0/robot/oToMessages/batchSend: the app robot's DM to up to 20 users. */
+  batchSend(token: string, req: BatchSendRequest): Promise<DingTalkResult<BatchSendResponse>> {
+    return this.post('new', `${this.apiUrl}/v1.0/robot/oToMessages/batchSend`, req, token);
+  }
+
+  /** POST /v1.0/robot/groupMessages/send: a robot message to a group chat. */
+  groupSend(token: string, req: GroupSendRequest): Promise<DingTalkResult<GroupSendResponse>> {
+    return this.post('new', `${this.apiUrl}/v1.0/robot/groupMessages/send`, req, token);
+  }
+
+  /**
+   * POST oapi /topapi/v2/user/getbymobile. "No such user" is a `permanent` failure with code
+   * {@link NO_SUCH_MOBILE} ('60121').
+   */
+  async getUserIdByMobile(token: string, mobile: string): Promise<DingTalkResult<{ userId: string }>> {
+    const url = `${this.oapiUrl}/topapi/v2/user/getbymobile?access_token=${encodeURIComponent(token)}`;
+    const r = await this.post<{ result?: { userid?: unknown } }>('old', url, { mobile });
+    if (r.kind !== 'ok') return r;
+    const userId = r.data.result?.userid;
+    if (typeof userId !== 'string' || !userId) {
+      return { kind: 'retryable', code: 'badResponse', message: 'getbymobile answer without result.userid', status: r.status, requestId: r.requestId, cause: 'server' };
+    }
+    return { kind: 'ok', data: { userId }, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) };
+  }
+
+  private async post<T>(style: 'new' | 'old', url: string, body: unknown, token?: string): Promise<DingTalkResult<T>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token && style === 'new') headers['x-acs-dingtalk-access-token'] = token;
+    try {
+      const res = await this.fetchFn(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const text = await res.text();
+      return classifyResponse<T>(style, res.status, text, res.headers.get('x-acs-request-id') ?? undefined);
+    } catch (e) {
+      return classifyNetworkError(e);
+    }
+  }
+}
+
+/** getbymobile's "no such user" errcode. */
+export const NO_SUCH_MOBILE = '60121';

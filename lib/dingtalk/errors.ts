@@ -1,0 +1,145 @@
+import { BridgeError } from '../errors';
+
+/** The DingTalk APIs the bridge calls (names as in the simulator's call log and the rate limiter keys). */
+export type DingTalkApi = 'token' | 'batchSend' | 'groupSend' | 'getbymobile' | 'sceneGroupCreate' | 'sceneGroupMemberAdd';
+
+/**
+ * What to do about a failed call:
+ * - `retryable`: 5xx, timeout, network error, QPS rejection, non-JSON body (IP ban page): back off, try again;
+ * - `refreshToken`: the access token was refused: refresh it and retry once;
+ * - `quotaExhausted`: the organisation's monthly quota is used up: stop until the month turns;
+ * - `permanent`: the request can never succeed as it is (bad recipient, too long, group gone...).
+ */
+export type FailureKind = 'retryable' | 'refreshToken' | 'quotaExhausted' | 'permanent';
+
+/** Why a retryable call failed (for logs and metrics: `qps` is throttling). */
+export type RetryCause = 'qps' | 'server' | 'timeout' | 'network' | 'nonJson';
+
+export interface DingTalkOk<T> {
+  kind: 'ok';
+  data: T;
+  status: number;
+  requestId?: string;
+}
+
+export interface DingTalkFailure {
+  kind: FailureKind;
+  /** DingTalk's `code` (new API) or `errcode` (old API, as a string); ours: `timeout`, `network`, `nonJson`, `http<status>`. */
+  code: string;
+  message: string;
+  /** HTTP status; 0 when no answer arrived. */
+  status: number;
+  requestId?: string;
+  cause?: RetryCause;
+}
+
+/** Every response, classified. Never thrown: callers switch on `kind`. */
+export type DingTalkResult<T> = DingTalkOk<T> | DingTalkFailure;
+
+/** Codes for a refused access token. */
+export const REFRESH_CODES: ReadonlySet<string> = new Set(['InvalidAuthentication', '40014', '42001']);
+/** Per-app (90018) and global (90002) QPS limits. New-API codes are matched by prefix. */
+export const QPS_CODES: ReadonlySet<string> = new Set(['90018', '90002']);
+const QPS_PREFIX = 'Forbidden.AccessDenied.QpsLimit';
+/** The organisation's monthly call quota. */
+export const QUOTA_CODES: ReadonlySet<string> = new Set(['Forbidden.AccessDenied.ApiCountLimitForOrg', '90020']);
+/** Old-API "system busy". */
+const BUSY_CODES: ReadonlySet<string> = new Set(['-1']);
+/** Message too long: permanent (the renderer truncates before this can happen). */
+export const TOO_LONG_CODES: ReadonlySet<string> = new Set(['460101', '101002', 'param.tooLong']);
+
+const failure = (kind: FailureKind, code: string, message: string, status: number, requestId?: string, cause?: RetryCause): DingTalkFailure => ({
+  kind,
+  code,
+  message: message.length > 300 ? `${message.slice(0, 300)}…` : message,
+  status,
+  ...(requestId ? { requestId } : {}),
+  ...(cause ? { cause } : {}),
+});
+
+/** Classifies a DingTalk error code (either API style) that came with a non-success answer. */
+export function classifyCode(code: string, status: number): { kind: FailureKind; cause?: RetryCause } {
+  if (REFRESH_CODES.has(code)) return { kind: 'refreshToken' };
+  if (QUOTA_CODES.has(code)) return { kind: 'quotaExhausted' };
+  if (QPS_CODES.has(code) || code.startsWith(QPS_PREFIX) || status === 429) return { kind: 'retryable', cause: 'qps' };
+  if (status >= 500 || BUSY_CODES.has(code)) return { kind: 'retryable', cause: 'server' };
+  return { kind: 'permanent' };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/**
+ * Turns one HTTP answer into a typed result. `style` is `new` (api.dingtalk.com: HTTP status +
+ * `{code, message, requestid}`) or `old` (oapi.dingtalk.com: HTTP 200 + `errcode`). Never assumes
+ * the body is JSON: DingTalk's IP ban answers an HTML page.
+ *
+ * @example
+ * classifyResponse('old', 200, '{"errcode":90018,"errmsg":"qps"}') // { kind: 'retryable', code: '90018', cause: 'qps', ... }
+ */
+export function classifyResponse<T = unknown>(style: 'new' | 'old', status: number, bodyText: string, headerRequestId?: string): DingTalkResult<T> {
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText);
+  } catch {
+    body = undefined;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const kind = bodyText.trimStart().startsWith('<') ? 'an HTML page' : 'a non-JSON body';
+    return failure('retryable', 'nonJson', `HTTP ${status} with ${kind}`, status, headerRequestId, 'nonJson');
+  }
+  const b = body as Record<string, unknown>;
+  const requestId = str(b.requestid) ?? str(b.request_id) ?? str(b.requestId) ?? headerRequestId;
+  if (style === 'new') {
+    if (status >= 200 && status < 300) return { kind: 'ok', data: body as T, status, ...(requestId ? { requestId } : {}) };
+    const code = str(b.code) ?? `http${status}`;
+    const c = classifyCode(code, status);
+    return failure(c.kind, code, str(b.message) ?? `HTTP ${status}`, status, requestId, c.cause);
+  }
+  if (status < 200 || status >= 300) {
+    const code = b.errcode !== undefined ? String(b.errcode) : `http${status}`;
+    const c = classifyCode(code, status);
+    return failure(c.kind, code, str(b.errmsg) ?? `HTTP ${status}`, status, requestId, c.cause);
+  }
+  const errcode = b.errcode;
+  if (errcode === 0 || errcode === '0') return { kind: 'ok', data: body as T, status, ...(requestId ? { requestId } : {}) };
+  const code = errcode === undefined ? 'noErrcode' : String(errcode);
+  const c = classifyCode(code, status);
+  return failure(c.kind, code, str(b.errmsg) ?? 'old API answer without errcode', status, requestId, c.cause);
+}
+
+/** A call that got no answer: our timeout (AbortSignal.timeout) or a network error. Both retryable. */
+export function classifyNetworkError(err: unknown): DingTalkFailure {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return failure('retryable', 'timeout', 'no answer before the timeout', 0, undefined, 'timeout');
+  const detail = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  return failure('retryable', 'network', `network error: ${detail}`, 0, undefined, 'network');
+}
+
+/**
+ * A failed DingTalk call as an exception, for code paths that cannot go on (token refresh, a gate
+ * refusing a call). Carries DingTalk's code, request id and whether a retry can help.
+ */
+export class DingTalkError extends BridgeError {
+  readonly kind: FailureKind;
+  readonly retryable: boolean;
+  readonly requestId?: string;
+  readonly api?: DingTalkApi;
+  readonly retryCause?: RetryCause;
+  /** DingTalk's own message (`message` adds the API and code). */
+  readonly detail: string;
+
+  constructor(f: Pick<DingTalkFailure, 'kind' | 'code' | 'message'> & Partial<DingTalkFailure>, api?: DingTalkApi) {
+    super(`DingTalk ${api ?? 'call'} failed: ${f.code}: ${f.message}`, 502, f.code);
+    this.kind = f.kind;
+    this.retryable = f.kind === 'retryable' || f.kind === 'refreshToken';
+    this.requestId = f.requestId;
+    this.api = api;
+    this.retryCause = f.cause;
+    this.detail = f.message;
+  }
+
+  /** The failure this error stands for (to record or to hand back as a result). */
+  toFailure(): DingTalkFailure {
+    return failure(this.kind, this.code, this.detail, 0, this.requestId, this.retryCause);
+  }
+}

@@ -1,0 +1,14 @@
+export { chatUpdateTitle } from './chatUpdateTitle';
+export { coolAppInstall } from './coolAppInstall';
+export { coolAppUninstall } from './coolAppUninstall';
+export { parseCoolAppEvent } from './coolAppEvent';
+export { createEventBatchHandler, type EventBatchDeps } from './createEventBatchHandler';
+export { createEventRecordHandler, type EventRecordDeps } from './createEventRecordHandler';
+export { sqsDeadLetter, type DeadLetter } from './deadLetter';
+export { dedupeEvents, EVENT_DEDUPE_TTL_SECONDS } from './dedupeEvents';
+export { InvalidEventError } from './errors';
+export { EVENT_MODULES, findEventModule } from './eventModules';
+export { prepareEvent } from './prepareEvent';
+export { processEvent } from './processEvent';
+export { eventTimeMs, parseTimeMs, readText, requireConversationId } from './read';
+export type { EventDeps, EventModule, EventOutcome, PreparedEvent, RecordOutcome } from './types';

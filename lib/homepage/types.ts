@@ -1,0 +1,70 @@
+import type { Edition } from '../tenant/schema';
+
+/**
+ * What the homepage shows, and nothing more: the view model carries no credential field, so the
+ * renderer cannot print a secret even by mistake.
+ */
+
+/** `linked`: the tenant record exists (with its credentials). `unknown_tenant`: no record.
+ * `corp_mismatch`: linked, but DingTalk opened the page from another organisation (`?corpId=`). */
+export type LinkState = 'linked' | 'unknown_tenant' | 'corp_mismatch';
+
+/** The organisation and app the integration is linked to (public identifiers only). */
+export interface OrgView {
+  corpId: string;
+  agentId: string;
+  clientId: string;
+  edition: Edition;
+  monthlyQuota: number;
+  qps: number;
+}
+
+/** A group chat with the cool app installed. */
+export interface GroupView {
+  openConversationId: string;
+  title: string;
+  /** Epoch ms of the install, when known. */
+  installedAt?: number;
+}
+
+/** This China-time month's DingTalk API calls for the organisation. */
+export interface UsageView {
+  /** `YYYY-MM`, China Standard Time. */
+  month: string;
+  used: number;
+  quota: number;
+  /** used / quota in percent, one decimal; 0 when the quota is 0. */
+  percent: number;
+  /** Linear projection of the month's total, once enough of the month has passed. */
+  forecast?: number;
+  /** DingTalk answered with its monthly quota error: nothing more is sent until the month turns. */
+  exhausted: boolean;
+}
+
+/** Where DingTalk should point, as seen from this request (for the setup steps). */
+export interface PublicUrls {
+  homepage: string;
+  callback: string;
+}
+
+export interface HomeStatus {
+  tenantId: string;
+  state: LinkState;
+  org?: OrgView;
+  /** The `corpId` DingTalk appended, when it did. */
+  requestCorpId?: string;
+  /** Groups with the cool app installed (empty unless linked). */
+  groups: GroupView[];
+  /** More installed groups exist than are listed. */
+  moreGroups: number;
+  usage?: UsageView;
+  urls?: PublicUrls;
+  /** Epoch ms the page was built at. */
+  now: number;
+}
+
+/** A rendered page: HTTP status and the HTML document. */
+export interface Page {
+  statusCode: number;
+  html: string;
+}

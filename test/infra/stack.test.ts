@@ -1,0 +1,406 @@
+import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stackPropsFromContext } from '../../infra/context';
+import { DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
+import { QUEUES, visibilityTimeoutSeconds } from '../../lib/constants';
+
+/**
+ * Two synths for the whole file (bundling is real, esbuild takes well under a second per handler):
+ * - `deployed`: the repository as it is, with cdk.json's context and no -c options;
+ * - `full`: every handler wired from stand-in files, with `-c retain=false -c alarmEmail=...`.
+ */
+const ROOT = join(__dirname, '..', '..');
+const CDK_CONTEXT = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+const FIXTURE_FUNCTIONS = join(__dirname, 'fixtures', 'functions');
+const ALARM_EMAIL = 'oncall@example.com';
+
+interface Built {
+  app: App;
+  stack: DingtalkBridgeStack;
+  template: Template;
+}
+
+function build(context: Record<string, unknown>, functionsDir?: string): Built {
+  const app = new App({ context: { ...CDK_CONTEXT, ...context } });
+  const { stackName, ...props } = stackPropsFromContext(app);
+  const stack = new DingtalkBridgeStack(app, stackName, { ...props, functionsDir });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+const logicalId = (construct: IConstruct): string => Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+/** Every statement of the inline policies attached to the function's role. */
+function roleStatements(b: Built, fn: NodejsFunction): Statement[] {
+  const policies = b.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: logicalId(fn.role!) }] } });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+const actions = (statements: Statement[]): string[] => statements.flatMap((s) => ([] as string[]).concat(s.Action));
+const getAtt = (construct: IConstruct) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
+
+let deployed: Built;
+let full: Built;
+
+beforeAll(() => {
+  deployed = build({});
+  full = build({ retain: 'false', alarmEmail: ALARM_EMAIL }, FIXTURE_FUNCTIONS);
+});
+
+describe('storage', () => {
+  it('keeps everything in one on-demand table keyed pk/sk, expiring items by expiresAt, with point-in-time recovery', () => {
+    deployed.template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    deployed.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('encrypts the table with its own KMS key that rotates', () => {
+    const keys = deployed.template.findResources('AWS::KMS::Key');
+    expect(Object.keys(keys)).toHaveLength(1);
+    const [keyId, key] = Object.entries(keys)[0];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    deployed.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+    });
+  });
+
+  it('by default survives a stack deletion: deletion protection on, table and key retained', () => {
+    deployed.template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    deployed.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    deployed.template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain' });
+  });
+
+  it('with -c retain=false the table, its key and the log groups are destroyed with the stack', () => {
+    full.template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+      DeletionPolicy: 'Delete',
+    });
+    full.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+    full.template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('queues', () => {
+  it.each([
+    ['events', QUEUES.events],
+    ['notify', QUEUES.notify],
+  ] as const)('the %s queue redrives to its own dead-letter queue after maxReceiveCount receives', (name, settings) => {
+    const q = name === 'events' ? deployed.stack.events : deployed.stack.notify;
+    deployed.template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: visibilityTimeoutSeconds(settings),
+      RedrivePolicy: { deadLetterTargetArn: getAtt(q.dlq), maxReceiveCount: settings.maxReceiveCount },
+    });
+    expect(visibilityTimeoutSeconds(settings)).toBeGreaterThanOrEqual(6 * settings.consumerTimeoutSeconds);
+  });
+
+  it('encrypts every queue and refuses requests without TLS', () => {
+    const queues = deployed.template.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(4);
+    for (const q of Object.values(queues)) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    for (const id of Object.keys(queues)) {
+      deployed.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("gives Flashduty's publisher a managed policy that can only send to the notify queue", () => {
+    deployed.template.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
+    deployed.template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(deployed.stack.notify.queue) }] },
+    });
+  });
+});
+
+describe('functions', () => {
+  it('runs the callback on nodejs22.x arm64 with the environment contract and source maps', () => {
+    const { stack } = deployed;
+    deployed.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: 10,
+      Environment: {
+        Variables: {
+          TABLE_NAME: { Ref: logicalId(stack.table) },
+          EVENTS_QUEUE_URL: { Ref: logicalId(stack.events.queue) },
+          NOTIFY_QUEUE_URL: { Ref: logicalId(stack.notify.queue) },
+          DINGTALK_API_URL: 'https://api.dingtalk.com',
+          DINGTALK_OAPI_URL: 'https://oapi.dingtalk.com',
+          POWERTOOLS_SERVICE_NAME: 'dingtalk-bridge',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+      LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+    });
+  });
+
+  it('gives every function its own log group kept for one month', () => {
+    for (const b of [deployed, full]) {
+      const functions = b.template.findResources('AWS::Lambda::Function');
+      const logGroups = b.template.findResources('AWS::Logs::LogGroup');
+      for (const fn of Object.values(functions)) {
+        const group = logGroups[fn.Properties.LoggingConfig.LogGroup.Ref];
+        expect(group?.Properties.RetentionInDays).toBe(30);
+      }
+    }
+  });
+
+  it('ships each handler as a minified ES module bundle that restores require, with a source map', () => {
+    const dir = deployed.app.synth().directory;
+    const bundles = readdirSync(dir).filter((d) => d.startsWith('asset.') && existsSync(join(dir, d, 'index.mjs')));
+    expect(bundles.length).toBe(Object.keys(deployed.stack.functions).length);
+    for (const b of bundles) {
+      const code = readFileSync(join(dir, b, 'index.mjs'), 'utf8');
+      expect(code.startsWith("import{createRequire}from'node:module';const require=createRequire(import.meta.url);")).toBe(true);
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000); // minified: long lines
+      expect(existsSync(join(dir, b, 'index.mjs.map'))).toBe(true);
+    }
+  });
+
+  it('wires exactly the handlers whose file exists in functions/', () => {
+    const present = (['callback', 'events', 'sender', 'homepage'] as HandlerName[]).filter((n) => existsSync(join(ROOT, 'functions', `${n}.ts`)));
+    expect(Object.keys(deployed.stack.functions).sort()).toEqual(present.sort());
+    deployed.template.resourceCountIs('AWS::Lambda::Function', present.length);
+    expect(Object.keys(full.stack.functions).sort()).toEqual(['callback', 'events', 'homepage', 'sender']);
+  });
+
+  it('lets the callback read the table and send to the events queue, and nothing else', () => {
+    for (const b of [deployed, full]) {
+      const fn = b.stack.functions.callback!;
+      const statements = roleStatements(b, fn);
+      const granted = actions(statements);
+      for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+        expect(granted).not.toContain(write);
+      }
+      expect(granted).toContain('dynamodb:GetItem');
+      expect(granted.filter((a) => a.startsWith('sqs:'))).toEqual(['sqs:SendMessage']);
+      const sqsStatement = statements.find((s) => actions([s]).includes('sqs:SendMessage'))!;
+      expect(sqsStatement.Resource).toEqual(getAtt(b.stack.events.queue));
+      expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
+      expect(granted.every((a) => /^(dynamodb|sqs|kms|logs):/.test(a))).toBe(true);
+      // No AWS managed policy (AWSLambdaBasicExecutionRole and the like): logs go to its own group only.
+      b.template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+      const logs = statements.find((s) => actions([s]).includes('logs:PutLogEvents'))!;
+      expect(logs.Resource).toEqual(getAtt(fn.logGroup));
+    }
+  });
+});
+
+describe('event sources', () => {
+  const consumers = [
+    ['events', QUEUES.events],
+    ['sender', QUEUES.notify],
+  ] as const;
+
+  it.each(consumers)('%s consumes its queue in batches with partial batch failures and the consumer timeout', (name, settings) => {
+    const fn = full.stack.functions[name]!;
+    const queue = name === 'events' ? full.stack.events.queue : full.stack.notify.queue;
+    full.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(fn) },
+      EventSourceArn: getAtt(queue),
+      BatchSize: settings.batchSize,
+      MaximumBatchingWindowInSeconds: settings.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    full.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.anyValue(),
+      Timeout: settings.consumerTimeoutSeconds,
+      Role: getAtt(fn.role!),
+    });
+  });
+
+  it.each(consumers)('%s may read and write the table', (name) => {
+    const granted = actions(roleStatements(full, full.stack.functions[name]!));
+    expect(granted).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
+  });
+
+  it('only the sender may put messages back on the notify queue', () => {
+    const sends = (name: HandlerName) =>
+      roleStatements(full, full.stack.functions[name]!)
+        .filter((s) => actions([s]).includes('sqs:SendMessage'))
+        .map((s) => s.Resource);
+    expect(sends('sender')).toEqual([getAtt(full.stack.notify.queue)]);
+    expect(sends('events')).toEqual([]);
+    expect(sends('homepage')).toEqual([]);
+  });
+
+  it('the homepage only reads the table', () => {
+    const granted = actions(roleStatements(full, full.stack.functions.homepage!));
+    expect(granted).toContain('dynamodb:GetItem');
+    expect(granted.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+    expect(granted.filter((a) => a.startsWith('sqs:'))).toEqual([]);
+  });
+
+  it('in the repository as it is, each existing consumer is wired the same way', () => {
+    for (const [name, settings] of consumers) {
+      const fn = deployed.stack.functions[name];
+      if (!fn) continue;
+      deployed.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(fn) },
+        BatchSize: settings.batchSize,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  it('routes POST /dingtalk/{tenantId}/callback to the callback, and GET /dingtalk/{tenantId}/home to the homepage once it exists', () => {
+    deployed.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /dingtalk/{tenantId}/callback' });
+    const routes = (b: Built) => Object.values(b.template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
+    expect(routes(full)).toEqual(['GET /dingtalk/{tenantId}/home', 'POST /dingtalk/{tenantId}/callback']);
+    expect(routes(deployed)).toEqual(
+      existsSync(join(ROOT, 'functions', 'homepage.ts')) ? ['GET /dingtalk/{tenantId}/home', 'POST /dingtalk/{tenantId}/callback'] : ['POST /dingtalk/{tenantId}/callback'],
+    );
+  });
+
+  it('throttles the default stage and writes JSON access logs to a log group', () => {
+    deployed.template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    const [stage] = Object.values(deployed.template.findResources('AWS::ApiGatewayV2::Stage'));
+    expect(stage.Properties.StageName).toBe('$default');
+    expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    const destination = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    expect(deployed.template.findResources('AWS::Logs::LogGroup')[destination].Properties.RetentionInDays).toBe(30);
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+  });
+});
+
+describe('alarms', () => {
+  const alarmsOn = (b: Built, props: Record<string, unknown>) => Object.values(b.template.findResources('AWS::CloudWatch::Alarm', { Properties: props }));
+
+  it('alarms on any message visible in either dead-letter queue', () => {
+    for (const q of [deployed.stack.events, deployed.stack.notify]) {
+      deployed.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(q.dlq), 'QueueName'] } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('alarms on HTTP API 5xx, callback errors and throttled invocations of every function', () => {
+    expect(alarmsOn(deployed, { Namespace: 'AWS/ApiGateway', MetricName: '5xx' })).toHaveLength(1);
+    deployed.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(deployed.stack.functions.callback!) } }],
+      Threshold: 1,
+    });
+    for (const b of [deployed, full]) {
+      expect(alarmsOn(b, { Namespace: 'AWS/Lambda', MetricName: 'Throttles' })).toHaveLength(Object.keys(b.stack.functions).length);
+    }
+  });
+
+  it('without -c alarmEmail the alarms exist but notify nobody', () => {
+    deployed.template.resourceCountIs('AWS::SNS::Topic', 0);
+    for (const alarm of alarmsOn(deployed, {})) expect(alarm.Properties.AlarmActions).toBeUndefined();
+  });
+
+  it('with -c alarmEmail every alarm notifies a TLS-only topic with that e-mail subscription', () => {
+    full.template.resourceCountIs('AWS::SNS::Topic', 1);
+    const topicId = Object.keys(full.template.findResources('AWS::SNS::Topic'))[0];
+    full.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: ALARM_EMAIL, TopicArn: { Ref: topicId } });
+    full.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    const alarms = alarmsOn(full, {});
+    expect(alarms.length).toBeGreaterThanOrEqual(5);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('prints what DingTalk, Flashduty and the tenant CLI need', () => {
+    const { stack, template } = deployed;
+    template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalId(stack.api), 'ApiEndpoint'] } });
+    template.hasOutput('CallbackUrl', { Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.api), 'ApiEndpoint'] }, '/dingtalk/<tenantId>/callback']] } });
+    template.hasOutput('TableName', { Value: { Ref: logicalId(stack.table) } });
+    template.hasOutput('NotifyQueueUrl', { Value: { Ref: logicalId(stack.notify.queue) } });
+    template.hasOutput('NotifyQueueArn', { Value: getAtt(stack.notify.queue) });
+    template.hasOutput('NotifyPublisherPolicyArn', { Value: { Ref: logicalId(stack.publisherPolicy) } });
+    expect(Object.keys(template.findOutputs('AlarmTopicArn'))).toEqual([]);
+  });
+
+  it('adds the homepage URL and the alarm topic when they exist', () => {
+    full.template.hasOutput('HomepageUrl', { Value: { 'Fn::Join': ['', [Match.anyValue(), '/dingtalk/<tenantId>/home']] } });
+    full.template.hasOutput('AlarmTopicArn', { Value: { Ref: Match.anyValue() } });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  // The same check the app registers with Validations.of(app).addPlugins(...): its validate() runs validateScope(app).
+  it.each(['deployed', 'full'])('finds nothing unacknowledged in the %s stack', (which) => {
+    const b = which === 'deployed' ? deployed : full;
+    const report = new AwsSolutionsChecks().validateScope(b.app);
+    expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('records a written reason for every acknowledged finding', () => {
+    const acknowledged = full.stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const [id, reason] of acknowledged) {
+      expect(id).toMatch(/AwsSolutions-/);
+      expect(reason.length).toBeGreaterThan(40);
+    }
+  });
+
+  it('reports no CDK errors or warnings', () => {
+    for (const b of [deployed, full]) {
+      expect(Annotations.fromStack(b.stack).findError('*', Match.anyValue())).toEqual([]);
+      expect(Annotations.fromStack(b.stack).findWarning('*', Match.anyValue())).toEqual([]);
+    }
+  });
+});
+
+describe('context', () => {
+  it('reads -c values given as strings', () => {
+    const app = new App({ context: { retain: 'false', alarmEmail: ALARM_EMAIL, apiRateLimit: '20', stackName: 'Staging' } });
+    expect(stackPropsFromContext(app)).toMatchObject({ stackName: 'Staging', retain: false, alarmEmail: ALARM_EMAIL, apiThrottle: { rateLimit: 20, burstLimit: 100 } });
+  });
+
+  it('defaults to a retained stack named DingtalkBridge without alarm e-mail', () => {
+    expect(stackPropsFromContext(new App())).toMatchObject({ stackName: 'DingtalkBridge', retain: true, alarmEmail: undefined, apiThrottle: undefined });
+  });
+
+  it('rejects a mistyped option instead of deploying something else', () => {
+    expect(() => stackPropsFromContext(new App({ context: { retain: 'no' } }))).toThrow(/retain/);
+    expect(() => stackPropsFromContext(new App({ context: { alarmEmail: 'oncall' } }))).toThrow(/alarmEmail/);
+  });
+});
