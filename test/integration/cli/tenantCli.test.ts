@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTenantCli } from '../../../lib/cli/tenant';
+import { aTenant } from '../../support/factories';
+import { startLocalAws, type LocalAws } from '../../support/localAws';
+
+describe('tenant CLI against DynamoDB Local', () => {
+  let aws: LocalAws;
+  const dir = mkdtempSync(join(tmpdir(), 'tenant-cli-'));
+  beforeAll(async () => {
+    aws = await startLocalAws();
+  });
+  afterAll(async () => aws?.stop());
+
+  async function cli(...args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runTenantCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  const file = (name: string, content: unknown) => {
+    const p = join(dir, name);
+    writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+    return p;
+  };
+
+  it('puts a tenant, then get and list show it with every secret masked', async () => {
+    const tenant = aTenant({ qps: 15 });
+    expect((await cli('put', file('t.json', tenant))).code).toBe(0);
+
+    const got = await cli('get', tenant.tenantId);
+    expect(got.code).toBe(0);
+    expect(JSON.parse(got.out)).toMatchObject({ tenantId: tenant.tenantId, corpId: tenant.corpId, qps: 15, clientSecret: '****', aesKey: '****', token: '****' });
+    const listed = await cli('list');
+    expect(listed.out).toContain(tenant.tenantId);
+    for (const secret of [tenant.clientSecret, tenant.aesKey, tenant.token]) {
+      expect(got.out).not.toContain(secret);
+      expect(listed.out).not.toContain(secret);
+    }
+  });
+
+  it('rejects an invalid record naming every bad field, and stores nothing', async () => {
+    const bad = { ...aTenant(), aesKey: 'short', edition: 'gold' };
+    const r = await cli('put', file('bad.json', bad));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/aesKey/);
+    expect(r.err).toMatch(/edition/);
+    expect((await cli('get', bad.tenantId)).code).toBe(1);
+  });
+
+  it('explains unreadable files, unknown tenants and unknown commands', async () => {
+    expect(await cli('put', file('broken.json', '{nope'))).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read/) });
+    expect(await cli('get', 'nobody')).toMatchObject({ code: 1, err: 'no tenant nobody' });
+    expect(await cli('frobnicate')).toMatchObject({ code: 2, err: expect.stringMatching(/usage/) });
+  });
+
+  it('deletes a tenant', async () => {
+    const tenant = aTenant();
+    await cli('put', file('d.json', tenant));
+    expect((await cli('delete', tenant.tenantId)).code).toBe(0);
+    expect((await cli('get', tenant.tenantId)).code).toBe(1);
+    expect((await cli('delete', tenant.tenantId)).code).toBe(1);
+  });
+
+  it('--local reads the endpoints npm start wrote, and says so when the stack is not running', async () => {
+    const envFile = join(dir, 'stack.env');
+    const { applyLocalFlag } = await import('../../../lib/cli/stackEnv');
+    expect(() => applyLocalFlag(['--local', 'list'], envFile)).toThrow(/npm start/);
+    writeFileSync(envFile, `TABLE_NAME=${aws.tableName}\nAWS_ENDPOINT_URL_DYNAMODB=${aws.env.AWS_ENDPOINT_URL_DYNAMODB}\n`);
+    expect(applyLocalFlag(['--local', 'list'], envFile)).toEqual(['list']);
+    expect(process.env.TABLE_NAME).toBe(aws.tableName);
+  });
+});
