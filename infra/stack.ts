@@ -59,7 +59,7 @@ export interface HandlerSpec {
   readonly consumes?: QueueWithDlq;
   /** Table access: `read` (tenants, links) or `readWrite`. */
   readonly table: 'read' | 'readWrite';
-  /** Queues it may send to. */
+  /** Queues it may send to (sqs:SendMessage only). */
   readonly sendsTo?: sqs.IQueue[];
   /** @default the consumed queue's consumerTimeoutSeconds, else 10 s */
   readonly timeout?: Duration;
@@ -117,7 +117,9 @@ export class DingtalkBridgeStack extends Stack {
     this.functionEnvironment = {
       TABLE_NAME: this.table.tableName,
       EVENTS_QUEUE_URL: this.events.queue.queueUrl,
+      EVENTS_DLQ_URL: this.events.dlq.queueUrl,
       NOTIFY_QUEUE_URL: this.notify.queue.queueUrl,
+      NOTIFY_DLQ_URL: this.notify.dlq.queueUrl,
       DINGTALK_API_URL: props.dingtalkApiUrl ?? 'https://api.dingtalk.com',
       DINGTALK_OAPI_URL: props.dingtalkOapiUrl ?? 'https://oapi.dingtalk.com',
       POWERTOOLS_SERVICE_NAME: 'dingtalk-bridge',
@@ -138,19 +140,22 @@ export class DingtalkBridgeStack extends Stack {
       description: 'DingTalk events: group renamed, cool app installed or uninstalled',
       consumes: this.events,
       table: 'readWrite',
+      // Records that can never be processed go straight to the dead-letter queue, with the reason.
+      sendsTo: [this.events.dlq],
     });
     this.addHandler('sender', {
       description: 'Flashduty notifications and war rooms to DingTalk',
       consumes: this.notify,
       table: 'readWrite',
-      sendsTo: [this.notify.queue],
+      // Re-sends (delayed retries) to its own queue; invalid messages straight to the dead-letter queue.
+      sendsTo: [this.notify.queue, this.notify.dlq],
     });
     this.addHandler('homepage', {
       description: 'Homepage shown inside DingTalk: link status',
       route: {
         method: HttpMethod.GET,
         path: HOMEPAGE_PATH,
-        publicBecause: 'Opened by the DingTalk client as the app homepage, which sends no credentials; the page only shows link status for the tenant and never secrets.',
+        publicBecause: 'Opened by the DingTalk client as the app homepage, which sends no credentials. Accepted exposure: whoever knows a tenant id sees its link status (CorpId, Client ID, edition, usage, linked groups), never clientSecret, aesKey or token; the stage throttling bounds scraping.',
       },
       table: 'read',
     });
@@ -182,14 +187,14 @@ export class DingtalkBridgeStack extends Stack {
     out('EventsDlqUrl', this.events.dlq.queueUrl, 'Events dead-letter queue');
     out('NotifyDlqUrl', this.notify.dlq.queueUrl, 'Notify dead-letter queue');
     if (this.alarms.topic) out('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic every alarm notifies');
-
   }
 
   /**
    * Adds the Lambda function for `functions/<name>.ts` with its route or queue and its grants.
-   * Returns undefined (and adds nothing) while the file does not exist yet.
+   * Returns undefined (and adds nothing) while the file does not exist yet. Called from the
+   * constructor, before the alarms, which cover every function added here.
    */
-  addHandler(name: HandlerName, spec: HandlerSpec): NodejsFunction | undefined {
+  private addHandler(name: HandlerName, spec: HandlerSpec): NodejsFunction | undefined {
     const entry = join(this.functionsDir, `${name}.ts`);
     if (!existsSync(entry)) return undefined;
     const id = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;

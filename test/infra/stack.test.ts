@@ -50,7 +50,7 @@ let full: Built;
 beforeAll(() => {
   deployed = build({});
   full = build({ retain: 'false', alarmEmail: ALARM_EMAIL }, FIXTURE_FUNCTIONS);
-});
+}, 120_000); // two synths bundling up to eight handlers: seconds normally, more on a loaded CI runner
 
 describe('storage', () => {
   it('keeps everything in one on-demand table keyed pk/sk, expiring items by expiresAt, with point-in-time recovery', () => {
@@ -240,14 +240,22 @@ describe('event sources', () => {
     expect(granted).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
   });
 
-  it('only the sender may put messages back on the notify queue', () => {
+  it('only the sender may put messages back on the notify queue; each consumer may dead-letter to its own DLQ', () => {
     const sends = (name: HandlerName) =>
       roleStatements(full, full.stack.functions[name]!)
         .filter((s) => actions([s]).includes('sqs:SendMessage'))
-        .map((s) => s.Resource);
-    expect(sends('sender')).toEqual([getAtt(full.stack.notify.queue)]);
-    expect(sends('events')).toEqual([]);
+        .flatMap((s) => ([] as unknown[]).concat(s.Resource));
+    const { events, notify } = full.stack;
+    expect(sends('sender')).toEqual(expect.arrayContaining([getAtt(notify.queue), getAtt(notify.dlq)]));
+    expect(sends('sender')).toHaveLength(2);
+    expect(sends('events')).toEqual([getAtt(events.dlq)]);
     expect(sends('homepage')).toEqual([]);
+    for (const name of ['events', 'sender'] as const) {
+      full.template.hasResourceProperties('AWS::Lambda::Function', {
+        Role: getAtt(full.stack.functions[name]!.role!),
+        Environment: { Variables: Match.objectLike({ EVENTS_DLQ_URL: { Ref: logicalId(events.dlq) }, NOTIFY_DLQ_URL: { Ref: logicalId(notify.dlq) } }) },
+      });
+    }
   });
 
   it('the homepage only reads the table', () => {
