@@ -61,6 +61,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const routes: Route[] = [
       { method: 'POST', path: '/dingtalk/{tenantId}/callback', handler: async () => (await import('../../functions/callback')).handler },
+      { method: 'GET', path: '/dingtalk/{tenantId}/home', handler: async () => (await import('../../functions/homepage')).handler },
     ];
     const api = await startHttpApi(routes, opts.port ?? num(process.env.PORT) ?? 3000);
     stops.push(() => new Promise<void>((r) => { api.server.closeAllConnections(); api.server.close(() => r()); }));

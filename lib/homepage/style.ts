@@ -23,7 +23,7 @@ export const STYLE = [
   'p{margin:0 0 8px}',
   'p:last-child,ol:last-child,ul:last-child{margin-bottom:0}',
   'a{color:var(--accent)}',
-  'code{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere;word-break:break-all}',
+  'code{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}',
   'dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:6px 16px;margin:0}',
   'dt{color:var(--muted)}',
   'dd{margin:0;min-width:0;overflow-wrap:anywhere}',

@@ -1,3 +1,4 @@
+import type { UsageReport } from '../delivery/usage';
 import type { Edition } from '../tenant/schema';
 
 /**
@@ -27,19 +28,8 @@ export interface GroupView {
   installedAt?: number;
 }
 
-/** This China-time month's DingTalk API calls for the organisation. */
-export interface UsageView {
-  /** `YYYY-MM`, China Standard Time. */
-  month: string;
-  used: number;
-  quota: number;
-  /** used / quota in percent, one decimal; 0 when the quota is 0. */
-  percent: number;
-  /** Linear projection of the month's total, once enough of the month has passed. */
-  forecast?: number;
-  /** DingTalk answered with its monthly quota error: nothing more is sent until the month turns. */
-  exhausted: boolean;
-}
+/** This China-time month's DingTalk API calls for the organisation: lib/delivery/usage.ts's report. */
+export type UsageView = Omit<UsageReport, 'corpId'>;
 
 /** Where DingTalk should point, as seen from this request (for the setup steps). */
 export interface PublicUrls {

@@ -1,0 +1,21 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { loadConfig } from '../lib/config';
+import { homePage, htmlErrors, htmlResponse, publicUrls, tableSources } from '../lib/homepage';
+import { logger } from '../lib/log';
+import { createTable } from '../lib/store/table';
+
+const config = loadConfig();
+const sources = tableSources(createTable(config.TABLE_NAME));
+
+/** GET /dingtalk/{tenantId}/home[?corpId=]: the integration's link status page (HTML). */
+export const handler = middy(async (event: APIGatewayProxyEventV2) => {
+  const tenantId = event.pathParameters?.tenantId ?? '';
+  logger.appendKeys({ tenantId });
+  const page = await homePage(sources, { tenantId, corpId: event.queryStringParameters?.corpId, urls: publicUrls(event), now: Date.now() });
+  logger.info('homepage served', { state: page.status.state, groups: page.status.groups.length + page.status.moreGroups });
+  return htmlResponse(page);
+})
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(htmlErrors());

@@ -1,0 +1,61 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { BridgeError } from '../errors';
+import type { HttpResult } from '../http/json';
+import { logger } from '../log';
+import { renderError } from './render';
+import { STYLE_HASH } from './style';
+import type { Page } from './types';
+
+/**
+ * Nothing but the hashed stylesheet may load or run: no scripts, no forms, no plugins, no base
+ * rewriting. Framing only by DingTalk's own web pages (its web client may embed app homepages).
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `style-src ${STYLE_HASH}`,
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  'frame-ancestors https://*.dingtalk.com',
+].join('; ');
+
+/**
+ * An API Gateway result for an HTML page: UTF-8, never cached, strict CSP.
+ *
+ * @example
+ * return htmlResponse(renderHome(status));
+ */
+export function htmlResponse(page: Page): HttpResult {
+  return {
+    statusCode: page.statusCode,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': CONTENT_SECURITY_POLICY,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    },
+    body: page.html,
+  };
+}
+
+/**
+ * middy middleware for HTML routes: a {@link BridgeError} becomes its status with its public
+ * message on a small HTML page; anything else is logged and answered 500 without details.
+ *
+ * @example
+ * middy(handler).use(htmlErrors())
+ */
+export const htmlErrors = (): MiddlewareObj<unknown, APIGatewayProxyResultV2> => ({
+  onError: async (request) => {
+    const err = request.error;
+    if (err instanceof BridgeError) {
+      logger.warn('request rejected', { status: err.status, code: err.code, reason: err.message });
+      request.response = htmlResponse(renderError(err.status, err.message));
+    } else {
+      logger.error('request failed', err as Error);
+      request.response = htmlResponse(renderError(500, 'The status page could not be loaded.'));
+    }
+  },
+});
