@@ -127,9 +127,14 @@ export async function takeParked<T = unknown>(table: Table, corpId: string, limi
   const lease = { id: randomUUID(), until: now + (opts.leaseMs ?? 300_000) };
   const taken: ParkedMessage<T>[] = [];
   for await (const page of pages(table, corpId)) {
-    const free = (page.Items ?? []).filter((i) => !(Number(i.leaseUntil) > now)).slice(0, limit - taken.length);
-    const claimed = await Promise.all(free.map((item) => claim(table, item, lease, now)));
-    for (const item of claimed) if (item) taken.push({ ...fromItem<T>(item), lease });
+    const free = (page.Items ?? []).filter((i) => !(Number(i.leaseUntil) > now));
+    // Claim in rounds of what is still missing: items another instance won are skipped.
+    for (let at = 0; at < free.length && taken.length < limit; ) {
+      const round = free.slice(at, at + limit - taken.length);
+      at += round.length;
+      const claimed = await Promise.all(round.map((item) => claim(table, item, lease, now)));
+      for (const item of claimed) if (item) taken.push({ ...fromItem<T>(item), lease });
+    }
     if (taken.length >= limit) break;
   }
   return taken;

@@ -1,7 +1,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalFailure, ttlAfter, type Table } from '../store/table';
 import { ContentionError } from './errors';
-import { DEFAULT_LATE_TOLERANCE_MS, DEFAULT_SAFETY_MS, planSlots, spacingMs } from './gcra';
+import { DEFAULT_LATE_TOLERANCE_MS, planSlots, safetyMsFor, spacingMs } from './gcra';
 import { itemOfFailure, rateKey, rawNumber } from './keys';
 import { pace, waitForSlot } from './pacing';
 import { realSleep, systemClock, type Clock, type Sleep } from './types';
@@ -14,9 +14,9 @@ export interface RateKey {
 }
 
 export interface RateLimiterOptions {
-  /** Extra spacing per qps calls; see gcra.ts for the budget. Default 55 ms. */
+  /** Extra spacing per qps calls; see gcra.ts. Default safetyMsFor({ lateToleranceMs }): 60 ms. */
   safetyMs?: number;
-  /** Fire tolerance the pacing helpers use; must match the budget behind safetyMs. Default 3 ms. */
+  /** Fire tolerance the pacing helpers use; must match the budget behind safetyMs. Default 8 ms. */
   lateToleranceMs?: number;
   /** Never hand out a slot further than this after now; answer retryAfterMs instead. Default 3000 ms. */
   horizonMs?: number;
@@ -65,8 +65,8 @@ export class RateLimiter {
   private readonly seen = new Map<string, number>();
 
   constructor(private readonly table: Table, opts: RateLimiterOptions = {}) {
-    this.safetyMs = opts.safetyMs ?? DEFAULT_SAFETY_MS;
     this.lateToleranceMs = opts.lateToleranceMs ?? DEFAULT_LATE_TOLERANCE_MS;
+    this.safetyMs = opts.safetyMs ?? safetyMsFor({ lateToleranceMs: this.lateToleranceMs });
     this.horizonMs = opts.horizonMs ?? 3000;
     this.leadMs = opts.leadMs ?? 25;
     this.maxAttempts = opts.maxAttempts ?? 30;
@@ -80,7 +80,7 @@ export class RateLimiter {
    *
    * @example
    * const r = await limiter.reserve({ clientId: 'dingabc', api: 'robot.batchSend' }, 5, 20);
-   * // r.slots: up to 5 times 52.75 ms apart; r.retryAfterMs: 0, or > 0 with no slots
+   * // r.slots: up to 5 times 53 ms apart; r.retryAfterMs: 0, or > 0 with no slots
    */
   async reserve(key: RateKey, n: number, qps: number, now?: number): Promise<Reservation> {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);

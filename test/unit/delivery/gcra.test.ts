@@ -21,14 +21,16 @@ function prng(seed: number): () => number {
 }
 
 describe('the safety margin', () => {
-  it('covers 50 ms jitter, 3 ms fire tolerance, the clock tick and strictness: 55 ms by default', () => {
-    expect(DEFAULT_SAFETY_MS).toBe(55);
-    expect(safetyMsFor({ skewMs: 5 })).toBe(60);
+  it('covers 50 ms jitter, 8 ms fire tolerance, the clock tick and strictness: 60 ms by default', () => {
+    expect(DEFAULT_SAFETY_MS).toBe(60);
+    expect(safetyMsFor({ lateToleranceMs: 3 })).toBe(55);
+    expect(safetyMsFor({ skewMs: 5 })).toBe(65);
     expect(safetyMsFor({ jitterMs: 0, lateToleranceMs: 0, clockResolutionMs: 0 })).toBe(1);
   });
 
   it('spaces slots (1000 + safety) / qps apart', () => {
-    expect(spacingMs(20)).toBeCloseTo(52.75);
+    expect(spacingMs(20)).toBe(53);
+    expect(spacingMs(20, 55)).toBe(52.75);
     expect(spacingMs(40, 0)).toBe(25);
     expect(() => spacingMs(0)).toThrow(RangeError);
   });
@@ -71,11 +73,11 @@ describe('a strict arrival window', () => {
     expect(maxInWindow([])).toBe(0);
   });
 
-  it.each([1, 20, 40, 60])(
-    'never holds more than qps=%i arrivals when calls fire up to the tolerance late and arrive with 0-50 ms jitter',
-    (qps) => {
-      const rand = prng(qps);
-      const spacing = spacingMs(qps);
+  it.each([1, 20, 40, 60].flatMap((qps) => [3, DEFAULT_LATE_TOLERANCE_MS, 20].map((tol) => [qps, tol])))(
+    'never holds more than qps=%i arrivals when calls fire up to the tolerance (%i ms) late and arrive with 0-50 ms jitter',
+    (qps, tol) => {
+      const rand = prng(qps * 100 + tol);
+      const spacing = spacingMs(qps, safetyMsFor({ lateToleranceMs: tol }));
       let tat: number | undefined;
       let now = 1_767_225_600_000;
       const arrivals: number[] = [];
@@ -88,7 +90,7 @@ describe('a strict arrival window', () => {
         for (const slot of plan.slots) {
           // when: fired on a ms clock up to the tolerance late (worst case: just under tolerance + 1 ms),
           // stamped at arrival in whole ms after 0-50 ms jitter
-          const late = rand() < 0.5 ? DEFAULT_LATE_TOLERANCE_MS + 0.999 : rand() * (DEFAULT_LATE_TOLERANCE_MS + 1);
+          const late = rand() < 0.5 ? tol + 0.999 : rand() * (tol + 1);
           const jitter = rand() < 0.5 ? (rand() < 0.5 ? 0 : DEFAULT_JITTER_MS) : rand() * DEFAULT_JITTER_MS;
           arrivals.push(Math.floor(slot + late + jitter));
         }
