@@ -7,6 +7,12 @@ const schema = z.object({
   /** The events dead-letter queue: the events function sends records that can never be processed here. */
   EVENTS_DLQ_URL: z.string().url().optional(),
   NOTIFY_QUEUE_URL: z.string().url().optional(),
+  /** The notify dead-letter queue: the sender puts messages that can never be delivered here, with the reason. */
+  NOTIFY_DLQ_URL: z.string().url().optional(),
+  /** Sender retry backoff: delay before the 2nd receive, doubling per receive (jittered), seconds. */
+  NOTIFY_RETRY_BASE_SECONDS: z.coerce.number().min(0).max(900).default(5),
+  /** Per-request timeout for DingTalk calls, ms. */
+  DINGTALK_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(8000),
   DINGTALK_API_URL: z.string().url().default('https://api.dingtalk.com'),
   DINGTALK_OAPI_URL: z.string().url().default('https://oapi.dingtalk.com'),
   CALLBACK_WINDOW_SECONDS: z.coerce.number().int().positive().default(DEFAULT_CALLBACK_WINDOW_SECONDS),
