@@ -148,6 +148,8 @@ export function localEnv(endpoints: { dynamodb: string; sqs: string }, p: Provis
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     TABLE_NAME: p.tableName,
     EVENTS_QUEUE_URL: p.eventsQueueUrl,
+    EVENTS_DLQ_URL: p.eventsDlqUrl,
     NOTIFY_QUEUE_URL: p.notifyQueueUrl,
+    NOTIFY_DLQ_URL: p.notifyDlqUrl,
   };
 }

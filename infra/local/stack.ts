@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DEFAULT_TABLE_NAME } from '../../lib/constants';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULT_TABLE_NAME, QUEUES } from '../../lib/constants';
+import { pollerSettings, startPoller, type SqsHandler } from './poller';
 import type { Simulator } from '../../test/simulator/simulator';
 import { startHttpApi, type Route } from './httpApi';
 import { createTable } from '../../lib/store/table';
@@ -18,6 +20,8 @@ export interface LocalStackOptions {
   simulatorJitterMs?: [number, number];
   /** Where the simulator prints each call it receives (npm start: stdout). */
   print?: (line: string) => void;
+  /** Parallel receive loops per queue consumer, like concurrent Lambda instances (default 1). */
+  pollerConcurrency?: number;
 }
 
 export interface LocalStack {
@@ -63,6 +67,23 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       { method: 'POST', path: '/dingtalk/{tenantId}/callback', handler: async () => (await import('../../functions/callback')).handler },
       { method: 'GET', path: '/dingtalk/{tenantId}/home', handler: async () => (await import('../../functions/homepage')).handler },
     ];
+    const sqsClient = new SQSClient({});
+    stops.push(async () => sqsClient.destroy());
+    const consumers = [
+      { name: 'events', queueUrl: queues.eventsQueueUrl, settings: QUEUES.events, load: async () => (await import('../../functions/events')).handler },
+    ];
+    for (const c of consumers) {
+      const poller = startPoller({
+        sqs: sqsClient,
+        queueUrl: c.queueUrl,
+        handler: (await c.load()) as SqsHandler,
+        functionName: c.name,
+        concurrency: opts.pollerConcurrency ?? 1,
+        ...pollerSettings(c.settings),
+      });
+      stops.push(() => poller.stop());
+    }
+
     const api = await startHttpApi(routes, opts.port ?? num(process.env.PORT) ?? 3000);
     stops.push(() => new Promise<void>((r) => { api.server.closeAllConnections(); api.server.close(() => r()); }));
     env.API_URL = api.url;
