@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEnvFile } from '../../../lib/cli/stackEnv';
+import { openEnvelope } from '../../../lib/dingtalk/crypto';
+import { listGroups } from '../../../lib/store/groups';
+import { createTable } from '../../../lib/store/table';
+import { putTenant } from '../../../lib/store/tenants';
+import { startLocalStack, type LocalStack } from '../../../infra/local/stack';
+import { aTenant, signedPush } from '../../support/factories';
+
+/** What `npm start` gives a user: one process, real services, endpoints in .local/stack.env. */
+describe('the local stack (npm start)', () => {
+  let stack: LocalStack;
+  const envFile = join(mkdtempSync(join(tmpdir(), 'stack-')), 'stack.env');
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ port: 0, tableName: `stack-${process.pid}`, envFile });
+  });
+  afterAll(async () => stack?.stop());
+
+  it('writes every endpoint to the env file', () => {
+    const env = parseEnvFile(readFileSync(envFile, 'utf8'));
+    for (const key of ['API_URL', 'TABLE_NAME', 'AWS_REGION', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SQS', 'EVENTS_QUEUE_URL', 'NOTIFY_QUEUE_URL', 'DINGTALK_API_URL']) {
+      expect(env[key]).toBeTruthy();
+    }
+    expect(env.API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('a group renamed over HTTP, signed as DingTalk signs it, shows up in the table', async () => {
+    const table = createTable(stack.env.TABLE_NAME);
+    const tenant = aTenant();
+    await putTenant(table, tenant);
+    const push = signedPush(tenant, {
+      EventType: 'chat_update_title', eventId: 'ev-stack-1', EventTime: String(Date.now()), CorpId: tenant.corpId,
+      OpenConversationId: 'cidStack==', Title: '告警群', operator: 'u1',
+    });
+    const res = await fetch(`${stack.env.API_URL}/dingtalk/${tenant.tenantId}/callback?${new URLSearchParams(push.query)}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: push.body,
+    });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as Record<string, string>;
+    const app = { token: tenant.token, aesKey: tenant.aesKey, receiverId: tenant.clientId };
+    expect(openEnvelope(app, { signature: answer.msg_signature, timestamp: answer.timeStamp, nonce: answer.nonce, encrypt: answer.encrypt })).toBe('success');
+
+    let groups: Awaited<ReturnType<typeof listGroups>> = [];
+    for (let i = 0; i < 100 && groups.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      groups = await listGroups(table, tenant.tenantId);
+    }
+    expect(groups).toEqual([expect.objectContaining({ openConversationId: 'cidStack==', title: '告警群' })]);
+  });
+
+  it('answers unknown routes 404 like API Gateway', async () => {
+    expect((await fetch(`${stack.env.API_URL}/nope`)).status).toBe(404);
+  });
+});
