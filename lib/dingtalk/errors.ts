@@ -140,6 +140,6 @@ export class DingTalkError extends BridgeError {
 
   /** The failure this error stands for (to record or to hand back as a result). */
   toFailure(): DingTalkFailure {
-    return failure(this.kind, this.code, this.detail, 0, this.requestId, this.retryCause);
+    return failure(this.kind, this.code, this.api ? `${this.api}: ${this.detail}` : this.detail, 0, this.requestId, this.retryCause);
   }
 }

@@ -1,0 +1,27 @@
+import middy from '@middy/core';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { loadConfig, required } from '../lib/config';
+import { DingTalkClient } from '../lib/dingtalk/client';
+import { createSender } from '../lib/delivery/sender';
+import { logger } from '../lib/log';
+import { createTable } from '../lib/store/table';
+
+const config = loadConfig();
+const sqs = new SQSClient({});
+const sender = createSender({
+  table: createTable(config.TABLE_NAME),
+  sqs,
+  client: new DingTalkClient({ apiUrl: config.DINGTALK_API_URL, oapiUrl: config.DINGTALK_OAPI_URL, timeoutMs: config.DINGTALK_TIMEOUT_MS }),
+  dlqUrl: required(config, 'NOTIFY_DLQ_URL'),
+  queueUrl: config.NOTIFY_QUEUE_URL,
+  retry: { baseSeconds: config.NOTIFY_RETRY_BASE_SECONDS },
+});
+const processor = new BatchProcessor(EventType.SQS);
+
+/** Notify queue consumer: Flashduty notifications -> DingTalk users and groups (partial batch responses). */
+export const handler = middy((event: SQSEvent, context: Context) =>
+  processPartialResponse(event, sender.processRecord, processor, { context, throwOnFullBatchFailure: false }),
+).use(injectLambdaContext(logger, { resetKeys: true }));

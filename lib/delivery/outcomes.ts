@@ -1,0 +1,316 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QUEUES } from '../constants';
+import { isConditionalFailure, ttlAfter, type Table } from '../store/table';
+
+/**
+ * Per-message, per-recipient delivery records: the idempotency claims and the outcomes read by the
+ * CLI and tests. One partition per message, `NOTIFY#<tenantId>#<id>`:
+ * - sk `MESSAGE`: kind, content hash, state, reason, attempts;
+ * - sk `TO#user#<userId>`, `TO#group#<openConversationId>`, `TO#mobile#<mobile>`: one recipient.
+ * Everything expires after {@link OUTCOME_TTL_SECONDS}.
+ *
+ * The rule (at most once per id, DESIGN.md): a recipient is claimed (`pending`, conditional write)
+ * before its DingTalk call and its outcome written after. A recipient already `sent` (or otherwise
+ * final) is skipped. A `pending` claim younger than {@link CLAIM_LEASE_MS} belongs to an attempt
+ * still running: skipped. An older one was left by an attempt that died between its claim and its
+ * outcome: DingTalk may or may not have delivered it, so it becomes `unknown` and is NOT re-sent.
+ */
+
+export const OUTCOME_TTL_SECONDS = 30 * 24 * 3600;
+/**
+ * A claim lives at most as long as the attempt that took it: the sender's Lambda timeout (after
+ * which the attempt is dead for sure) plus a margin. SQS redelivers a message only after its
+ * visibility timeout (6x the Lambda timeout), so a redelivery always finds an orphaned claim older.
+ */
+export const CLAIM_LEASE_MS = QUEUES.notify.consumerTimeoutSeconds * 2 * 1000;
+
+export type Channel = 'user' | 'group' | 'mobile';
+
+export type RecipientStatus =
+  /** Claimed: a DingTalk call for it is (or was) under way. */
+  | 'pending'
+  | 'sent'
+  /** DingTalk said the userId is not a member of the organisation (invalidStaffIdList). */
+  | 'invalidUser'
+  /** DingTalk throttled this user (flowControlledStaffIdList): retried later. */
+  | 'flowControlled'
+  /** No DingTalk user has this mobile (getbymobile 60121): reported, not retried. */
+  | 'unknownMobile'
+  /** A mobile resolved to `userId`; that user's own record tells the delivery. */
+  | 'resolved'
+  /** A retryable failure: the message comes back through SQS for it. */
+  | 'retry'
+  /** The organisation's monthly quota is used up. */
+  | 'quotaExhausted'
+  /** A permanent DingTalk failure (`code`): the message goes to the dead-letter queue. */
+  | 'failed'
+  /** Orphaned claim: DingTalk may have delivered it; never re-sent. */
+  | 'unknown';
+
+/** Not sent again, by any attempt. */
+export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'resolved', 'unknown']);
+/** A later attempt (SQS retry, redrive from the dead-letter queue) may claim these again: DingTalk did not deliver. */
+export const CLAIMABLE: readonly RecipientStatus[] = ['retry', 'flowControlled', 'quotaExhausted', 'failed'];
+
+export interface RecipientOutcome {
+  channel: Channel;
+  to: string;
+  status: RecipientStatus;
+  code?: string;
+  message?: string;
+  requestId?: string;
+  /** For a mobile: the DingTalk user it resolved to. */
+  userId?: string;
+  /** The DingTalk processQueryKey of the send that delivered it. */
+  processQueryKey?: string;
+  attemptId?: string;
+  claimedAt?: number;
+  updatedAt: string;
+}
+
+export type MessageState = 'processing' | 'done' | 'retrying' | 'deadLettered' | 'parked';
+
+export interface MessageRecord {
+  tenantId: string;
+  id: string;
+  kind: string;
+  hash: string;
+  state: MessageState;
+  reason?: string;
+  attempts: number;
+  firstSeenAt: string;
+  updatedAt: string;
+  severity?: string;
+}
+
+export interface Outcome {
+  message?: MessageRecord;
+  recipients: RecipientOutcome[];
+}
+
+export const messagePk = (tenantId: string, id: string): string => `NOTIFY#${tenantId}#${id}`;
+const recipientSk = (channel: Channel, to: string): string => `TO#${channel}#${to}`;
+export const recipientKey = (channel: Channel, to: string): string => `${channel}#${to}`;
+
+/** What an attempt does with a recipient, given its record (if any). */
+export type Decision = 'claim' | 'skip' | 'inFlight' | 'orphaned';
+
+/**
+ * The idempotency rule for one recipient.
+ *
+ * @example
+ * decide({ status: 'pending', claimedAt: now - 10 * 60_000, ... }, now) // 'orphaned'
+ */
+export function decide(record: Pick<RecipientOutcome, 'status' | 'claimedAt'> | undefined, nowMs: number): Decision {
+  if (!record) return 'claim';
+  if (record.status === 'pending') return nowMs - (record.claimedAt ?? 0) < CLAIM_LEASE_MS ? 'inFlight' : 'orphaned';
+  if (FINAL.has(record.status)) return 'skip';
+  return 'claim';
+}
+
+/** `SET #n_a = :v_a, ...` for the defined values, every name aliased (reserved words). */
+function setOf(fields: Record<string, unknown>, ifNotExists: readonly string[] = []) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const clauses: string[] = [];
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    names[`#n_${k}`] = k;
+    values[`:v_${k}`] = v;
+    clauses.push(ifNotExists.includes(k) ? `#n_${k} = if_not_exists(#n_${k}, :v_${k})` : `#n_${k} = :v_${k}`);
+  }
+  return { set: `SET ${clauses.join(', ')}`, names, values };
+}
+
+function toOutcome(item: Record<string, unknown>): RecipientOutcome {
+  const { pk: _pk, sk: _sk, type: _t, expiresAt: _e, ...rest } = item;
+  return rest as unknown as RecipientOutcome;
+}
+
+/**
+ * Reads everything recorded for a message id (the CLI's `notify status`, the tests).
+ *
+ * @example
+ * const { message, recipients } = await readOutcome(table, 'acme', 'incident-42-page-1');
+ */
+export async function readOutcome(table: Table, tenantId: string, id: string): Promise<Outcome> {
+  const out: Outcome = { recipients: [] };
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await table.doc.send(
+      new QueryCommand({
+        TableName: table.name,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': messagePk(tenantId, id) },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of r.Items ?? []) {
+      if (item.sk === 'MESSAGE') {
+        const { pk: _pk, sk: _sk, type: _t, expiresAt: _e, ...rest } = item;
+        out.message = rest as MessageRecord;
+      } else out.recipients.push(toOutcome(item));
+    }
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/**
+ * The delivery records of one message, for one attempt.
+ *
+ * @example
+ * const o = new Outcomes(table, tenantId, id, Date.now);
+ * if (await o.claim('user', 'u1', attemptId)) { send(); await o.record('user', 'u1', attemptId, { status: 'sent' }); }
+ */
+export class Outcomes {
+  constructor(
+    private readonly table: Table,
+    readonly tenantId: string,
+    readonly id: string,
+    private readonly now: () => number,
+  ) {}
+
+  private get pk(): string {
+    return messagePk(this.tenantId, this.id);
+  }
+
+  private get expiresAt(): number {
+    return ttlAfter(this.now(), OUTCOME_TTL_SECONDS);
+  }
+
+  /**
+   * Marks the start of an attempt. The first attempt stores the content hash; a later one with a
+   * different hash is a re-used id (`conflict`: nothing must be sent for it).
+   */
+  async begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number }> {
+    const nowIso = new Date(this.now()).toISOString();
+    const u = setOf(
+      { type: 'notify', tenantId: this.tenantId, id: this.id, kind: m.kind, hash: m.hash, firstSeenAt: nowIso, updatedAt: nowIso, state: 'processing', severity: m.severity, expiresAt: this.expiresAt },
+      ['hash', 'firstSeenAt'],
+    );
+    const r = await this.table.doc.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: { pk: this.pk, sk: 'MESSAGE' },
+        UpdateExpression: `${u.set} ADD #n_attempts :one`,
+        ExpressionAttributeNames: { ...u.names, '#n_attempts': 'attempts' },
+        ExpressionAttributeValues: { ...u.values, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { conflict: r.Attributes?.hash !== m.hash, attempts: Number(r.Attributes?.attempts ?? 1) };
+  }
+
+  /** The message's state at the end of an attempt. */
+  async finish(state: MessageState, reason?: string): Promise<void> {
+    const u = setOf({ state, updatedAt: new Date(this.now()).toISOString(), reason: reason?.slice(0, 2000) });
+    await this.table.doc.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: { pk: this.pk, sk: 'MESSAGE' },
+        UpdateExpression: reason ? u.set : `${u.set} REMOVE #n_reason`,
+        ExpressionAttributeNames: reason ? u.names : { ...u.names, '#n_reason': 'reason' },
+        ExpressionAttributeValues: u.values,
+      }),
+    );
+  }
+
+  /** Every recipient record of the message, by {@link recipientKey}. */
+  async snapshot(): Promise<Map<string, RecipientOutcome>> {
+    const { recipients } = await readOutcome(this.table, this.tenantId, this.id);
+    return new Map(recipients.map((r) => [recipientKey(r.channel, r.to), r]));
+  }
+
+  /** Claims a recipient for `attemptId`; false when another attempt has it or it is final. */
+  async claim(channel: Channel, to: string, attemptId: string): Promise<boolean> {
+    const now = this.now();
+    const u = setOf({ type: 'recipient', channel, to, status: 'pending', attemptId, claimedAt: now, updatedAt: new Date(now).toISOString(), expiresAt: this.expiresAt });
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: { pk: this.pk, sk: recipientSk(channel, to) },
+          UpdateExpression: u.set,
+          ConditionExpression: `attribute_not_exists(pk) OR #n_status IN (${CLAIMABLE.map((_, i) => `:c${i}`).join(', ')})`,
+          ExpressionAttributeNames: u.names,
+          ExpressionAttributeValues: { ...u.values, ...Object.fromEntries(CLAIMABLE.map((st, i) => [`:c${i}`, st])) },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * Turns an orphaned claim (the attempt `attemptId` died holding it) into `unknown`; false when
+   * it changed meanwhile.
+   */
+  async markUnknown(channel: Channel, to: string, attemptId: string | undefined): Promise<boolean> {
+    return this.write(channel, to, { status: 'unknown', code: 'orphanedClaim', message: 'an earlier attempt died between its claim and its outcome; not re-sent (at most once)' }, {
+      expr: '#n_status = :pending AND #n_attemptId = :owner',
+      values: { ':pending': 'pending', ':owner': attemptId ?? '' },
+    });
+  }
+
+  /**
+   * Writes the outcome of a claimed recipient (only while `attemptId` still holds it), or, with
+   * no attemptId, a recipient that needs no claim (a mobile's resolution).
+   */
+  async record(channel: Channel, to: string, attemptId: string | undefined, fields: Omit<RecipientOutcome, 'channel' | 'to' | 'updatedAt' | 'attemptId' | 'claimedAt'>): Promise<boolean> {
+    if (!attemptId) {
+      await this.table.doc.send(
+        new PutCommand({
+          TableName: this.table.name,
+          Item: { pk: this.pk, sk: recipientSk(channel, to), type: 'recipient', channel, to, ...fields, updatedAt: new Date(this.now()).toISOString(), expiresAt: this.expiresAt },
+        }),
+      );
+      return true;
+    }
+    return this.write(channel, to, fields, { expr: '#n_attemptId = :owner', values: { ':owner': attemptId } });
+  }
+
+  /** One recipient's record (tests, diagnostics). */
+  async get(channel: Channel, to: string): Promise<RecipientOutcome | undefined> {
+    const r = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: { pk: this.pk, sk: recipientSk(channel, to) }, ConsistentRead: true }));
+    return r.Item ? toOutcome(r.Item) : undefined;
+  }
+
+  private async write(
+    channel: Channel,
+    to: string,
+    fields: Partial<RecipientOutcome>,
+    cond: { expr: string; values: Record<string, unknown> },
+  ): Promise<boolean> {
+    const u = setOf({ ...fields, updatedAt: new Date(this.now()).toISOString(), expiresAt: this.expiresAt });
+    const names: Record<string, string> = { ...u.names, '#n_attemptId': 'attemptId' };
+    // A retried recipient must not keep the previous attempt's error.
+    const removes: string[] = [];
+    for (const k of ['code', 'message', 'requestId'] as const) {
+      if (fields[k] === undefined) {
+        names[`#r_${k}`] = k;
+        removes.push(`#r_${k}`);
+      }
+    }
+    if (cond.expr.includes('#n_status')) names['#n_status'] = 'status';
+    try {
+      await this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: { pk: this.pk, sk: recipientSk(channel, to) },
+          UpdateExpression: `${u.set}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: cond.expr,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...u.values, ...cond.values },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalFailure(e)) return false;
+      throw e;
+    }
+  }
+}
