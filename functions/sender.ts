@@ -6,18 +6,27 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { loadConfig, required } from '../lib/config';
 import { DingTalkClient } from '../lib/dingtalk/client';
 import { createSender } from '../lib/delivery/sender';
+import { createShaping } from '../lib/delivery/shaping';
 import { logger } from '../lib/log';
 import { createTable } from '../lib/store/table';
+import { cachedTenants } from '../lib/store/tenantCache';
 
 const config = loadConfig();
 const sqs = new SQSClient({});
+const table = createTable(config.TABLE_NAME);
+const tenants = cachedTenants(table);
+const shaping = createShaping(table, tenants);
 const sender = createSender({
-  table: createTable(config.TABLE_NAME),
+  table,
   sqs,
   client: new DingTalkClient({ apiUrl: config.DINGTALK_API_URL, oapiUrl: config.DINGTALK_OAPI_URL, timeoutMs: config.DINGTALK_TIMEOUT_MS }),
   dlqUrl: required(config, 'NOTIFY_DLQ_URL'),
   queueUrl: config.NOTIFY_QUEUE_URL,
   retry: { baseSeconds: config.NOTIFY_RETRY_BASE_SECONDS },
+  getTenant: tenants,
+  gate: shaping.gate,
+  precheck: shaping.precheck,
+  park: shaping.park,
 });
 const processor = new BatchProcessor(EventType.SQS);
 

@@ -40,6 +40,8 @@ export type RecipientStatus =
   | 'resolved'
   /** A retryable failure: the message comes back through SQS for it. */
   | 'retry'
+  /** Not sent yet: its app had no rate-limit slot soon; the message was re-queued with a delay. */
+  | 'deferred'
   /** The organisation's monthly quota is used up. */
   | 'quotaExhausted'
   /** A permanent DingTalk failure (`code`): the message goes to the dead-letter queue. */
@@ -50,7 +52,7 @@ export type RecipientStatus =
 /** Not sent again, by any attempt. */
 export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'resolved', 'unknown']);
 /** A later attempt (SQS retry, redrive from the dead-letter queue) may claim these again: DingTalk did not deliver. */
-export const CLAIMABLE: readonly RecipientStatus[] = ['retry', 'flowControlled', 'quotaExhausted', 'failed'];
+export const CLAIMABLE: readonly RecipientStatus[] = ['retry', 'deferred', 'flowControlled', 'quotaExhausted', 'failed'];
 
 export interface RecipientOutcome {
   channel: Channel;

@@ -124,6 +124,20 @@ export class RateLimiter {
   }
 
   /**
+   * How long until a slot for `key` could be granted, from what this instance last saw (no
+   * DynamoDB call): 0 when it may be now or is unknown. tat only grows, so this never
+   * over-estimates by more than other instances' reservations since.
+   *
+   * @example
+   * if (limiter.peek(key, 20) > 2000) deferMessage();
+   */
+  peek(key: RateKey, qps: number, now: number = this.clock()): number {
+    const tat = this.seen.get(rateKey(key.clientId, key.api).pk);
+    if (tat === undefined) return 0;
+    return planSlots({ tat, earliest: now + this.leadMs, now, n: 1, spacing: spacingMs(qps, this.safetyMs), horizonMs: this.horizonMs }).retryAfterMs;
+  }
+
+  /**
    * Sleeps until `slot`; false when the clock is already past it by more than the tolerance.
    *
    * @example

@@ -15,6 +15,7 @@ import { AccessTokens } from './accessTokens';
 import { AppSession } from './appSession';
 import { backoffSeconds, delayRedelivery, queueUrlOfArn, RetryLaterError, type RetryPolicy } from './backoff';
 import { deadLetter } from './deadLetter';
+import { sendText } from '../queue/sqs';
 import { noopGate, type CallGate } from './gate';
 import { decide, Outcomes, recipientKey, type Channel, type RecipientStatus } from './outcomes';
 import { chunk, coolAppCodeOf, dedupe, maskMobile, MAX_USERS_PER_BATCH, runPool } from './recipients';
@@ -24,12 +25,15 @@ import { render, type RenderedMessage } from './render';
  * What became of one message in one attempt:
  * - `done`: every recipient has a final outcome (sent, invalid user, unknown mobile...): acknowledge;
  * - `retry`: something retryable is left: back to SQS with a backoff delay;
+ * - `defer`: only calls the rate limiter could not fit soon are left: re-queued with a delay, not a failure;
  * - `quotaExhausted`: the organisation's monthly quota stopped it: park it (or dead-letter it);
  * - `deadLetter`: can never succeed as it is: to the dead-letter queue with `reason`.
  */
 export interface DeliveryResult {
-  verdict: 'done' | 'retry' | 'quotaExhausted' | 'deadLetter';
+  verdict: 'done' | 'retry' | 'defer' | 'quotaExhausted' | 'deadLetter';
   reason?: string;
+  /** For `defer`: how long until the rate limiter expects a slot (the message is re-queued with this delay). */
+  deferMs?: number;
   /** Recipients by status after this attempt (users, groups and mobiles). */
   counts: Partial<Record<RecipientStatus | 'inFlight', number>>;
   /** The handler kept no delivery record for this message (unknown tenant, re-used id, kind not enabled). */
@@ -74,6 +78,11 @@ export interface SenderDeps {
   /** Where a message stopped by the monthly quota goes. Default: the dead-letter queue (the quota issue plugs parking in). */
   park?: (msg: NotifyQueueMessage, reason: string) => Promise<void>;
   handlers?: Partial<KindHandlers>;
+  /**
+   * Asked before any work on a message: ms to defer it by (its app has no rate-limit slot soon),
+   * or 0 to deliver now. Deferring re-queues it with a delay: no delivery records, no DingTalk call.
+   */
+  precheck?: (msg: NotifyQueueMessage) => Promise<number>;
   concurrency?: number;
   logger?: Logger;
 }
@@ -99,6 +108,8 @@ function statusOfFailure(f: DingTalkFailure): RecipientStatus {
       return 'quotaExhausted';
     case 'permanent':
       return 'failed';
+    case 'retryable':
+      return f.cause === 'deferred' ? 'deferred' : 'retry';
     default:
       return 'retry';
   }
@@ -111,8 +122,9 @@ const failureFields = (f: DingTalkFailure) => ({ status: statusOfFailure(f), cod
  * quota and permanent failures are revisited then too); else quota -> park; else a permanent
  * failure -> dead letter; else done.
  */
-export function verdictOf(statuses: Iterable<[string, RecipientStatus | 'inFlight', string?]>): DeliveryResult {
+export function verdictOf(statuses: Iterable<[string, RecipientStatus | 'inFlight', string?]>, deferMs = 0): DeliveryResult {
   const counts: DeliveryResult['counts'] = {};
+  let deferred = 0;
   const failed: string[] = [];
   const retry: string[] = [];
   const quota: string[] = [];
@@ -120,11 +132,13 @@ export function verdictOf(statuses: Iterable<[string, RecipientStatus | 'inFligh
     counts[status] = (counts[status] ?? 0) + 1;
     const line = detail ? `${who}: ${detail}` : who;
     if (status === 'retry' || status === 'flowControlled') retry.push(line);
+    else if (status === 'deferred') deferred += 1;
     else if (status === 'quotaExhausted') quota.push(line);
     else if (status === 'failed') failed.push(line);
   }
   const list = (xs: string[]) => `${xs.slice(0, 10).join('; ')}${xs.length > 10 ? `; and ${xs.length - 10} more` : ''}`;
   if (retry.length) return { verdict: 'retry', reason: `retryable: ${list(retry)}`, counts };
+  if (deferred) return { verdict: 'defer', reason: `${deferred} recipient(s) waiting for a rate-limit slot`, counts, deferMs };
   if (quota.length) return { verdict: 'quotaExhausted', reason: `monthly quota exhausted: ${list(quota)}`, counts };
   if (failed.length) return { verdict: 'deadLetter', reason: `permanent failure: ${list(failed)}`, counts };
   return { verdict: 'done', counts };
@@ -155,8 +169,11 @@ export const deliverNotify: KindHandler<'notify'> = async (ctx, msg) => {
   const snapshot = await outcomes.snapshot();
   const attemptId = randomUUID();
   const final = new Map<string, [string, RecipientStatus | 'inFlight', string?]>();
-  const note = (channel: Channel, to: string, status: RecipientStatus | 'inFlight', detail?: string) =>
+  let deferMs = 0;
+  const note = (channel: Channel, to: string, status: RecipientStatus | 'inFlight', detail?: string, retryAfterMs?: number) => {
+    if (retryAfterMs) deferMs = Math.max(deferMs, retryAfterMs);
     final.set(recipientKey(channel, to), [`${channel} ${channel === 'mobile' ? maskMobile(to) : to}`, status, detail]);
+  };
 
   // 1. Mobiles -> userIds (cached per organisation; "no such user" reported, not retried).
   const fromMobiles: string[] = [];
@@ -182,7 +199,7 @@ export const deliverNotify: KindHandler<'notify'> = async (ctx, msg) => {
       log.warn('no DingTalk user with this mobile', { mobile: maskMobile(mobile) });
     } else {
       await outcomes.record('mobile', mobile, undefined, failureFields(r));
-      note('mobile', mobile, statusOfFailure(r), describe(r));
+      note('mobile', mobile, statusOfFailure(r), describe(r), r.retryAfterMs);
     }
   }
 
@@ -216,10 +233,10 @@ export const deliverNotify: KindHandler<'notify'> = async (ctx, msg) => {
     ...groups.map((cid) => () => sendGroup(ctx, session, outcomes, attemptId, rendered, msg, cid, note)),
   ];
   await runPool(tasks, ctx.concurrency);
-  return verdictOf(final.values());
+  return verdictOf(final.values(), deferMs);
 };
 
-type Note = (channel: Channel, to: string, status: RecipientStatus, detail?: string) => void;
+type Note = (channel: Channel, to: string, status: RecipientStatus, detail?: string, retryAfterMs?: number) => void;
 
 async function resolveMobile(ctx: DeliveryContext, session: AppSession, corpId: string, mobile: string): Promise<DingTalkResult<{ userId: string }>> {
   const cached = await getCachedMobile(ctx.table, corpId, mobile, ctx.now());
@@ -259,7 +276,7 @@ async function sendDm(ctx: DeliveryContext, session: AppSession, outcomes: Outco
   if (r.kind !== 'ok') {
     const fields = failureFields(r);
     await recordAll(ctx, outcomes, 'user', attemptId, userIds.map((u) => [u, fields]));
-    for (const u of userIds) note('user', u, fields.status, describe(r));
+    for (const u of userIds) note('user', u, fields.status, describe(r), r.retryAfterMs);
     ctx.log.warn('batchSend failed', { chunk: index, users: userIds.length, kind: r.kind, code: r.code, requestId: r.requestId });
     return;
   }
@@ -283,7 +300,7 @@ async function sendGroup(ctx: DeliveryContext, session: AppSession, outcomes: Ou
   if (r.kind !== 'ok') {
     const fields = failureFields(r);
     await recordAll(ctx, outcomes, 'group', attemptId, [[openConversationId, fields]]);
-    note('group', openConversationId, fields.status, describe(r));
+    note('group', openConversationId, fields.status, describe(r), r.retryAfterMs);
     ctx.log.warn('groupSend failed', { openConversationId, kind: r.kind, code: r.code, requestId: r.requestId });
     return;
   }
@@ -335,6 +352,18 @@ export function createSender(deps: SenderDeps): Sender {
       const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: deps.concurrency ?? 4 };
       const outcomes = new Outcomes(deps.table, msg.tenantId, msg.id, now);
 
+      const requeue = async (deferMs: number, reason: string): Promise<boolean> => {
+        const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
+        if (!queueUrl) return false;
+        // A fresh copy with a delay: waiting for a slot is not a failed receive, so it never walks
+        // a healthy message towards the dead-letter queue. A little spread keeps a backlog from
+        // coming back all at once.
+        const delaySeconds = Math.min(900, Math.max(1, Math.ceil((deferMs + (deps.random ?? Math.random)() * 1000) / 1000)));
+        await sendText(deps.sqs, queueUrl, record.body, delaySeconds);
+        log.info('deferred: re-queued until its app has a rate-limit slot', { reason, delaySeconds });
+        return true;
+      };
+
       const giveBack = async (reason: string): Promise<never> => {
         const delay = backoffSeconds(receiveCount, retry, deps.random);
         const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
@@ -346,6 +375,9 @@ export function createSender(deps: SenderDeps): Sender {
         log.warn('delivery incomplete: back to the queue', { reason, delaySeconds: delay });
         throw new RetryLaterError(reason, delay);
       };
+
+      const wait = deps.precheck ? await deps.precheck(msg) : 0;
+      if (wait > 0 && (await requeue(wait, 'rate limit backlog'))) return { verdict: 'defer', deferMs: wait, counts: {}, untracked: true };
 
       let result: DeliveryResult;
       try {
@@ -379,6 +411,10 @@ export function createSender(deps: SenderDeps): Sender {
           else await toDeadLetter(record, result.reason ?? 'quota exhausted', ids, receiveCount);
           await settle(deps.park ? 'parked' : 'deadLettered', result.reason);
           log.warn(deps.park ? 'parked: monthly quota exhausted' : 'dead-lettered: monthly quota exhausted', { reason: result.reason, counts: result.counts });
+          return result;
+        case 'defer':
+          if (!(await requeue(result.deferMs ?? 1000, result.reason ?? 'deferred'))) return giveBack(result.reason ?? 'deferred');
+          await settle('retrying', result.reason);
           return result;
         case 'retry':
           if (receiveCount >= retry.maxReceiveCount) {

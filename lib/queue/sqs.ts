@@ -2,6 +2,11 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 /** Sends one JSON message; `delaySeconds` (0-900) postpones its first delivery. */
 export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown, delaySeconds?: number): Promise<string> {
-  const r = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body), DelaySeconds: delaySeconds }));
+  return sendText(sqs, queueUrl, JSON.stringify(body), delaySeconds);
+}
+
+/** Sends a body as it is (a message handed back unchanged), with an optional first-delivery delay. */
+export async function sendText(sqs: SQSClient, queueUrl: string, body: string, delaySeconds?: number): Promise<string> {
+  const r = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }));
   return r.MessageId!;
 }

@@ -1,4 +1,6 @@
 import { QUEUES } from '../../../lib/constants';
+import { listParked } from '../../../lib/delivery/parking';
+import { usage } from '../../../lib/delivery/quota';
 import { aNotify, startWorld, statuses, type World } from './world';
 
 /**
@@ -171,7 +173,7 @@ describe('permanent failures are recorded and dead-lettered, the rest delivered'
 });
 
 describe('the monthly quota', () => {
-  it('an exhausted organisation: recorded as quotaExhausted, the message kept (dead letter until parking arrives)', async () => {
+  it('DingTalk says the organisation is exhausted: recorded, the message parked (not lost, not dead-lettered), the month marked', async () => {
     // given
     const tenant = await w.aTenantWith({ monthlyQuota: 10 });
     w.sim.setQuotaUsed(tenant.corpId, 10);
@@ -183,8 +185,10 @@ describe('the monthly quota', () => {
     expect(run.receiveCounts).toEqual([1]);
     const o = await w.outcome(tenant.tenantId, msg.id);
     expect(o.recipients[0]).toMatchObject({ status: 'quotaExhausted', code: 'Forbidden.AccessDenied.ApiCountLimitForOrg' });
-    const dead = await w.takeDeadLetters();
-    expect(dead[0].reason).toMatch(/^monthly quota exhausted: user user1: Forbidden\.AccessDenied\.ApiCountLimitForOrg/);
+    expect(await w.takeDeadLetters()).toEqual([]);
+    const parked = await listParked(w.table, tenant.corpId);
+    expect(parked.map((p) => [p.message, p.reason])).toEqual([[msg, expect.stringMatching(/^monthly quota exhausted: user user1: Forbidden\.AccessDenied\.ApiCountLimitForOrg/)]]);
+    expect((await usage(w.table, tenant.corpId)).exhausted).toBe(true);
     expect(w.sim.messages()).toHaveLength(0);
   });
 });

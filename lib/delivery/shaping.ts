@@ -1,0 +1,58 @@
+import type { NotifyQueueMessage } from '../notify/contract';
+import type { Table } from '../store/table';
+import type { Tenant } from '../tenant/schema';
+import { limitsOf } from '../tenant/schema';
+import { park } from './parking';
+import { RateLimiter, type RateLimiterOptions } from './rateLimiter';
+import { ShapingGate, type ShapingGateOptions } from './shapingGate';
+
+export interface Shaping {
+  gate: ShapingGate;
+  /** For SenderDeps.precheck: defer a message whose app has a backlog, before any work. */
+  precheck(msg: NotifyQueueMessage): Promise<number>;
+  /** For SenderDeps.park: a message the quota cannot carry waits in DynamoDB, not lost. */
+  park(msg: NotifyQueueMessage, reason: string): Promise<void>;
+}
+
+/**
+ * Everything the sender needs to hold each tenant under its QPS and monthly quota: the shared
+ * rate limiter, the gate, the backlog pre-check and parking.
+ *
+ * @example
+ * const shaping = createShaping(table, tenants);
+ * createSender({ ..., gate: shaping.gate, precheck: shaping.precheck, park: shaping.park, getTenant: tenants });
+ */
+export function createShaping(
+  table: Table,
+  getTenant: (tenantId: string) => Promise<Tenant | undefined>,
+  opts: { limiter?: RateLimiterOptions; gate?: Partial<ShapingGateOptions> } = {},
+): Shaping {
+  const limits = async (tenantId: string) => {
+    const t = await getTenant(tenantId);
+    if (!t) throw new Error(`unknown tenant ${tenantId}`);
+    return limitsOf(t);
+  };
+  // A short horizon keeps an invocation from sitting on a backlogged tenant's messages for long,
+  // so other tenants' messages in the queue are picked up quickly.
+  const limiter = new RateLimiter(table, { horizonMs: 1000, ...opts.limiter });
+  const gate = new ShapingGate({ table, limiter, limits, ...opts.gate });
+  return {
+    gate,
+    async precheck(msg) {
+      if (msg.kind !== 'notify') return 0;
+      const tenant = await getTenant(msg.tenantId);
+      if (!tenant) return 0; // the sender dead-letters it with the reason
+      const apis = [
+        ...(msg.to.userIds?.length || msg.to.mobiles?.length ? (['batchSend'] as const) : []),
+        ...(msg.to.openConversationIds?.length ? (['groupSend'] as const) : []),
+      ];
+      const waits = await Promise.all(apis.map((api) => gate.waitEstimate(tenant.tenantId, tenant.clientId, api)));
+      return waits.length ? Math.min(...waits) : 0;
+    },
+    async park(msg, reason) {
+      const tenant = await getTenant(msg.tenantId);
+      if (!tenant) throw new Error(`unknown tenant ${msg.tenantId}`);
+      await park(table, tenant.corpId, msg, reason);
+    },
+  };
+}
