@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_TABLE_NAME, QUEUES } from '../../lib/constants';
 import { pollerSettings, startPoller, type SqsHandler } from './poller';
 import type { Simulator } from '../../test/simulator/simulator';
-import { startHttpApi, type Route } from './httpApi';
+import { lambdaContext, startHttpApi, type Route } from './httpApi';
 import { createTable } from '../../lib/store/table';
 import { startLocalSimulator } from './simulator';
 import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal, type Provisioned } from './services';
@@ -22,6 +22,8 @@ export interface LocalStackOptions {
   print?: (line: string) => void;
   /** Parallel receive loops per queue consumer, like concurrent Lambda instances (default 1). */
   pollerConcurrency?: number;
+  /** How often parked messages are offered back to the notify queue (default 15 s). */
+  unparkEveryMs?: number;
 }
 
 export interface LocalStack {
@@ -71,6 +73,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     stops.push(async () => sqsClient.destroy());
     const consumers = [
       { name: 'events', queueUrl: queues.eventsQueueUrl, settings: QUEUES.events, load: async () => (await import('../../functions/events')).handler },
+      { name: 'sender', queueUrl: queues.notifyQueueUrl, settings: QUEUES.notify, load: async () => (await import('../../functions/sender')).handler },
     ];
     for (const c of consumers) {
       const poller = startPoller({
@@ -83,6 +86,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       });
       stops.push(() => poller.stop());
     }
+
+    // The schedule that sends parked messages back once the quota allows (every 10 min on AWS).
+    const unpark = setInterval(() => {
+      void import('../../functions/unpark').then((m) => m.handler({}, lambdaContext('unpark'))).catch(() => undefined);
+    }, opts.unparkEveryMs ?? 15_000);
+    stops.push(async () => clearInterval(unpark));
 
     const api = await startHttpApi(routes, opts.port ?? num(process.env.PORT) ?? 3000);
     stops.push(() => new Promise<void>((r) => { api.server.closeAllConnections(); api.server.close(() => r()); }));

@@ -3,7 +3,9 @@ import { BridgeError } from '../errors';
 import { listGroups } from '../store/groups';
 import { createTable, type Table } from '../store/table';
 import { deleteTenant, getTenant, listTenants, putTenant } from '../store/tenants';
-import { maskTenant } from '../tenant/schema';
+import { limitsOf, maskTenant, type Tenant } from '../tenant/schema';
+import { listParked } from '../delivery/parking';
+import { formatUsage, usageReport } from '../delivery/usage';
 import { applyLocalFlag } from './stackEnv';
 
 const USAGE = `usage: npm run tenant -- [--local] <command>
@@ -12,6 +14,8 @@ const USAGE = `usage: npm run tenant -- [--local] <command>
   list                 list tenants (secrets masked)
   delete <tenantId>    delete a tenant
   groups <tenantId>    list a tenant's groups: title, linked, coolAppCode (JSON)
+  usage <tenantId>     this month's DingTalk calls for the tenant's organisation, thresholds, forecast
+  parked <tenantId>    messages parked because the organisation's monthly quota is used up
   --local              use the local stack started by "npm start" (.local/stack.env)
 Otherwise TABLE_NAME and the usual AWS credentials/region (and optional AWS_ENDPOINT_URL_DYNAMODB) are used.`;
 
@@ -70,7 +74,25 @@ export const commands: Record<string, Command> = {
     );
     return 0;
   },
+  async usage(table, [id], out) {
+    const t = await requireTenant(table, id, 'usage');
+    out(formatUsage(await usageReport(table, { corpId: t.corpId, quota: limitsOf(t).monthlyQuota })));
+    return 0;
+  },
+  async parked(table, [id], out) {
+    const t = await requireTenant(table, id, 'parked');
+    const parked = await listParked<{ id: string; tenantId: string; kind: string; severity?: string }>(table, t.corpId);
+    out(JSON.stringify(parked.map((p) => ({ id: p.message.id, tenantId: p.message.tenantId, kind: p.message.kind, severity: p.message.severity ?? null, month: p.month, parkedAt: new Date(p.parkedAt).toISOString(), reason: p.reason })), null, 2));
+    return 0;
+  },
 };
+
+async function requireTenant(table: Table, id: string | undefined, cmd: string): Promise<Tenant> {
+  if (!id) throw new BridgeError(`${cmd} needs a tenantId`, 2, 'usage');
+  const t = await getTenant(table, id);
+  if (!t) throw new BridgeError(`no tenant ${id}`, 1, 'not_found');
+  return t;
+}
 
 /**
  * Runs the tenant CLI; returns the exit code. Exposed for tests, which pass their own table and output.

@@ -59,8 +59,8 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
 
   it('mobiles are resolved (and cached); an unknown mobile is reported, not retried', async () => {
     // given
-    const tenant = await w.aTenantWith({ users: [{ userId: 'zhang', mobile: '13800000001' }, { userId: 'li', mobile: '13800000002' }] });
-    const msg = aNotify(tenant, { to: { mobiles: ['13800000001', '13800000002', '13900000009'] } });
+    const tenant = await w.aTenantWith({ users: [{ userId: 'zhang', mobile: '13800000001' }, { userId: 'li', mobile: '13800000003' }] });
+    const msg = aNotify(tenant, { to: { mobiles: ['13800000001', '13800000003', '13900000009'] } });
     // when
     await w.send(msg);
     const o = await settled(tenant.tenantId, msg.id);
@@ -68,7 +68,7 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
     expect(w.sim.messages().map((m) => m.to).sort()).toEqual(['li', 'zhang']);
     expect(statuses(o)).toEqual({
       'mobile 13800000001': 'resolved',
-      'mobile 13800000002': 'resolved',
+      'mobile 13800000003': 'resolved',
       'mobile 13900000009': 'unknownMobile',
       'user zhang': 'sent',
       'user li': 'sent',
@@ -77,7 +77,7 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
 
     // and when the same people are paged again, no lookups are made (the unknown one is cached too)
     w.sim.reset();
-    const again = aNotify(tenant, { to: { mobiles: ['13800000001', '13800000002', '13900000009'] } });
+    const again = aNotify(tenant, { to: { mobiles: ['13800000001', '13800000003', '13900000009'] } });
     await w.send(again);
     await settled(tenant.tenantId, again.id);
     expect(w.calls('getbymobile')).toHaveLength(0);
@@ -104,17 +104,17 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
     // given: the fixtures' tenant "acme" and its people
     const tenant = await w.aTenantWith({
       tenant: { tenantId: 'acme' },
-      users: [{ userId: 'user1', mobile: '13800000001' }, { userId: 'user2', mobile: '13800000002' }],
-      groups: [{ openConversationId: 'cidDemoGroup==' }],
+      users: [{ userId: 'user001', mobile: '13800000001' }, { userId: 'user002', mobile: '13800000002' }, { userId: 'user003', mobile: '13800000003' }],
+      groups: [{ openConversationId: 'cidExampleGroup002==' }],
     });
     // when
     for (const f of ['notify-users.json', 'notify-group.json', 'notify-mixed.json']) await w.send(fixture(f));
     // then
     const [u, g, m] = await Promise.all(['notify-users.json', 'notify-group.json', 'notify-mixed.json'].map((f) => settled(tenant.tenantId, fixture(f).id)));
-    expect(statuses(u)).toEqual({ 'user user1': 'sent', 'user user2': 'sent' });
-    expect(statuses(g)).toEqual({ 'group cidDemoGroup==': 'sent' });
-    expect(statuses(m)).toEqual({ 'user user1': 'sent', 'user user2': 'sent', 'mobile 13800000002': 'resolved', 'group cidDemoGroup==': 'sent' });
-    const group = w.sim.messages().find((x) => x.to === 'cidDemoGroup==' && x.msgKey === 'sampleActionCard2');
+    expect(statuses(u)).toEqual({ 'user user001': 'sent', 'user user002': 'sent' });
+    expect(statuses(g)).toEqual({ 'group cidExampleGroup002==': 'sent' });
+    expect(statuses(m)).toEqual({ 'user user001': 'sent', 'user user003': 'sent', 'mobile 13800000003': 'resolved', 'group cidExampleGroup002==': 'sent' });
+    const group = w.sim.messages().find((x) => x.to === 'cidExampleGroup002==' && x.msgKey === 'sampleActionCard2');
     expect(group?.msgParam).toMatchObject({ actionTitle1: '认领', actionTitle2: '查看详情' });
     expect(w.sim.messages()).toHaveLength(2 + 1 + 3);
   });
@@ -198,7 +198,7 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
 
   it('"npm run notify -- <file>" queues the file and prints its ids; then it is delivered', async () => {
     // given
-    const tenant = await w.aTenantWith({ tenant: { tenantId: 'cli-tenant' }, users: [{ userId: 'user1' }, { userId: 'user2' }] });
+    const tenant = await w.aTenantWith({ tenant: { tenantId: 'cli-tenant' }, users: [{ userId: 'user001' }, { userId: 'user002' }] });
     const msg = { ...fixture('notify-users.json'), tenantId: tenant.tenantId };
     const tmp = join(tmpdir(), `notify-cli-${Date.now()}.json`);
     writeFileSync(tmp, JSON.stringify(msg));
@@ -209,7 +209,7 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
     expect(code).toBe(0);
     expect(out[0]).toMatch(new RegExp(`^queued notify ${msg.id} for tenant ${tenant.tenantId} \\(SQS MessageId [0-9a-f-]{36}\\)$`));
     const o = await settled(tenant.tenantId, msg.id);
-    expect(statuses(o)).toEqual({ 'user user1': 'sent', 'user user2': 'sent' });
+    expect(statuses(o)).toEqual({ 'user user001': 'sent', 'user user002': 'sent' });
 
     // and "status" shows the outcome
     const shown: string[] = [];

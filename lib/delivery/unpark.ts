@@ -1,0 +1,53 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { NotifyQueueMessage } from '../notify/contract';
+import { sendJson } from '../queue/sqs';
+import type { Table } from '../store/table';
+import { limitsOf, type Tenant } from '../tenant/schema';
+import { ackParked, takeParked } from './parking';
+import { limitFor, usage } from './quota';
+
+export interface UnparkResult {
+  corpId: string;
+  requeued: number;
+  /** Why nothing more was taken: the month is still exhausted, or nothing is parked. */
+  skipped?: 'exhausted' | 'full';
+}
+
+/**
+ * Sends parked messages back to the notify queue once their organisation has quota again: the
+ * month turned, or the tenant's `monthlyQuota` was raised. Oldest first, at most what the quota
+ * has room for; each claimed with a lease so concurrent sweeps never double-send (and the
+ * sender's per-recipient records would skip a duplicate anyway). Run on a schedule.
+ *
+ * @example
+ * await unparkAll({ table, sqs, queueUrl }, await listTenants(table));
+ */
+export async function unparkAll(
+  deps: { table: Table; sqs: SQSClient; queueUrl: string; now?: number },
+  tenants: readonly Tenant[],
+  maxPerOrg = 500,
+): Promise<UnparkResult[]> {
+  const now = deps.now ?? Date.now();
+  const orgs = new Map<string, number>();
+  for (const t of tenants) orgs.set(t.corpId, Math.max(orgs.get(t.corpId) ?? 0, limitsOf(t).monthlyQuota));
+  const results: UnparkResult[] = [];
+  for (const [corpId, quota] of orgs) {
+    const u = await usage(deps.table, corpId, now);
+    if (u.exhausted) {
+      results.push({ corpId, requeued: 0, skipped: 'exhausted' });
+      continue;
+    }
+    const room = Math.min(maxPerOrg, quota - u.used);
+    if (room <= 0) {
+      results.push({ corpId, requeued: 0, skipped: 'full' });
+      continue;
+    }
+    const taken = await takeParked<NotifyQueueMessage>(deps.table, corpId, room, { now });
+    // A non-critical message only goes back when it fits under the critical reserve.
+    const fits = taken.filter((p) => u.used < limitFor({ quota, severity: p.message.kind === 'notify' ? p.message.severity : undefined }));
+    for (const p of fits) await sendJson(deps.sqs, deps.queueUrl, p.message);
+    await ackParked(deps.table, fits);
+    results.push({ corpId, requeued: fits.length });
+  }
+  return results;
+}
