@@ -20,6 +20,7 @@ import { noopGate, type CallGate } from './gate';
 import { decide, Outcomes, recipientKey, type Channel, type RecipientStatus } from './outcomes';
 import { chunk, coolAppCodeOf, dedupe, maskMobile, MAX_USERS_PER_BATCH, runPool } from './recipients';
 import { render, type RenderedMessage } from './render';
+import { deliverWarRoom } from '../warroom/deliverWarRoom';
 
 /**
  * What became of one message in one attempt:
@@ -309,10 +310,10 @@ async function sendGroup(ctx: DeliveryContext, session: AppSession, outcomes: Ou
   ctx.log.info('groupSend sent', { openConversationId, requestId: r.requestId });
 }
 
-/** The kinds this sender delivers. `war_room.create` is validated, then dead-lettered until the war room is enabled. */
+/** The kinds this sender delivers: notifications, and war rooms (lib/warroom). */
 export const defaultHandlers: KindHandlers = {
   notify: deliverNotify,
-  'war_room.create': async () => ({ verdict: 'deadLetter', reason: 'war_room.create not enabled', counts: {}, untracked: true }),
+  'war_room.create': deliverWarRoom,
 };
 
 /**

@@ -52,10 +52,33 @@ export interface GroupSendResponse {
   processQueryKey?: string;
 }
 
+/** sceneGroup/create: a group from a template (a war room); DingTalk's snake_case field names. */
+export interface SceneGroupCreateRequest {
+  /** At most 30 characters (see lib/warroom/title.ts). */
+  title: string;
+  template_id: string;
+  owner_user_id: string;
+  /** Initial members (the owner not included), at most 40; DingTalk documents a comma-separated string. */
+  user_ids: string[];
+  /** Idempotency key: the same uuid never makes a second group. */
+  uuid: string;
+}
+/** What sceneGroup/create answers, in camelCase. */
+export interface SceneGroupCreateResponse {
+  openConversationId: string;
+  chatId?: string;
+}
+
+export interface SceneGroupMemberAddRequest {
+  open_conversation_id: string;
+  user_ids: string[];
+}
+
 const trimSlash = (u: string): string => u.replace(/\/+$/, '');
 
 /**
- * The one HTTP client for DingTalk: token, robot DM (batchSend), group message, user by mobile.
+ * The one HTTP client for DingTalk: token, robot DM (batchSend), group message, user by mobile,
+ * scene groups (war rooms).
  * Every answer comes back classified ({@link DingTalkResult}); it never throws for HTTP, network or
  * body problems. It knows nothing of tokens' lifetimes, rate limits or quotas: see lib/delivery.
  *
@@ -94,6 +117,38 @@ export class DingTalkClient {
   /** POST /v1.0/robot/groupMessages/send: a robot message to a group chat. */
   groupSend(token: string, req: GroupSendRequest): Promise<DingTalkResult<GroupSendResponse>> {
     return this.post('new', `${this.apiUrl}/v1.0/robot/groupMessages/send`, req, token);
+  }
+
+  /**
+   * POST /v1.0/im/sceneGroup/create: a scene group from a template, with its group bot. An answer
+   * without `open_conversation_id` is a retryable `badResponse` (the uuid makes the retry safe).
+   *
+   * @example
+   * const r = await client.sceneGroupCreate(token, { title, template_id, owner_user_id, user_ids, uuid });
+   * if (r.kind === 'ok') record(r.data.openConversationId, r.data.chatId);
+   */
+  async sceneGroupCreate(token: string, req: SceneGroupCreateRequest): Promise<DingTalkResult<SceneGroupCreateResponse>> {
+    const { user_ids: userIds, ...rest } = req;
+    const body = userIds.length ? { ...rest, user_ids: userIds.join(',') } : rest;
+    const r = await this.post<Record<string, unknown>>('new', `${this.apiUrl}/v1.0/im/sceneGroup/create`, body, token);
+    if (r.kind !== 'ok') return r;
+    // Some DingTalk answers wrap the payload in `result`.
+    const data = (typeof r.data.result === 'object' && r.data.result !== null ? r.data.result : r.data) as Record<string, unknown>;
+    const openConversationId = data.open_conversation_id ?? data.openConversationId;
+    const chatId = data.chat_id ?? data.chatId;
+    if (typeof openConversationId !== 'string' || !openConversationId) {
+      return { kind: 'retryable', code: 'badResponse', message: 'sceneGroup/create answer without open_conversation_id', status: r.status, requestId: r.requestId, cause: 'server' };
+    }
+    return { kind: 'ok', data: { openConversationId, ...(typeof chatId === 'string' && chatId ? { chatId } : {}) }, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) };
+  }
+
+  /**
+   * POST /v1.0/im/sceneGroup/member/add: adds members to a scene group (adding a member twice is
+   * harmless).
+   */
+  async sceneGroupMemberAdd(token: string, req: SceneGroupMemberAddRequest): Promise<DingTalkResult<Record<string, never>>> {
+    const r = await this.post<unknown>('new', `${this.apiUrl}/v1.0/im/sceneGroup/member/add`, { ...req, user_ids: req.user_ids.join(',') }, token);
+    return r.kind === 'ok' ? { kind: 'ok', data: {}, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) } : r;
   }
 
   /**

@@ -180,7 +180,7 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
     expect(w.sim.calls.filter((c) => c.api !== 'token')).toHaveLength(0);
   });
 
-  it('war_room.create is accepted by the contract but dead-lettered until the war room is enabled', async () => {
+  it('war_room.create for a tenant without a war-room template is dead-lettered with the reason, no DingTalk call', async () => {
     // given
     const tenant = await w.aTenantWith();
     await w.takeDeadLetters();
@@ -192,7 +192,7 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
       const d = await w.takeDeadLetters();
       return d.length ? d : undefined;
     });
-    expect(dead).toEqual([{ body: JSON.stringify(msg), reason: 'war_room.create not enabled', notifyId: 'wr-1' }]);
+    expect(dead).toEqual([{ body: JSON.stringify(msg), reason: expect.stringMatching(/^war_room\.create not enabled for tenant .*: warRoomTemplateId and warRoomBotId not set/), notifyId: 'wr-1' }]);
     expect(w.sim.calls).toHaveLength(0);
   });
 

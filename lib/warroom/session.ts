@@ -1,0 +1,63 @@
+import { COUNTED, type DingTalkClient, type GroupSendRequest, type GroupSendResponse, type SceneGroupCreateRequest, type SceneGroupCreateResponse, type SceneGroupMemberAddRequest } from '../dingtalk/client';
+import { DingTalkError, type DingTalkApi, type DingTalkResult } from '../dingtalk/errors';
+import type { AccessTokens, AppCredentials } from '../delivery/accessTokens';
+import { AppSession } from '../delivery/appSession';
+import type { CallGate } from '../delivery/gate';
+import { throughGate } from '../delivery/gated';
+import type { Severity } from '../notify/contract';
+
+/**
+ * The war room's DingTalk calls on behalf of one app: scene group create and member add, and group
+ * messages from the template's group bot (its own robotCode, not the app robot's). Like
+ * {@link AppSession}: the cached token, the same {@link CallGate} around every call (so the rate
+ * limiter and the monthly counter see them: `sceneGroupCreate`, `sceneGroupMemberAdd`, `groupSend`,
+ * all counted), one token refresh on a refused token; results classified, never thrown.
+ *
+ * @example
+ * const s = new WarRoomSession({ client, gate, tokens }, app, 'critical');
+ * const r = await s.createSceneGroup({ title, template_id, owner_user_id, user_ids, uuid });
+ */
+export class WarRoomSession {
+  private readonly appSession: AppSession;
+
+  constructor(
+    private readonly deps: { client: DingTalkClient; gate: CallGate; tokens: AccessTokens },
+    readonly app: AppCredentials,
+    readonly severity?: Severity,
+  ) {
+    this.appSession = new AppSession(deps, app, severity);
+  }
+
+  getUserIdByMobile(mobile: string): Promise<DingTalkResult<{ userId: string }>> {
+    return this.appSession.getUserIdByMobile(mobile);
+  }
+
+  createSceneGroup(req: SceneGroupCreateRequest): Promise<DingTalkResult<SceneGroupCreateResponse>> {
+    return this.call('sceneGroupCreate', (t) => this.deps.client.sceneGroupCreate(t, req));
+  }
+
+  addMembers(req: SceneGroupMemberAddRequest): Promise<DingTalkResult<Record<string, never>>> {
+    return this.call('sceneGroupMemberAdd', (t) => this.deps.client.sceneGroupMemberAdd(t, req));
+  }
+
+  /** A group message from the robot `robotCode` (the war-room template's group bot). */
+  botSend(robotCode: string, req: Omit<GroupSendRequest, 'robotCode'>): Promise<DingTalkResult<GroupSendResponse>> {
+    return this.call('groupSend', (t) => this.deps.client.groupSend(t, { ...req, robotCode }));
+  }
+
+  private async call<T>(api: DingTalkApi, fn: (token: string) => Promise<DingTalkResult<T>>): Promise<DingTalkResult<T>> {
+    const { tokens, gate } = this.deps;
+    const gateCall = { api, clientId: this.app.clientId, corpId: this.app.corpId, tenantId: this.app.tenantId, counted: COUNTED[api], severity: this.severity };
+    try {
+      const token = await tokens.get(this.app);
+      const first = await throughGate(gate, gateCall, () => fn(token));
+      if (first.kind !== 'refreshToken') return first;
+      const fresh = await tokens.refresh(this.app, token);
+      const second = await throughGate(gate, gateCall, () => fn(fresh));
+      return second.kind === 'refreshToken' ? { ...second, kind: 'retryable' } : second;
+    } catch (e) {
+      if (e instanceof DingTalkError) return e.toFailure();
+      throw e;
+    }
+  }
+}
