@@ -14,7 +14,7 @@ import { cachedTenants } from '../lib/store/tenantCache';
 const config = loadConfig();
 const sqs = new SQSClient({});
 const table = createTable(config.TABLE_NAME);
-const tenants = cachedTenants(table);
+const tenants = cachedTenants(table, 10_000);
 const shaping = createShaping(table, tenants);
 const sender = createSender({
   table,

@@ -187,3 +187,30 @@ export async function ackParked(table: Table, taken: readonly ParkedMessage[]): 
   );
   return done.filter(Boolean).length;
 }
+
+/**
+ * Gives back messages taken with {@link takeParked} but not re-enqueued (they did not fit the
+ * quota yet): their lease is dropped so the next sweep may take them at once.
+ *
+ * @example
+ * await unleaseParked(table, taken.filter((p) => !fits(p)));
+ */
+export async function unleaseParked(table: Table, taken: readonly ParkedMessage[]): Promise<void> {
+  await Promise.all(
+    taken.map(async (p) => {
+      try {
+        await table.doc.send(
+          new UpdateCommand({
+            TableName: table.name,
+            Key: { pk: parkPk(p.corpId), sk: parkSk(p.month, p.messageId) },
+            UpdateExpression: 'REMOVE leaseId, leaseUntil',
+            ConditionExpression: 'leaseId = :id',
+            ExpressionAttributeValues: { ':id': p.lease?.id ?? '' },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionalFailure(err)) throw err;
+      }
+    }),
+  );
+}

@@ -3,7 +3,7 @@ import type { NotifyQueueMessage } from '../notify/contract';
 import { sendJson } from '../queue/sqs';
 import type { Table } from '../store/table';
 import { limitsOf, type Tenant } from '../tenant/schema';
-import { ackParked, takeParked } from './parking';
+import { ackParked, takeParked, unleaseParked } from './parking';
 import { limitFor, usage } from './quota';
 
 export interface UnparkResult {
@@ -47,6 +47,7 @@ export async function unparkAll(
     const fits = taken.filter((p) => u.used < limitFor({ quota, severity: p.message.kind === 'notify' ? p.message.severity : undefined }));
     for (const p of fits) await sendJson(deps.sqs, deps.queueUrl, p.message);
     await ackParked(deps.table, fits);
+    await unleaseParked(deps.table, taken.filter((p) => !fits.includes(p)));
     results.push({ corpId, requeued: fits.length });
   }
   return results;
