@@ -13,6 +13,8 @@ import type { DingtalkBridgeStackProps } from './stack';
  * | `apiBurstLimit`   | HTTP API default-stage burst (default 100)                          |
  * | `dingtalkApiUrl`  | DINGTALK_API_URL for the functions (default https://api.dingtalk.com) |
  * | `dingtalkOapiUrl` | DINGTALK_OAPI_URL for the functions (default https://oapi.dingtalk.com) |
+ * | `unparkMinutes`   | how often the unpark sweep runs, whole minutes (default 10)         |
+ * | `maxConcurrency`  | most concurrent sender invocations the notify queue starts, 2-1000 (default 10) |
  */
 export interface ContextOptions extends DingtalkBridgeStackProps {
   readonly stackName: string;
@@ -40,6 +42,8 @@ export function stackPropsFromContext(scope: Construct): ContextOptions {
     apiThrottle: rate === undefined && burst === undefined ? undefined : { rateLimit: rate ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burst ?? DEFAULT_THROTTLE.burstLimit },
     dingtalkApiUrl: string(get('dingtalkApiUrl')),
     dingtalkOapiUrl: string(get('dingtalkOapiUrl')),
+    unparkMinutes: integer(get('unparkMinutes'), 'unparkMinutes', 1, 1440),
+    senderMaxConcurrency: integer(get('maxConcurrency'), 'maxConcurrency', 2, 1000),
   };
 }
 
@@ -62,6 +66,14 @@ function number(v: unknown, key: string): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`context ${key} must be a positive number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A whole number in [min, max] (an EventBridge rate takes whole minutes; SQS maximum concurrency is 2-1000). */
+function integer(v: unknown, key: string, min: number, max: number): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`context ${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 

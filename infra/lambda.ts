@@ -34,6 +34,8 @@ export interface BundledFunctionProps {
   readonly environment: Record<string, string>;
   readonly logRemovalPolicy: RemovalPolicy;
   readonly memorySize?: number;
+  /** Retries of a failed asynchronous invocation (0-2). @default Lambda's default, 2 */
+  readonly retryAttempts?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize ?? 512,
     timeout: props.timeout,
+    retryAttempts: props.retryAttempts,
     role,
     logGroup,
     environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },

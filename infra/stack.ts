@@ -3,6 +3,8 @@ import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -22,7 +24,12 @@ import { bundledFunction, PROJECT_ROOT } from './lambda';
 export const CALLBACK_PATH = '/dingtalk/{tenantId}/callback';
 export const HOMEPAGE_PATH = '/dingtalk/{tenantId}/home';
 
-export type HandlerName = 'callback' | 'events' | 'sender' | 'homepage';
+export type HandlerName = 'callback' | 'events' | 'sender' | 'unpark' | 'homepage';
+
+/** How often the unpark sweep runs by default (context `unparkMinutes`). */
+export const DEFAULT_UNPARK_MINUTES = 10;
+/** Most concurrent sender invocations by default (context `maxConcurrency`). */
+export const DEFAULT_SENDER_MAX_CONCURRENCY = 10;
 type QueueSettings = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface DingtalkBridgeStackProps extends StackProps {
@@ -36,6 +43,13 @@ export interface DingtalkBridgeStackProps extends StackProps {
   readonly dingtalkApiUrl?: string;
   /** @default https://oapi.dingtalk.com */
   readonly dingtalkOapiUrl?: string;
+  /** How often the unpark function re-queues parked messages, whole minutes. @default DEFAULT_UNPARK_MINUTES */
+  readonly unparkMinutes?: number;
+  /**
+   * Most concurrent sender invocations the notify queue's event source starts (SQS maximum
+   * concurrency, 2-1000). @default DEFAULT_SENDER_MAX_CONCURRENCY
+   */
+  readonly senderMaxConcurrency?: number;
   /** Where the `<handler>.ts` entry files live. @default <repo>/functions */
   readonly functionsDir?: string;
 }
@@ -57,6 +71,13 @@ export interface HandlerSpec {
   readonly route?: { readonly method: HttpMethod; readonly path: string; readonly publicBecause: string };
   /** The queue it consumes: SQS event source with partial batch failures, timeout from QUEUES. */
   readonly consumes?: QueueWithDlq;
+  /** With `consumes`: the most concurrent invocations its event source starts. @default no limit but the account's */
+  readonly maxConcurrency?: number;
+  /**
+   * Runs on an EventBridge schedule at this rate (whole minutes). Invoked asynchronously without
+   * retries: the next run is the retry, and a failed run raises the function's errors alarm.
+   */
+  readonly every?: Duration;
   /** Table access: `read` (tenants, links) or `readWrite`. */
   readonly table: 'read' | 'readWrite';
   /** Queues it may send to (sqs:SendMessage only). */
@@ -75,6 +96,8 @@ export class DingtalkBridgeStack extends Stack {
   readonly notify: QueueWithDlq;
   readonly api: HttpApi;
   readonly functions: Partial<Record<HandlerName, NodejsFunction>> = {};
+  /** EventBridge schedules by handler name (the unpark sweep, once functions/unpark.ts exists). */
+  readonly schedules: Partial<Record<HandlerName, events.Rule>> = {};
   readonly publisherPolicy: iam.ManagedPolicy;
   readonly alarms: Alarms;
 
@@ -146,9 +169,25 @@ export class DingtalkBridgeStack extends Stack {
     this.addHandler('sender', {
       description: 'Flashduty notifications and war rooms to DingTalk',
       consumes: this.notify,
+      // A bound on the poller rather than reserved concurrency: reserving would take capacity from the
+      // account's unreserved pool (and fails on accounts with the minimum limit), and a consumer at
+      // its reserved limit is throttled, returning messages to the queue with a receive counted
+      // towards the dead-letter queue. maxConcurrency makes SQS start fewer invocations instead.
+      // It also bounds the writers contending for the shared per-app rate limiter and quota items.
+      maxConcurrency: props.senderMaxConcurrency ?? DEFAULT_SENDER_MAX_CONCURRENCY,
       table: 'readWrite',
-      // Re-sends (delayed retries) to its own queue; invalid messages straight to the dead-letter queue.
+      // Deferred messages and delayed retries go back on its own queue; messages that can never be
+      // delivered go straight to the dead-letter queue. ChangeMessageVisibility (backoff) on the
+      // notify queue comes with the event source's consume grant.
       sendsTo: [this.notify.queue, this.notify.dlq],
+    });
+    this.addHandler('unpark', {
+      description: 'Re-queues messages parked for the monthly quota once their organisation has room',
+      every: Duration.minutes(props.unparkMinutes ?? DEFAULT_UNPARK_MINUTES),
+      // Scans the tenants, claims parked items with conditional updates, deletes them once re-queued.
+      table: 'readWrite',
+      sendsTo: [this.notify.queue],
+      timeout: Duration.seconds(60),
     });
     this.addHandler('homepage', {
       description: 'Homepage shown inside DingTalk: link status',
@@ -186,6 +225,7 @@ export class DingtalkBridgeStack extends Stack {
     out('EventsQueueUrl', this.events.queue.queueUrl, 'DingTalk events queue');
     out('EventsDlqUrl', this.events.dlq.queueUrl, 'Events dead-letter queue');
     out('NotifyDlqUrl', this.notify.dlq.queueUrl, 'Notify dead-letter queue');
+    if (this.functions.unpark) out('UnparkFunctionName', this.functions.unpark.functionName, 'Invoke to re-queue parked messages now (e.g. after raising a monthlyQuota) instead of waiting for the schedule');
     if (this.alarms.topic) out('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic every alarm notifies');
   }
 
@@ -205,6 +245,7 @@ export class DingtalkBridgeStack extends Stack {
       timeout: spec.timeout ?? consumerTimeout ?? Duration.seconds(10),
       environment: this.functionEnvironment,
       logRemovalPolicy: this.removalPolicy,
+      retryAttempts: spec.every ? 0 : undefined,
     });
 
     if (spec.route) {
@@ -218,8 +259,17 @@ export class DingtalkBridgeStack extends Stack {
           batchSize: q.batchSize,
           maxBatchingWindow: Duration.seconds(q.maxBatchingWindowSeconds),
           reportBatchItemFailures: true,
+          maxConcurrency: spec.maxConcurrency,
         }),
       );
+    }
+    if (spec.every) {
+      this.schedules[name] = new events.Rule(this, `${id}Schedule`, {
+        description: `Runs the ${name} function every ${spec.every.toHumanString()}`,
+        schedule: events.Schedule.rate(spec.every),
+        // A run that cannot start before the next one is due is dropped: the next one does its work.
+        targets: [new LambdaFunction(fn, { maxEventAge: spec.every, retryAttempts: 2 })],
+      });
     }
     if (spec.table === 'read') {
       this.table.grantReadData(fn);

@@ -24,6 +24,8 @@ export interface LocalStackOptions {
   pollerConcurrency?: number;
   /** How often parked messages are offered back to the notify queue (default 15 s). */
   unparkEveryMs?: number;
+  /** Returns the endpoint the handlers should use for DynamoDB, given DynamoDB Local's (a counting proxy, say). */
+  dynamoDbEndpoint?: (endpoint: string) => Promise<string>;
 }
 
 export interface LocalStack {
@@ -54,7 +56,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     stops.push(dynamo.stop, sqs.stop);
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqs.endpoint };
     const queues = await provision(endpoints, opts.tableName ?? DEFAULT_TABLE_NAME);
-    const env: Record<string, string> = localEnv(endpoints, queues);
+    // The handlers may reach DynamoDB through a wrapper (the benchmark counts requests there).
+    const dynamodb = opts.dynamoDbEndpoint ? await opts.dynamoDbEndpoint(endpoints.dynamodb) : endpoints.dynamodb;
+    const env: Record<string, string> = localEnv({ ...endpoints, dynamodb }, queues);
     Object.assign(process.env, env);
     if (!process.env.DINGTALK_API_URL) {
       const local = await startLocalSimulator(createTable(queues.tableName), { jitterMs: opts.simulatorJitterMs, print: opts.print });

@@ -6,18 +6,21 @@ import type { IConstruct } from 'constructs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackPropsFromContext } from '../../infra/context';
-import { DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
+import { DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_UNPARK_MINUTES, DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
 import { QUEUES, visibilityTimeoutSeconds } from '../../lib/constants';
 
 /**
  * Two synths for the whole file (bundling is real, esbuild takes well under a second per handler):
  * - `deployed`: the repository as it is, with cdk.json's context and no -c options;
- * - `full`: every handler wired from stand-in files, with `-c retain=false -c alarmEmail=...`.
+ * - `full`: every handler wired from stand-in files, with `-c retain=false -c alarmEmail=...
+ *   -c unparkMinutes=5 -c maxConcurrency=25`.
  */
 const ROOT = join(__dirname, '..', '..');
 const CDK_CONTEXT = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
 const FIXTURE_FUNCTIONS = join(__dirname, 'fixtures', 'functions');
 const ALARM_EMAIL = 'oncall@example.com';
+const ALL_HANDLERS: HandlerName[] = ['callback', 'events', 'homepage', 'sender', 'unpark'];
+const inRepository = (name: HandlerName): boolean => existsSync(join(ROOT, 'functions', `${name}.ts`));
 
 interface Built {
   app: App;
@@ -44,13 +47,23 @@ function roleStatements(b: Built, fn: NodejsFunction): Statement[] {
 const actions = (statements: Statement[]): string[] => statements.flatMap((s) => ([] as string[]).concat(s.Action));
 const getAtt = (construct: IConstruct) => ({ 'Fn::GetAtt': [logicalId(construct), 'Arn'] });
 
+/** The resources the function's role may apply `action` to (exact action names, no wildcards). */
+function resourcesFor(b: Built, fn: NodejsFunction, action: string): unknown[] {
+  return roleStatements(b, fn)
+    .filter((s) => s.Effect === 'Allow' && actions([s]).includes(action))
+    .flatMap((s) => ([] as unknown[]).concat(s.Resource));
+}
+
+/** The built stacks in which `name` is wired: `full` always, `deployed` once functions/<name>.ts exists. */
+const builtWith = (name: HandlerName): Built[] => (inRepository(name) ? [deployed, full] : [full]);
+
 let deployed: Built;
 let full: Built;
 
 beforeAll(() => {
   deployed = build({});
-  full = build({ retain: 'false', alarmEmail: ALARM_EMAIL }, FIXTURE_FUNCTIONS);
-}, 120_000); // two synths bundling up to eight handlers: seconds normally, more on a loaded CI runner
+  full = build({ retain: 'false', alarmEmail: ALARM_EMAIL, unparkMinutes: '5', maxConcurrency: '25' }, FIXTURE_FUNCTIONS);
+}, 120_000); // two synths bundling up to ten handlers: seconds normally, more on a loaded CI runner
 
 describe('storage', () => {
   it('keeps everything in one on-demand table keyed pk/sk, expiring items by expiresAt, with point-in-time recovery', () => {
@@ -184,10 +197,10 @@ describe('functions', () => {
   });
 
   it('wires exactly the handlers whose file exists in functions/', () => {
-    const present = (['callback', 'events', 'sender', 'homepage'] as HandlerName[]).filter((n) => existsSync(join(ROOT, 'functions', `${n}.ts`)));
+    const present = ALL_HANDLERS.filter(inRepository);
     expect(Object.keys(deployed.stack.functions).sort()).toEqual(present.sort());
     deployed.template.resourceCountIs('AWS::Lambda::Function', present.length);
-    expect(Object.keys(full.stack.functions).sort()).toEqual(['callback', 'events', 'homepage', 'sender']);
+    expect(Object.keys(full.stack.functions).sort()).toEqual(ALL_HANDLERS);
   });
 
   it('lets the callback read the table and send to the events queue, and nothing else', () => {
@@ -240,15 +253,14 @@ describe('event sources', () => {
     expect(granted).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
   });
 
-  it('only the sender may put messages back on the notify queue; each consumer may dead-letter to its own DLQ', () => {
-    const sends = (name: HandlerName) =>
-      roleStatements(full, full.stack.functions[name]!)
-        .filter((s) => actions([s]).includes('sqs:SendMessage'))
-        .flatMap((s) => ([] as unknown[]).concat(s.Resource));
+  it('only the sender and the unpark sweep may put messages on the notify queue; each consumer may dead-letter to its own DLQ', () => {
+    const sends = (name: HandlerName) => resourcesFor(full, full.stack.functions[name]!, 'sqs:SendMessage');
     const { events, notify } = full.stack;
     expect(sends('sender')).toEqual(expect.arrayContaining([getAtt(notify.queue), getAtt(notify.dlq)]));
     expect(sends('sender')).toHaveLength(2);
+    expect(sends('unpark')).toEqual([getAtt(notify.queue)]);
     expect(sends('events')).toEqual([getAtt(events.dlq)]);
+    expect(sends('callback')).toEqual([getAtt(events.queue)]);
     expect(sends('homepage')).toEqual([]);
     for (const name of ['events', 'sender'] as const) {
       full.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -258,11 +270,59 @@ describe('event sources', () => {
     }
   });
 
+  it('the sender can send to the notify queue and its dead-letter queue, never to the events queue', () => {
+    for (const b of builtWith('sender')) {
+      const fn = b.stack.functions.sender!;
+      const sends = resourcesFor(b, fn, 'sqs:SendMessage');
+      expect(sends).toContainEqual(getAtt(b.stack.notify.queue));
+      expect(sends).toContainEqual(getAtt(b.stack.notify.dlq));
+      expect(sends).not.toContainEqual(getAtt(b.stack.events.queue));
+      expect(sends).not.toContainEqual(getAtt(b.stack.events.dlq));
+      // Backoff sets the visibility of the record it holds: granted with the event source's consume grant, on the notify queue only.
+      for (const action of ['sqs:ChangeMessageVisibility', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']) {
+        expect(resourcesFor(b, fn, action)).toEqual([getAtt(b.stack.notify.queue)]);
+      }
+      expect(actions(roleStatements(b, fn)).filter((a) => a.startsWith('sqs:') && a.includes('*'))).toEqual([]);
+    }
+  });
+
+  it('the sender gets the table, both notify queue URLs and the DingTalk endpoints', () => {
+    for (const b of builtWith('sender')) {
+      const { stack } = b;
+      b.template.hasResourceProperties('AWS::Lambda::Function', {
+        Role: getAtt(stack.functions.sender!.role!),
+        Timeout: QUEUES.notify.consumerTimeoutSeconds,
+        Environment: {
+          Variables: Match.objectLike({
+            TABLE_NAME: { Ref: logicalId(stack.table) },
+            NOTIFY_QUEUE_URL: { Ref: logicalId(stack.notify.queue) },
+            NOTIFY_DLQ_URL: { Ref: logicalId(stack.notify.dlq) },
+            DINGTALK_API_URL: 'https://api.dingtalk.com',
+            DINGTALK_OAPI_URL: 'https://oapi.dingtalk.com',
+          }),
+        },
+      });
+    }
+  });
+
+  it('bounds concurrent sender invocations on the event source (10 by default, -c maxConcurrency) without reserving concurrency', () => {
+    const scaling = (b: Built) =>
+      Object.values(b.template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: logicalId(b.stack.functions.sender!) } } })).map(
+        (m) => m.Properties.ScalingConfig,
+      );
+    expect(scaling(full)).toEqual([{ MaximumConcurrency: 25 }]);
+    if (inRepository('sender')) expect(scaling(deployed)).toEqual([{ MaximumConcurrency: DEFAULT_SENDER_MAX_CONCURRENCY }]);
+    for (const b of [deployed, full]) b.template.allResourcesProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
+  });
+
   it('the homepage only reads the table', () => {
-    const granted = actions(roleStatements(full, full.stack.functions.homepage!));
-    expect(granted).toContain('dynamodb:GetItem');
-    expect(granted.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
-    expect(granted.filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    for (const b of builtWith('homepage')) {
+      const granted = actions(roleStatements(b, b.stack.functions.homepage!));
+      expect(granted).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
+      expect(granted.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+      expect(granted.filter((a) => /^kms:(Encrypt|ReEncrypt|GenerateDataKey)/.test(a))).toEqual([]);
+      expect(granted.filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    }
   });
 
   it('in the repository as it is, each existing consumer is wired the same way', () => {
@@ -273,6 +333,59 @@ describe('event sources', () => {
         FunctionName: { Ref: logicalId(fn) },
         BatchSize: settings.batchSize,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+});
+
+describe('unpark schedule', () => {
+  const rules = (b: Built) => Object.entries(b.template.findResources('AWS::Events::Rule'));
+
+  it('runs the unpark function on an EventBridge schedule, every -c unparkMinutes minutes (10 by default)', () => {
+    for (const [b, expression] of [
+      [full, 'rate(5 minutes)'],
+      ...(inRepository('unpark') ? [[deployed, `rate(${DEFAULT_UNPARK_MINUTES} minutes)`] as const] : []),
+    ] as const) {
+      const fn = b.stack.functions.unpark!;
+      const found = rules(b);
+      expect(found).toHaveLength(1);
+      const [ruleId, rule] = found[0];
+      expect(ruleId).toBe(logicalId(b.stack.schedules.unpark!));
+      expect(rule.Properties.ScheduleExpression).toBe(expression);
+      expect(rule.Properties.State).toBe('ENABLED');
+      expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: getAtt(fn) })]);
+      b.template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: getAtt(fn),
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      });
+    }
+  });
+
+  it('leaves a failed sweep to the next scheduled run instead of retrying it', () => {
+    for (const b of builtWith('unpark')) {
+      b.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: logicalId(b.stack.functions.unpark!) }, MaximumRetryAttempts: 0 });
+    }
+    full.template.hasResourceProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumEventAgeInSeconds: 300 }) })] });
+  });
+
+  it('lets the unpark function scan and update the table and send to the notify queue only, within 60 s', () => {
+    for (const b of builtWith('unpark')) {
+      const { stack } = b;
+      const fn = stack.functions.unpark!;
+      const granted = actions(roleStatements(b, fn));
+      expect(granted).toEqual(
+        expect.arrayContaining(['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
+      );
+      expect(granted.filter((a) => a.startsWith('sqs:'))).toEqual(['sqs:SendMessage']);
+      expect(resourcesFor(b, fn, 'sqs:SendMessage')).toEqual([getAtt(stack.notify.queue)]);
+      // A scheduled function, not a consumer: no event source mapping.
+      expect(Object.keys(b.template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: logicalId(fn) } } }))).toEqual([]);
+      b.template.hasResourceProperties('AWS::Lambda::Function', {
+        Role: getAtt(fn.role!),
+        Timeout: 60,
+        Environment: { Variables: Match.objectLike({ TABLE_NAME: { Ref: logicalId(stack.table) }, NOTIFY_QUEUE_URL: { Ref: logicalId(stack.notify.queue) } }) },
       });
     }
   });
@@ -329,6 +442,18 @@ describe('alarms', () => {
     }
   });
 
+  it.each(['sender', 'unpark'] as const)('alarms on any error of the %s function', (name) => {
+    for (const b of builtWith(name)) {
+      const errors = alarmsOn(b, {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(b.stack.functions[name]!) } }],
+      });
+      expect(errors).toHaveLength(1);
+      expect(errors[0].Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    }
+  });
+
   it('without -c alarmEmail the alarms exist but notify nobody', () => {
     deployed.template.resourceCountIs('AWS::SNS::Topic', 0);
     for (const alarm of alarmsOn(deployed, {})) expect(alarm.Properties.AlarmActions).toBeUndefined();
@@ -362,8 +487,9 @@ describe('outputs', () => {
     expect(Object.keys(template.findOutputs('AlarmTopicArn'))).toEqual([]);
   });
 
-  it('adds the homepage URL and the alarm topic when they exist', () => {
+  it('adds the homepage URL, the unpark function and the alarm topic when they exist', () => {
     full.template.hasOutput('HomepageUrl', { Value: { 'Fn::Join': ['', [Match.anyValue(), '/dingtalk/<tenantId>/home']] } });
+    full.template.hasOutput('UnparkFunctionName', { Value: { Ref: logicalId(full.stack.functions.unpark!) } });
     full.template.hasOutput('AlarmTopicArn', { Value: { Ref: Match.anyValue() } });
   });
 });
@@ -403,12 +529,31 @@ describe('context', () => {
     expect(stackPropsFromContext(app)).toMatchObject({ stackName: 'Staging', retain: false, alarmEmail: ALARM_EMAIL, apiThrottle: { rateLimit: 20, burstLimit: 100 } });
   });
 
+  it('reads the unpark period and the sender concurrency, as -c strings or cdk.json numbers', () => {
+    expect(stackPropsFromContext(new App({ context: { unparkMinutes: '15', maxConcurrency: '50' } }))).toMatchObject({ unparkMinutes: 15, senderMaxConcurrency: 50 });
+    expect(stackPropsFromContext(new App({ context: { unparkMinutes: 1, maxConcurrency: 2 } }))).toMatchObject({ unparkMinutes: 1, senderMaxConcurrency: 2 });
+  });
+
   it('defaults to a retained stack named DingtalkBridge without alarm e-mail', () => {
-    expect(stackPropsFromContext(new App())).toMatchObject({ stackName: 'DingtalkBridge', retain: true, alarmEmail: undefined, apiThrottle: undefined });
+    expect(stackPropsFromContext(new App())).toMatchObject({
+      stackName: 'DingtalkBridge',
+      retain: true,
+      alarmEmail: undefined,
+      apiThrottle: undefined,
+      unparkMinutes: undefined,
+      senderMaxConcurrency: undefined,
+    });
   });
 
   it('rejects a mistyped option instead of deploying something else', () => {
     expect(() => stackPropsFromContext(new App({ context: { retain: 'no' } }))).toThrow(/retain/);
     expect(() => stackPropsFromContext(new App({ context: { alarmEmail: 'oncall' } }))).toThrow(/alarmEmail/);
+    for (const unparkMinutes of ['0', '2.5', 'ten', '1441']) {
+      expect(() => stackPropsFromContext(new App({ context: { unparkMinutes } }))).toThrow(/unparkMinutes/);
+    }
+    // SQS maximum concurrency is 2 to 1000.
+    for (const maxConcurrency of ['1', '1001', '7.5', 'lots']) {
+      expect(() => stackPropsFromContext(new App({ context: { maxConcurrency } }))).toThrow(/maxConcurrency/);
+    }
   });
 });
