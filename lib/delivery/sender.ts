@@ -83,7 +83,7 @@ export interface SenderDeps {
    * Asked before any work on a message: ms to defer it by (its app has no rate-limit slot soon),
    * or 0 to deliver now. Deferring re-queues it with a delay: no delivery records, no DingTalk call.
    */
-  precheck?: (msg: NotifyQueueMessage) => Promise<number>;
+  precheck?: (msg: NotifyQueueMessage, deferrals: number) => Promise<number>;
   concurrency?: number;
   logger?: Logger;
 }
@@ -95,6 +95,9 @@ export interface Sender {
    */
   processRecord(record: SQSRecord): Promise<DeliveryResult>;
 }
+
+/** Message attribute on a re-queued (deferred) copy: how many times the message was deferred. */
+export const DEFERRALS_ATTRIBUTE = 'deferrals';
 
 export const DEFAULT_RETRY: RetryPolicy = { baseSeconds: 5, capSeconds: 900, maxReceiveCount: QUEUES.notify.maxReceiveCount };
 
@@ -353,14 +356,14 @@ export function createSender(deps: SenderDeps): Sender {
       const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: deps.concurrency ?? 4 };
       const outcomes = new Outcomes(deps.table, msg.tenantId, msg.id, now);
 
+      const deferrals = Number(record.messageAttributes?.[DEFERRALS_ATTRIBUTE]?.stringValue ?? '0') || 0;
       const requeue = async (deferMs: number, reason: string): Promise<boolean> => {
         const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
         if (!queueUrl) return false;
         // A fresh copy with a delay: waiting for a slot is not a failed receive, so it never walks
-        // a healthy message towards the dead-letter queue. A little spread keeps a backlog from
-        // coming back all at once.
-        const delaySeconds = Math.min(900, Math.max(1, Math.ceil((deferMs + (deps.random ?? Math.random)() * 1000) / 1000)));
-        await sendText(deps.sqs, queueUrl, record.body, delaySeconds);
+        // a healthy message towards the dead-letter queue. It comes back at most a second early.
+        const delaySeconds = Math.min(900, Math.max(1, Math.floor(deferMs / 1000)));
+        await sendText(deps.sqs, queueUrl, record.body, delaySeconds, { [DEFERRALS_ATTRIBUTE]: deferrals + 1 });
         log.info('deferred: re-queued until its app has a rate-limit slot', { reason, delaySeconds });
         return true;
       };
@@ -377,7 +380,7 @@ export function createSender(deps: SenderDeps): Sender {
         throw new RetryLaterError(reason, delay);
       };
 
-      const wait = deps.precheck ? await deps.precheck(msg) : 0;
+      const wait = deps.precheck ? await deps.precheck(msg, deferrals) : 0;
       if (wait > 0 && (await requeue(wait, 'rate limit backlog'))) return { verdict: 'defer', deferMs: wait, counts: {}, untracked: true };
 
       let result: DeliveryResult;

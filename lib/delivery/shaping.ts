@@ -9,7 +9,7 @@ import { ShapingGate, type ShapingGateOptions } from './shapingGate';
 export interface Shaping {
   gate: ShapingGate;
   /** For SenderDeps.precheck: defer a message whose app has a backlog, before any work. */
-  precheck(msg: NotifyQueueMessage): Promise<number>;
+  precheck(msg: NotifyQueueMessage, deferrals: number): Promise<number>;
   /** For SenderDeps.park: a message the quota cannot carry waits in DynamoDB, not lost. */
   park(msg: NotifyQueueMessage, reason: string): Promise<void>;
 }
@@ -34,11 +34,15 @@ export function createShaping(
   };
   // A short horizon keeps an invocation from sitting on a backlogged tenant's messages for long,
   // so other tenants' messages in the queue are picked up quickly.
-  const limiter = new RateLimiter(table, { horizonMs: 1000, ...opts.limiter });
+  const limiter = new RateLimiter(table, { horizonMs: 600, ...opts.limiter });
+  // The waiting line: a second GCRA per (app, API), far-reaching, that hands a backlogged message
+  // the time its turn should come. Deferred until then, a backlog comes back at the rate it can be
+  // sent instead of circling the queue ahead of other tenants' messages.
+  const line = new RateLimiter(table, { horizonMs: 900_000, ...opts.limiter });
   const gate = new ShapingGate({ table, limiter, limits, ...opts.gate });
   return {
     gate,
-    async precheck(msg) {
+    async precheck(msg, deferrals) {
       if (msg.kind !== 'notify') return 0;
       const tenant = await getTenant(msg.tenantId);
       if (!tenant) return 0; // the sender dead-letters it with the reason
@@ -46,8 +50,14 @@ export function createShaping(
         ...(msg.to.userIds?.length || msg.to.mobiles?.length ? (['batchSend'] as const) : []),
         ...(msg.to.openConversationIds?.length ? (['groupSend'] as const) : []),
       ];
+      if (!apis.length) return 0;
       const waits = await Promise.all(apis.map((api) => gate.waitEstimate(tenant.tenantId, tenant.clientId, api)));
-      return waits.length ? Math.min(...waits) : 0;
+      const wait = Math.min(...waits);
+      // Free now, or a message that already waited its turn and is nearly there: no new ticket.
+      if (wait === 0 || (deferrals > 0 && wait < 3000)) return wait;
+      const api = apis[waits.indexOf(wait)];
+      const { slots } = await line.reserve({ clientId: tenant.clientId, api: `${api}#line` }, 1, limitsOf(tenant).qps);
+      return Math.max(wait, (slots[0] ?? Date.now()) - Date.now());
     },
     async park(msg, reason) {
       const tenant = await getTenant(msg.tenantId);

@@ -6,7 +6,8 @@ export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown, 
 }
 
 /** Sends a body as it is (a message handed back unchanged), with an optional first-delivery delay. */
-export async function sendText(sqs: SQSClient, queueUrl: string, body: string, delaySeconds?: number): Promise<string> {
-  const r = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }));
+export async function sendText(sqs: SQSClient, queueUrl: string, body: string, delaySeconds?: number, numbers?: Record<string, number>): Promise<string> {
+  const MessageAttributes = numbers && Object.fromEntries(Object.entries(numbers).map(([k, v]) => [k, { DataType: 'Number', StringValue: String(v) }]));
+  const r = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds, MessageAttributes }));
   return r.MessageId!;
 }

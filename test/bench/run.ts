@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: shaping through the local stack (SQS server, DynamoDB Local, the DingTalk
+ * simulator with 0-50 ms jitter, 4 concurrent sender pollers). Prints figures against targets;
+ * asserts nothing. BENCH_BURST (default 3000) scales the bursts down for a quick look.
+ */
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { maxInWindow } from '../../lib/delivery/gcra';
+import { countParked } from '../../lib/delivery/parking';
+import { reserveCalls } from '../../lib/delivery/quota';
+import { logger } from '../../lib/log';
+import type { NotifyRequest } from '../../lib/notify/contract';
+import { createTable } from '../../lib/store/table';
+import { putTenant } from '../../lib/store/tenants';
+import type { Tenant } from '../../lib/tenant/schema';
+import { syncApps } from '../../infra/local/simulator';
+import { startLocalStack } from '../../infra/local/stack';
+import { aTenant } from '../support/factories';
+import { startCountingProxy } from './countingProxy';
+
+const BURST = Number(process.env.BENCH_BURST ?? 3000);
+const POLLERS = 4;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+const line = (label: string, value: string, target: string) => console.log(`  ${label.padEnd(46)} ${value.padEnd(18)} target ${target}`);
+
+async function main(): Promise<void> {
+  logger.setLogLevel('SILENT');
+  process.env.LOG_LEVEL = 'SILENT';
+  let proxy!: Awaited<ReturnType<typeof startCountingProxy>>;
+  const stack = await startLocalStack({
+    port: 0,
+    tableName: `bench-${process.pid}`,
+    pollerConcurrency: POLLERS,
+    simulatorJitterMs: [0, 50],
+    unparkEveryMs: 3_600_000,
+    dynamoDbEndpoint: async (endpoint) => (proxy = await startCountingProxy(endpoint)).url,
+  });
+  const sim = stack.simulator!;
+  const table = createTable(stack.env.TABLE_NAME);
+  const sqs = new SQSClient({});
+
+  const tenantWith = async (over: Partial<Tenant>, users: string[]) => {
+    const t = aTenant(over);
+    await putTenant(table, t);
+    await syncApps(sim, table);
+    for (const u of users) sim.addUser(t.corpId, { userId: u });
+    return t;
+  };
+  const notify = (t: Tenant, id: string, userIds: string[], over: Partial<NotifyRequest> = {}): NotifyRequest => ({
+    version: 1, id, tenantId: t.tenantId, kind: 'notify', to: { userIds }, message: { title: `alert ${id}`, markdown: `### alert ${id}\n- service: payment-api` }, ...over,
+  });
+  const publish = async (msgs: NotifyRequest[]) => {
+    const batches = [];
+    for (let i = 0; i < msgs.length; i += 10) batches.push(msgs.slice(i, i + 10));
+    for (let i = 0; i < batches.length; i += 20) {
+      await Promise.all(batches.slice(i, i + 20).map((b) => sqs.send(new SendMessageBatchCommand({
+        QueueUrl: stack.env.NOTIFY_QUEUE_URL, Entries: b.map((m, j) => ({ Id: String(j), MessageBody: JSON.stringify(m) })),
+      }))));
+    }
+  };
+  const sends = (t: Tenant) => sim.calls.filter((c) => c.clientId === t.clientId && (c.api === 'batchSend' || c.api === 'groupSend'));
+  const delivered = (t: Tenant) => sim.messages().filter((m) => m.robotCode === t.clientId).length;
+  const waitFor = async (cond: () => boolean | Promise<boolean>, limitMs: number) => {
+    const end = Date.now() + limitMs;
+    while (!(await cond()) && Date.now() < end) await sleep(200);
+  };
+  const users = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+  console.log(`dingtalk-bridge shaping benchmark: burst ${BURST}, ${POLLERS} sender pollers, simulator jitter 0-50 ms\n`);
+
+  // a) + c): one Standard tenant (20 QPS per API), BURST notifications of distinct content.
+  {
+    const a = await tenantWith({ edition: 'standard' }, users('a', BURST));
+    proxy.reset();
+    const t0 = Date.now();
+    await publish(users('a', BURST).map((u, i) => notify(a, `a-${i}`, [u])));
+    await waitFor(() => delivered(a) >= BURST, BURST * 200);
+    const drain = (Date.now() - t0) / 1000;
+    const calls = sends(a).filter((c) => c.status === 200);
+    const at = calls.map((c) => c.at).sort((x, y) => x - y);
+    const rate = (calls.length - 1) / ((at[at.length - 1] - at[0]) / 1000);
+    const ddb = proxy.total();
+    console.log('a) burst to one Standard tenant (ceiling 20 calls/s)');
+    line('achieved calls/s / ceiling', `${rate.toFixed(2)} / 20 = ${(rate / 20).toFixed(3)}`, '>= 0.95');
+    line('over-limit calls seen by the simulator', String(sends(a).filter((c) => c.overLimit).length), '0');
+    line('busiest 1000 ms window (calls)', String(maxInWindow(at)), '<= 20');
+    line('drain time', `${drain.toFixed(1)} s`, `~${(BURST / 20).toFixed(0)} s at the ceiling`);
+    line('delivered / sent', `${delivered(a)} / ${BURST}`, 'all, once');
+    console.log('c) cost per notification (from a)');
+    line('DingTalk robot calls per notification', (calls.length / BURST).toFixed(3), '1.000 (ideal)');
+    line('token calls', String(sim.calls.filter((c) => c.clientId === a.clientId && c.api === 'token').length), '1');
+    line('DynamoDB requests per notification', (ddb / BURST).toFixed(2), 'as low as possible');
+    console.log(`  DynamoDB requests by operation: ${[...proxy.counts].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+
+  // c) coalescing: identical content to many users in one batch goes out 20 users per call.
+  {
+    const n = Math.min(200, BURST);
+    const c = await tenantWith({ edition: 'exclusive' }, users('c', n));
+    const before = sends(c).length;
+    await publish(users('c', n).map((u, i) => notify(c, `c-${i}`, [u], { message: { title: 'DB down', markdown: '### DB down\nsame page to everyone' } })));
+    await waitFor(() => delivered(c) >= n, 120_000);
+    line(`identical page to ${n} users: robot calls`, String(sends(c).length - before), `${Math.ceil(n / 20)} (ideal, chunks of 20)`);
+  }
+
+  // b) the same burst on tenant A while tenant B sends one notification per second.
+  {
+    const a = await tenantWith({ edition: 'standard' }, users('a', BURST));
+    const b = await tenantWith({ edition: 'standard' }, users('b', 600));
+    const published = new Map<string, number>();
+    await publish(users('a', BURST).map((u, i) => notify(a, `a-${i}`, [u])));
+    let i = 0;
+    const started = Date.now();
+    while (delivered(a) < BURST && Date.now() - started < BURST * 200) {
+      const id = `b${i++}`;
+      published.set(id, Date.now());
+      await publish([notify(b, `b-${id}`, [id])]);
+      await sleep(1000);
+    }
+    await waitFor(() => delivered(b) >= published.size, 30_000);
+    const latency = sends(b)
+      .filter((x) => x.status === 200)
+      .map((x) => {
+        const who = ((x.body as { userIds?: string[] }).userIds ?? [])[0];
+        return x.at - (published.get(who) ?? NaN);
+      })
+      .filter(Number.isFinite);
+    console.log(`b) burst of ${BURST} on tenant A while tenant B sends 1 notification/s (${published.size} sent)`);
+    line("B's queue-to-DingTalk latency p50", `${(pct(latency, 50) / 1000).toFixed(2)} s`, '-');
+    line("B's queue-to-DingTalk latency p99", `${(pct(latency, 99) / 1000).toFixed(2)} s`, '<= 2 s');
+    line('over-limit calls (A and B)', String(sends(a).concat(sends(b)).filter((x) => x.overLimit).length), '0');
+  }
+
+  // d) a tenant with 200 calls of quota left, sent 300 critical pages.
+  {
+    const d = await tenantWith({ edition: 'standard' }, users('d', 300));
+    await reserveCalls(table, d.corpId, 9800, { quota: 10_000, severity: 'critical' });
+    sim.setQuotaUsed(d.corpId, 9800);
+    await publish(users('d', 300).map((u, i) => notify(d, `d-${i}`, [u], { severity: 'critical' })));
+    await waitFor(async () => delivered(d) + (await countParked(table, d.corpId)) >= 300, 120_000);
+    console.log('d) 200 calls of quota left, 300 critical pages');
+    line('calls made', String(sends(d).filter((x) => x.status === 200).length), '200');
+    line('messages parked', String(await countParked(table, d.corpId)), '100');
+    line('calls past the quota (simulator)', String(sim.pastQuotaCount()), '0');
+  }
+
+  await proxy.close();
+  await stack.stop();
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
