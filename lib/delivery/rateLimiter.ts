@@ -124,17 +124,16 @@ export class RateLimiter {
   }
 
   /**
-   * How long until a slot for `key` could be granted, from what this instance last saw (no
-   * DynamoDB call): 0 when it may be now or is unknown. tat only grows, so this never
-   * over-estimates by more than other instances' reservations since.
+   * How long until the next free slot for `key`, from what this instance last saw (no DynamoDB
+   * call): 0 when it is now or unknown. Other instances may have reserved since, so this is a
+   * lower bound.
    *
    * @example
-   * if (limiter.peek(key, 20) > 2000) deferMessage();
+   * if (limiter.peek(key) > 1000) deferMessage();
    */
-  peek(key: RateKey, qps: number, now: number = this.clock()): number {
+  peek(key: RateKey, now: number = this.clock()): number {
     const tat = this.seen.get(rateKey(key.clientId, key.api).pk);
-    if (tat === undefined) return 0;
-    return planSlots({ tat, earliest: now + this.leadMs, now, n: 1, spacing: spacingMs(qps, this.safetyMs), horizonMs: this.horizonMs }).retryAfterMs;
+    return tat === undefined ? 0 : Math.max(0, Math.ceil(tat - now - this.leadMs));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { NotifyQueueMessage } from '../notify/contract';
 import type { Table } from '../store/table';
 import type { Tenant } from '../tenant/schema';
 import { limitsOf } from '../tenant/schema';
+import { safetyMsFor } from './gcra';
 import { park } from './parking';
 import { RateLimiter, type RateLimiterOptions } from './rateLimiter';
 import { ShapingGate, type ShapingGateOptions } from './shapingGate';
@@ -34,11 +35,15 @@ export function createShaping(
   };
   // A short horizon keeps an invocation from sitting on a backlogged tenant's messages for long,
   // so other tenants' messages in the queue are picked up quickly.
-  const limiter = new RateLimiter(table, { horizonMs: 600, ...opts.limiter });
+  // 10 ms beyond the jitter-and-lateness budget: the path from the slot check to the socket write
+  // (a GC pause on a busy instance) and clock skew between Lambda instances. Measured: with the
+  // bare budget one call in ~1,000 broke the window on a loaded 2-core machine.
+  const safetyMs = safetyMsFor({ skewMs: 10 });
+  const limiter = new RateLimiter(table, { horizonMs: 500, safetyMs, ...opts.limiter });
   // The waiting line: a second GCRA per (app, API), far-reaching, that hands a backlogged message
   // the time its turn should come. Deferred until then, a backlog comes back at the rate it can be
   // sent instead of circling the queue ahead of other tenants' messages.
-  const line = new RateLimiter(table, { horizonMs: 900_000, ...opts.limiter });
+  const line = new RateLimiter(table, { horizonMs: 900_000, safetyMs, ...opts.limiter });
   const gate = new ShapingGate({ table, limiter, limits, ...opts.gate });
   return {
     gate,
@@ -54,7 +59,7 @@ export function createShaping(
       const waits = await Promise.all(apis.map((api) => gate.waitEstimate(tenant.tenantId, tenant.clientId, api)));
       const wait = Math.min(...waits);
       // Free now, or a message that already waited its turn and is nearly there: no new ticket.
-      if (wait === 0 || (deferrals > 0 && wait < 3000)) return wait;
+      if (wait === 0 || (deferrals > 0 && wait < 1500)) return wait;
       const api = apis[waits.indexOf(wait)];
       const { slots } = await line.reserve({ clientId: tenant.clientId, api: `${api}#line` }, 1, limitsOf(tenant).qps);
       return Math.max(wait, (slots[0] ?? Date.now()) - Date.now());

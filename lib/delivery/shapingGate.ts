@@ -2,6 +2,7 @@ import { DEFERRED_CODE, DingTalkError, type DingTalkApi, type DingTalkResult } f
 import type { Table } from '../store/table';
 import type { CallGate, GateCall } from './gate';
 import { markExhausted, release, reserveCalls } from './quota';
+import { spacingMs } from './gcra';
 import type { RateLimiter } from './rateLimiter';
 import { realSleep, systemClock, type Clock, type Sleep } from './types';
 
@@ -12,7 +13,7 @@ export interface ShapingGateOptions {
   table: Table;
   limiter: RateLimiter;
   limits: LimitsOf;
-  /** Wait in place for a slot this close; further away, the call is deferred. Default 250 ms. */
+  /** Hold a call in this invocation for a slot at most this far away; further, it is deferred. Default 500 ms. */
   maxWaitMs?: number;
   /** Most slots one limiter write reserves for the calls waiting here. Default 10. */
   slotsPerWrite?: number;
@@ -50,13 +51,14 @@ interface SlotQueue {
 export class ShapingGate implements CallGate {
   private readonly queues = new Map<string, SlotQueue>();
   private readonly held = new WeakMap<GateCall, string>();
+  private readonly admitted = new Map<string, number>();
   private readonly maxWaitMs: number;
   private readonly slotsPerWrite: number;
   private readonly clock: Clock;
   private readonly sleep: Sleep;
 
   constructor(private readonly opts: ShapingGateOptions) {
-    this.maxWaitMs = opts.maxWaitMs ?? 250;
+    this.maxWaitMs = opts.maxWaitMs ?? 500;
     this.slotsPerWrite = opts.slotsPerWrite ?? 10;
     this.clock = opts.clock ?? systemClock;
     this.sleep = opts.sleep ?? realSleep;
@@ -69,8 +71,15 @@ export class ShapingGate implements CallGate {
    */
   async waitEstimate(tenantId: string, clientId: string, api: DingTalkApi): Promise<number> {
     const { qps } = await this.opts.limits(tenantId);
-    const ms = this.opts.limiter.peek({ clientId, api }, qps);
-    return ms > this.maxWaitMs ? ms : 0;
+    const now = this.clock();
+    const key = `${clientId}|${api}`;
+    // What this instance last saw of the shared limiter, plus the messages it admitted since:
+    // records of one batch are prechecked together, before any of them reserved a slot.
+    const start = Math.max(now + this.opts.limiter.peek({ clientId, api }, now), this.admitted.get(key) ?? 0);
+    const wait = Math.max(0, Math.ceil(start - now));
+    if (wait > this.maxWaitMs) return wait;
+    this.admitted.set(key, start + spacingMs(qps, this.opts.limiter.safetyMs));
+    return 0;
   }
 
   async before(call: GateCall): Promise<void> {
@@ -130,21 +139,28 @@ export class ShapingGate implements CallGate {
           for (const w of batch) w.reject(e);
           continue;
         }
-        if (r.slots.length === 0) {
-          if (r.retryAfterMs <= this.maxWaitMs) {
-            q.waiters.unshift(...batch);
-            await this.sleep(r.retryAfterMs);
-            continue;
-          }
+        const deferAll = (waitMs: number) => {
           const err = new DingTalkError(
-            { kind: 'retryable', code: DEFERRED_CODE, message: `no rate-limit slot for ${r.retryAfterMs} ms`, cause: 'deferred', retryAfterMs: r.retryAfterMs },
+            { kind: 'retryable', code: DEFERRED_CODE, message: `no rate-limit slot for ${waitMs} ms`, cause: 'deferred', retryAfterMs: waitMs },
             api,
           );
           for (const w of [...batch, ...q.waiters.splice(0)]) w.reject(err);
+        };
+        if (r.slots.length === 0) {
+          if (r.retryAfterMs > this.maxWaitMs) {
+            deferAll(r.retryAfterMs);
+            continue;
+          }
+          q.waiters.unshift(...batch);
+          await this.sleep(r.retryAfterMs);
           continue;
         }
-        q.waiters.unshift(...batch.slice(r.slots.length));
-        batch.slice(0, r.slots.length).forEach((w, i) => void this.fireAt(r.slots[i], w, q, clientId, api, qps));
+        const granted = batch.splice(0, r.slots.length);
+        granted.forEach((w, i) => void this.fireAt(r.slots[i], w, q, clientId, api, qps));
+        // The rest would wait past the last granted slot: hold them only if that is soon.
+        const nextIn = r.slots[r.slots.length - 1] - this.clock();
+        if (batch.length && nextIn > this.maxWaitMs) deferAll(nextIn);
+        else q.waiters.unshift(...batch);
       }
     } finally {
       q.pumping = false;

@@ -27,8 +27,8 @@ const pct = (xs: number[], p: number) => {
 const line = (label: string, value: string, target: string) => console.log(`  ${label.padEnd(46)} ${value.padEnd(18)} target ${target}`);
 
 async function main(): Promise<void> {
-  logger.setLogLevel('SILENT');
-  process.env.LOG_LEVEL = 'SILENT';
+  logger.setLogLevel((process.env.BENCH_LOG_LEVEL as 'SILENT') ?? 'SILENT');
+  process.env.LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'SILENT';
   let proxy!: Awaited<ReturnType<typeof startCountingProxy>>;
   const stack = await startLocalStack({
     port: 0,
