@@ -1,13 +1,13 @@
 /**
  * `npm run bench`: shaping through the local stack (SQS server, DynamoDB Local, the DingTalk
  * simulator with 0-50 ms jitter, 4 concurrent sender pollers). Prints figures against targets;
- * asserts nothing. BENCH_BURST (default 3000) scales the bursts down for a quick look.
+ * asserts nothing. BENCH_BURST (default 3000) scales the bursts down for a quick look;
+ * BENCH_LOG_LEVEL=INFO shows the handlers' logs (silent by default).
  */
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { maxInWindow } from '../../lib/delivery/gcra';
 import { countParked } from '../../lib/delivery/parking';
 import { reserveCalls } from '../../lib/delivery/quota';
-import { logger } from '../../lib/log';
 import type { NotifyRequest } from '../../lib/notify/contract';
 import { createTable } from '../../lib/store/table';
 import { putTenant } from '../../lib/store/tenants';
@@ -27,8 +27,6 @@ const pct = (xs: number[], p: number) => {
 const line = (label: string, value: string, target: string) => console.log(`  ${label.padEnd(46)} ${value.padEnd(18)} target ${target}`);
 
 async function main(): Promise<void> {
-  logger.setLogLevel((process.env.BENCH_LOG_LEVEL as 'SILENT') ?? 'SILENT');
-  process.env.LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'SILENT';
   let proxy!: Awaited<ReturnType<typeof startCountingProxy>>;
   const stack = await startLocalStack({
     port: 0,
