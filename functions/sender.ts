@@ -8,6 +8,7 @@ import { DingTalkClient } from '../lib/dingtalk/client';
 import { createSender } from '../lib/delivery/sender';
 import { createShaping } from '../lib/delivery/shaping';
 import { logger } from '../lib/log';
+import { metrics, publishMetrics } from '../lib/metrics';
 import { createTable } from '../lib/store/table';
 import { cachedTenants } from '../lib/store/tenantCache';
 
@@ -15,7 +16,7 @@ const config = loadConfig();
 const sqs = new SQSClient({});
 const table = createTable(config.TABLE_NAME);
 const tenants = cachedTenants(table, 10_000);
-const shaping = createShaping(table, tenants);
+const shaping = createShaping(table, tenants, { metrics });
 const sender = createSender({
   table,
   sqs,
@@ -30,7 +31,12 @@ const sender = createSender({
 });
 const processor = new BatchProcessor(EventType.SQS);
 
-/** Notify queue consumer: Flashduty notifications -> DingTalk users and groups (partial batch responses). */
+/**
+ * Notify queue consumer: Flashduty notifications -> DingTalk users and groups (partial batch
+ * responses). Identical notifications in one batch share their batchSend calls (sender.prepare).
+ */
 export const handler = middy((event: SQSEvent, context: Context) =>
-  processPartialResponse(event, sender.processRecord, processor, { context, throwOnFullBatchFailure: false }),
-).use(injectLambdaContext(logger, { resetKeys: true }));
+  processPartialResponse(event, sender.prepare(event.Records), processor, { context, throwOnFullBatchFailure: false }),
+)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(publishMetrics(metrics));

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../lib/constants';
 
 export interface AlarmsProps {
   /** Dead-letter queues by name: any message in one is a failure that retries could not fix. */
@@ -44,6 +45,18 @@ export class Alarms extends Construct {
         fn.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }));
     }
 
+    // The monthly quota guard: the sender emits QuotaUsedPercent for every call it reserves.
+    const quotaUsed = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: 'QuotaUsedPercent',
+      dimensionsMap: { service: 'dingtalk-bridge' },
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.MAXIMUM,
+    });
+    for (const pct of [80, 95]) {
+      this.add(`QuotaUsed${pct}`, `An organisation has used ${pct} % of its monthly DingTalk call quota (npm run tenant -- usage <tenantId> shows which, and the forecast).`, quotaUsed, pct);
+    }
+
     if (props.email) {
       this.topic = new sns.Topic(this, 'Topic', { displayName: 'dingtalk-bridge alarms', enforceSSL: true });
       this.topic.addSubscription(new EmailSubscription(props.email));
@@ -55,13 +68,13 @@ export class Alarms extends Construct {
     }
   }
 
-  /** One alarm that fires when the metric is at least 1 in one period. */
-  private add(id: string, description: string, metric: cloudwatch.IMetric): void {
+  /** One alarm that fires when the metric reaches `threshold` (default 1) in one period. */
+  private add(id: string, description: string, metric: cloudwatch.IMetric, threshold = 1): void {
     this.alarms.push(
       new cloudwatch.Alarm(this, id, {
         alarmDescription: description,
         metric,
-        threshold: 1,
+        threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -16,3 +16,6 @@ export const MAX_CALLBACK_BODY_BYTES = 64 * 1024;
 
 /** Default accepted clock skew for callback timestamps. */
 export const DEFAULT_CALLBACK_WINDOW_SECONDS = 3600;
+
+/** CloudWatch namespace of the metrics the bridge emits (EMF); the CDK alarms read it too. */
+export const METRICS_NAMESPACE = 'DingtalkBridge';

@@ -151,5 +151,7 @@ export function localEnv(endpoints: { dynamodb: string; sqs: string }, p: Provis
     EVENTS_DLQ_URL: p.eventsDlqUrl,
     NOTIFY_QUEUE_URL: p.notifyQueueUrl,
     NOTIFY_DLQ_URL: p.notifyDlqUrl,
+    // No CloudWatch here: keep Powertools' EMF metric lines out of the local logs.
+    POWERTOOLS_METRICS_DISABLED: 'true',
   };
 }

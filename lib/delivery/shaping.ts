@@ -26,7 +26,7 @@ export interface Shaping {
 export function createShaping(
   table: Table,
   getTenant: (tenantId: string) => Promise<Tenant | undefined>,
-  opts: { limiter?: RateLimiterOptions; gate?: Partial<ShapingGateOptions> } = {},
+  opts: { limiter?: RateLimiterOptions; gate?: Partial<ShapingGateOptions>; metrics?: ShapingGateOptions['metrics'] } = {},
 ): Shaping {
   const limits = async (tenantId: string) => {
     const t = await getTenant(tenantId);
@@ -44,7 +44,7 @@ export function createShaping(
   // the time its turn should come. Deferred until then, a backlog comes back at the rate it can be
   // sent instead of circling the queue ahead of other tenants' messages.
   const line = new RateLimiter(table, { horizonMs: 900_000, safetyMs, ...opts.limiter });
-  const gate = new ShapingGate({ table, limiter, limits, ...opts.gate });
+  const gate = new ShapingGate({ table, limiter, limits, metrics: opts.metrics, ...opts.gate });
   return {
     gate,
     async precheck(msg, deferrals) {

@@ -2,6 +2,7 @@ import { DEFERRED_CODE, DingTalkError, type DingTalkApi, type DingTalkResult } f
 import type { Table } from '../store/table';
 import type { CallGate, GateCall } from './gate';
 import { markExhausted, release, reserveCalls } from './quota';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { spacingMs } from './gcra';
 import type { RateLimiter } from './rateLimiter';
 import { realSleep, systemClock, type Clock, type Sleep } from './types';
@@ -18,6 +19,8 @@ export interface ShapingGateOptions {
   /** Most slots one limiter write reserves for the calls waiting here. Default 10. */
   slotsPerWrite?: number;
   reservePercent?: number;
+  /** Where `CallsSent`, `Throttled`, `Deferred` and `QuotaUsedPercent` go (Powertools metrics). */
+  metrics?: Pick<Metrics, 'addMetric'>;
   clock?: Clock;
   sleep?: Sleep;
 }
@@ -89,6 +92,7 @@ export class ShapingGate implements CallGate {
     const slot = this.slot(call.clientId, call.api, limits.qps);
     const [q, s] = await Promise.allSettled([quota, slot]);
     const month = q.status === 'fulfilled' ? q.value : undefined;
+    if (s.status === 'rejected') this.opts.metrics?.addMetric('Deferred', MetricUnit.Count, 1);
     if (q.status === 'rejected' || s.status === 'rejected') {
       if (month) await release(this.opts.table, call.corpId, 1, month);
       throw q.status === 'rejected' ? q.reason : (s as PromiseRejectedResult).reason;
@@ -99,6 +103,8 @@ export class ShapingGate implements CallGate {
   async after(call: GateCall, result: DingTalkResult<unknown>): Promise<void> {
     const month = this.held.get(call);
     this.held.delete(call);
+    if (result.kind === 'ok' && call.counted) this.opts.metrics?.addMetric('CallsSent', MetricUnit.Count, 1);
+    if (result.kind === 'retryable' && result.cause === 'qps') this.opts.metrics?.addMetric('Throttled', MetricUnit.Count, 1);
     if (!month) return;
     const notCounted = result.kind === 'refreshToken' || result.kind === 'quotaExhausted' || (result.kind === 'retryable' && result.cause === 'qps');
     if (result.kind === 'quotaExhausted') await markExhausted(this.opts.table, call.corpId, month, this.clock());
@@ -107,7 +113,10 @@ export class ShapingGate implements CallGate {
 
   private async reserveQuota(call: GateCall, quota: number): Promise<string> {
     const g = await reserveCalls(this.opts.table, call.corpId, 1, { quota, severity: call.severity, reservePercent: this.opts.reservePercent }, this.clock());
-    if (g.granted > 0) return g.month;
+    if (g.granted > 0) {
+      this.opts.metrics?.addMetric('QuotaUsedPercent', MetricUnit.Percent, Math.round((g.used / Math.max(1, quota)) * 1000) / 10);
+      return g.month;
+    }
     throw new DingTalkError(
       { kind: 'quotaExhausted', code: `local.quota.${g.reason ?? 'quota_reached'}`, message: `monthly quota: ${g.reason ?? 'quota_reached'} (${g.used}/${quota} used in ${g.month})` },
       call.api,

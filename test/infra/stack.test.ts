@@ -429,6 +429,11 @@ describe('alarms', () => {
     }
   });
 
+  it('alarms when an organisation reaches 80 % and 95 % of its monthly quota', () => {
+    const quota = alarmsOn(deployed, { Namespace: 'DingtalkBridge', MetricName: 'QuotaUsedPercent' });
+    expect(quota.map((a) => (a as { Properties: { Threshold: number } }).Properties.Threshold).sort()).toEqual([80, 95]);
+  });
+
   it('alarms on HTTP API 5xx, callback errors and throttled invocations of every function', () => {
     expect(alarmsOn(deployed, { Namespace: 'AWS/ApiGateway', MetricName: '5xx' })).toHaveLength(1);
     deployed.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
