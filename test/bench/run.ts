@@ -18,7 +18,7 @@ import { aTenant } from '../support/factories';
 import { startCountingProxy } from './countingProxy';
 
 const BURST = Number(process.env.BENCH_BURST ?? 3000);
-const POLLERS = 4;
+const POLLERS = Number(process.env.BENCH_POLLERS ?? 8);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -108,7 +108,7 @@ describe('an access token that expires mid-run', () => {
     expect(w.calls('token', tenant.clientId)).toHaveLength(1);
     // when: DingTalk forgets every token, then three messages arrive at once
     w.sim.expireTokens();
-    const msgs = [0, 1, 2].map(() => aNotify(tenant, { to: { userIds: users.map((u) => u.userId) } }));
+    const msgs = [0, 1, 2].map((i) => aNotify(tenant, { to: { userIds: users.map((u) => u.userId) }, message: { title: `page ${i}`, markdown: `### page ${i}` } }));
     for (const m of msgs) await w.send(m);
     await w.deliver();
     // then: one more token call, every message delivered to all 45 in the first attempt
