@@ -82,7 +82,7 @@ export class RateLimiter {
    * const r = await limiter.reserve({ clientId: 'dingabc', api: 'robot.batchSend' }, 5, 20);
    * // r.slots: up to 5 times 53 ms apart; r.retryAfterMs: 0, or > 0 with no slots
    */
-  async reserve(key: RateKey, n: number, qps: number, now?: number): Promise<Reservation> {
+  async reserve(key: RateKey, n: number, qps: number, now?: number, notBefore = 0): Promise<Reservation> {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
     const spacing = spacingMs(qps, this.safetyMs);
     const k = rateKey(key.clientId, key.api);
@@ -90,7 +90,7 @@ export class RateLimiter {
     let tat = this.seen.get(id);
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const t = now ?? this.clock();
-      const earliest = t + this.leadMs;
+      const earliest = Math.max(t + this.leadMs, notBefore);
       const plan = planSlots({ tat, earliest, now: t, n, spacing, horizonMs: this.horizonMs });
       if (plan.tat === undefined) return { slots: [], retryAfterMs: plan.retryAfterMs };
       // When tat is behind `earliest` the plan starts at `earliest` whatever tat exactly is,

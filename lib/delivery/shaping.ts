@@ -58,11 +58,14 @@ export function createShaping(
       if (!apis.length) return 0;
       const waits = await Promise.all(apis.map((api) => gate.waitEstimate(tenant.tenantId, tenant.clientId, api)));
       const wait = Math.min(...waits);
-      // Free now, or a message that already waited its turn and is nearly there: no new ticket.
-      if (wait === 0 || (deferrals > 0 && wait < 1500)) return wait;
+      // Free now; or a message that already had its turn in the line: it keeps its place and
+      // looks again after the wait (a new ticket would send it to the back).
+      if (wait === 0 || deferrals > 0) return wait;
       const api = apis[waits.indexOf(wait)];
-      const { slots } = await line.reserve({ clientId: tenant.clientId, api: `${api}#line` }, 1, limitsOf(tenant).qps);
-      return Math.max(wait, (slots[0] ?? Date.now()) - Date.now());
+      const now = Date.now();
+      // The line starts no earlier than the limiter's own backlog as this instance sees it.
+      const { slots } = await line.reserve({ clientId: tenant.clientId, api: `${api}#line` }, 1, limitsOf(tenant).qps, now, now + wait);
+      return Math.max(wait, (slots[0] ?? now) - now);
     },
     async park(msg, reason) {
       const tenant = await getTenant(msg.tenantId);

@@ -3,7 +3,6 @@ import type { Table } from '../store/table';
 import type { CallGate, GateCall } from './gate';
 import { markExhausted, release, reserveCalls } from './quota';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { spacingMs } from './gcra';
 import type { RateLimiter } from './rateLimiter';
 import { realSleep, systemClock, type Clock, type Sleep } from './types';
 
@@ -26,7 +25,7 @@ export interface ShapingGateOptions {
 }
 
 interface Waiter {
-  resolve(): void;
+  resolve(slot: number): void;
   reject(e: unknown): void;
 }
 
@@ -54,7 +53,8 @@ interface SlotQueue {
 export class ShapingGate implements CallGate {
   private readonly queues = new Map<string, SlotQueue>();
   private readonly held = new WeakMap<GateCall, string>();
-  private readonly admitted = new Map<string, number>();
+  /** Slots reserved at admission (the sender's precheck), taken by the calls that follow. */
+  private readonly pool = new Map<string, number[]>();
   private readonly maxWaitMs: number;
   private readonly slotsPerWrite: number;
   private readonly clock: Clock;
@@ -68,34 +68,38 @@ export class ShapingGate implements CallGate {
   }
 
   /**
-   * How long until `api` of this tenant's app could get a slot, judged locally (0: go ahead).
-   * The sender asks before doing any work for a message, so a backlogged tenant's messages are
-   * deferred without a DynamoDB call.
+   * Admission, asked by the sender before any work on a message: 0 when a slot for `api` of this
+   * tenant's app was reserved within `maxWaitMs` (the message's call will use it), else how long
+   * until one could be. Judged first from what this instance last saw (no DynamoDB call), so a
+   * backlogged tenant's messages are turned away cheaply; otherwise the slot is reserved now, with
+   * the shared limiter, several per write.
    */
   async waitEstimate(tenantId: string, clientId: string, api: DingTalkApi): Promise<number> {
     const { qps } = await this.opts.limits(tenantId);
-    const now = this.clock();
-    const key = `${clientId}|${api}`;
-    // What this instance last saw of the shared limiter, plus the messages it admitted since:
-    // records of one batch are prechecked together, before any of them reserved a slot.
-    const start = Math.max(now + this.opts.limiter.peek({ clientId, api }, now), this.admitted.get(key) ?? 0);
-    const wait = Math.max(0, Math.ceil(start - now));
-    if (wait > this.maxWaitMs) return wait;
-    this.admitted.set(key, start + spacingMs(qps, this.opts.limiter.safetyMs));
-    return 0;
+    const seen = this.opts.limiter.peek({ clientId, api }, this.clock());
+    if (seen > this.maxWaitMs) return seen;
+    try {
+      const slot = await this.reserveSlot(clientId, api, qps);
+      const key = `${clientId}|${api}`;
+      this.pool.set(key, [...(this.pool.get(key) ?? []), slot].sort((a, b) => a - b));
+      return 0;
+    } catch (e) {
+      if (e instanceof DingTalkError && e.retryAfterMs) return e.retryAfterMs;
+      throw e;
+    }
   }
 
   async before(call: GateCall): Promise<void> {
     const limits = await this.opts.limits(call.tenantId);
-    // The quota write runs while the call waits for its slot: it never delays a fire.
-    const quota = call.counted ? this.reserveQuota(call, limits.monthlyQuota) : Promise.resolve(undefined);
-    const slot = this.slot(call.clientId, call.api, limits.qps);
-    const [q, s] = await Promise.allSettled([quota, slot]);
-    const month = q.status === 'fulfilled' ? q.value : undefined;
-    if (s.status === 'rejected') this.opts.metrics?.addMetric('Deferred', MetricUnit.Count, 1);
-    if (q.status === 'rejected' || s.status === 'rejected') {
+    // The quota first, then the slot: nothing may stand between the slot check and the call, or
+    // a slow write would make it fire late (and crowd the call qps slots later).
+    const month = call.counted ? await this.reserveQuota(call, limits.monthlyQuota) : undefined;
+    try {
+      await this.slot(call.clientId, call.api, limits.qps);
+    } catch (e) {
+      this.opts.metrics?.addMetric('Deferred', MetricUnit.Count, 1);
       if (month) await release(this.opts.table, call.corpId, 1, month);
-      throw q.status === 'rejected' ? q.reason : (s as PromiseRejectedResult).reason;
+      throw e;
     }
     if (month) this.held.set(call, month);
   }
@@ -123,18 +127,32 @@ export class ShapingGate implements CallGate {
     );
   }
 
-  private slot(clientId: string, api: DingTalkApi, qps: number): Promise<void> {
+  /** Waits for a slot and returns at it: one reserved at admission if still ahead, else a new one. */
+  private async slot(clientId: string, api: DingTalkApi, qps: number): Promise<void> {
+    const pooled = this.pool.get(`${clientId}|${api}`);
+    while (pooled?.length) {
+      const slot = pooled.shift()!;
+      if (await this.opts.limiter.waitForSlot(slot)) return;
+    }
+    for (;;) {
+      // Woke too late for a slot: firing now would crowd the call qps slots later. Take another.
+      if (await this.opts.limiter.waitForSlot(await this.reserveSlot(clientId, api, qps))) return;
+    }
+  }
+
+  /** A slot time from the shared limiter, reserved together with the other calls waiting here. */
+  private reserveSlot(clientId: string, api: DingTalkApi, qps: number): Promise<number> {
     const key = `${clientId}|${api}`;
     let q = this.queues.get(key);
     if (!q) this.queues.set(key, (q = { waiters: [], pumping: false }));
     const queue = q;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       queue.waiters.push({ resolve, reject });
       void this.pump(queue, clientId, api, qps);
     });
   }
 
-  /** Reserves slots for the waiters of one (app, API), several per write, and fires each at its slot. */
+  /** Reserves slots for the waiters of one (app, API), several per write. */
   private async pump(q: SlotQueue, clientId: string, api: DingTalkApi, qps: number): Promise<void> {
     if (q.pumping) return;
     q.pumping = true;
@@ -165,7 +183,7 @@ export class ShapingGate implements CallGate {
           continue;
         }
         const granted = batch.splice(0, r.slots.length);
-        granted.forEach((w, i) => void this.fireAt(r.slots[i], w, q, clientId, api, qps));
+        granted.forEach((w, i) => w.resolve(r.slots[i]));
         // The rest would wait past the last granted slot: hold them only if that is soon.
         const nextIn = r.slots[r.slots.length - 1] - this.clock();
         if (batch.length && nextIn > this.maxWaitMs) deferAll(nextIn);
@@ -176,10 +194,4 @@ export class ShapingGate implements CallGate {
     }
   }
 
-  private async fireAt(slot: number, w: Waiter, q: SlotQueue, clientId: string, api: DingTalkApi, qps: number): Promise<void> {
-    if (await this.opts.limiter.waitForSlot(slot)) return w.resolve();
-    // Woke too late: firing now would crowd the call qps slots later. Wait for a new slot.
-    q.waiters.push(w);
-    void this.pump(q, clientId, api, qps);
-  }
 }

@@ -4,7 +4,7 @@
  * asserts nothing. BENCH_BURST (default 3000) scales the bursts down for a quick look;
  * BENCH_LOG_LEVEL=INFO shows the handlers' logs (silent by default).
  */
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { maxInWindow } from '../../lib/delivery/gcra';
 import { countParked } from '../../lib/delivery/parking';
 import { reserveCalls } from '../../lib/delivery/quota';
@@ -112,7 +112,10 @@ async function main(): Promise<void> {
     await publish(users('a', BURST).map((u, i) => notify(a, `a-${i}`, [u])));
     let i = 0;
     const started = Date.now();
+    const depth: number[] = [];
     while (delivered(a) < BURST && Date.now() - started < BURST * 200) {
+      const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.env.NOTIFY_QUEUE_URL, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      depth.push(Number(attrs.Attributes?.ApproximateNumberOfMessages ?? 0));
       const id = `b${i++}`;
       published.set(id, Date.now());
       await publish([notify(b, `b-${id}`, [id])]);
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
     console.log(`b) burst of ${BURST} on tenant A while tenant B sends 1 notification/s (${published.size} sent)`);
     line("B's queue-to-DingTalk latency p50", `${(pct(latency, 50) / 1000).toFixed(2)} s`, '-');
     line("B's queue-to-DingTalk latency p99", `${(pct(latency, 99) / 1000).toFixed(2)} s`, '<= 2 s');
+    line('notify queue visible messages (mean / max)', `${Math.round(depth.reduce((x, y) => x + y, 0) / Math.max(1, depth.length))} / ${Math.max(...depth)}`, '-');
     line('over-limit calls (A and B)', String(sends(a).concat(sends(b)).filter((x) => x.overLimit).length), '0');
   }
 
