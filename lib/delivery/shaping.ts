@@ -4,7 +4,7 @@ import type { Tenant } from '../tenant/schema';
 import { limitsOf } from '../tenant/schema';
 import { safetyMsFor } from './gcra';
 import { park } from './parking';
-import { RateLimiter, type RateLimiterOptions } from './rateLimiter';
+import { RateLimiter, type RateKey, type RateLimiterOptions } from './rateLimiter';
 import { ShapingGate, type ShapingGateOptions } from './shapingGate';
 
 export interface Shaping {
@@ -44,6 +44,7 @@ export function createShaping(
   // the time its turn should come. Deferred until then, a backlog comes back at the rate it can be
   // sent instead of circling the queue ahead of other tenants' messages.
   const line = new RateLimiter(table, { horizonMs: 900_000, safetyMs, ...opts.limiter });
+  const tickets = new Tickets(line);
   const gate = new ShapingGate({ table, limiter, limits, metrics: opts.metrics, ...opts.gate });
   return {
     gate,
@@ -64,8 +65,8 @@ export function createShaping(
       const api = apis[waits.indexOf(wait)];
       const now = Date.now();
       // The line starts no earlier than the limiter's own backlog as this instance sees it.
-      const { slots } = await line.reserve({ clientId: tenant.clientId, api: `${api}#line` }, 1, limitsOf(tenant).qps, now, now + wait);
-      return Math.max(wait, (slots[0] ?? now) - now);
+      const turn = await tickets.take({ clientId: tenant.clientId, api: `${api}#line` }, limitsOf(tenant).qps, now + wait);
+      return Math.max(wait, turn - Date.now());
     },
     async park(msg, reason) {
       const tenant = await getTenant(msg.tenantId);
@@ -73,4 +74,42 @@ export function createShaping(
       await park(table, tenant.corpId, msg, reason);
     },
   };
+}
+
+/**
+ * Turns in the waiting line for the messages deferred together in this instance: one limiter
+ * write hands out up to 10 (concurrent writes on one item would mostly conflict and retry).
+ */
+class Tickets {
+  private readonly waiting = new Map<string, Array<{ notBefore: number; resolve(t: number): void; reject(e: unknown): void }>>();
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly line: RateLimiter) {}
+
+  take(key: RateKey, qps: number, notBefore: number): Promise<number> {
+    const id = `${key.clientId}|${key.api}`;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, [...(this.waiting.get(id) ?? []), { notBefore, resolve, reject }]);
+      void this.drain(id, key, qps);
+    });
+  }
+
+  private async drain(id: string, key: RateKey, qps: number): Promise<void> {
+    if (this.busy.has(id)) return;
+    this.busy.add(id);
+    try {
+      for (let w = this.waiting.get(id); w?.length; w = this.waiting.get(id)) {
+        const batch = w.splice(0, 10);
+        try {
+          const notBefore = Math.max(...batch.map((b) => b.notBefore));
+          const { slots } = await this.line.reserve(key, batch.length, qps, undefined, notBefore);
+          batch.forEach((b, i) => b.resolve(slots[i] ?? slots[slots.length - 1] ?? notBefore));
+        } catch (e) {
+          for (const b of batch) b.reject(e);
+        }
+      }
+    } finally {
+      this.busy.delete(id);
+    }
+  }
 }

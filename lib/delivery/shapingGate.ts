@@ -25,6 +25,8 @@ export interface ShapingGateOptions {
 }
 
 interface Waiter {
+  /** Past this time (epoch ms) the waiter is turned away (deferred) rather than held. */
+  deadline: number;
   resolve(slot: number): void;
   reject(e: unknown): void;
 }
@@ -147,7 +149,7 @@ export class ShapingGate implements CallGate {
     if (!q) this.queues.set(key, (q = { waiters: [], pumping: false }));
     const queue = q;
     return new Promise<number>((resolve, reject) => {
-      queue.waiters.push({ resolve, reject });
+      queue.waiters.push({ deadline: this.clock() + this.maxWaitMs, resolve, reject });
       void this.pump(queue, clientId, api, qps);
     });
   }
@@ -178,8 +180,19 @@ export class ShapingGate implements CallGate {
             deferAll(r.retryAfterMs);
             continue;
           }
-          q.waiters.unshift(...batch);
-          await this.sleep(r.retryAfterMs);
+          // Hold only the waiters whose slot can still come before their deadline.
+          const retryAt = this.clock() + r.retryAfterMs;
+          const all = [...batch, ...q.waiters.splice(0)];
+          const late = all.filter((w) => w.deadline < retryAt);
+          if (late.length) {
+            const err = new DingTalkError(
+              { kind: 'retryable', code: DEFERRED_CODE, message: `no rate-limit slot within ${this.maxWaitMs} ms`, cause: 'deferred', retryAfterMs: r.retryAfterMs + this.maxWaitMs },
+              api,
+            );
+            for (const w of late) w.reject(err);
+          }
+          q.waiters.unshift(...all.filter((w) => w.deadline >= retryAt));
+          if (q.waiters.length) await this.sleep(r.retryAfterMs);
           continue;
         }
         const granted = batch.splice(0, r.slots.length);
