@@ -5,12 +5,19 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * One table holds everything (single-table design). Keys are strings `pk`/`sk`; items that expire
  * carry `expiresAt` (epoch seconds), the table's TTL attribute.
  *
- * | item            | pk                      | sk                     |
- * |-----------------|-------------------------|------------------------|
- * | tenant          | TENANT#<tenantId>       | TENANT                 |
- * | group link      | TENANT#<tenantId>       | GROUP#<openConvId>     |
- * | access token    | APP#<clientId>          | TOKEN                  |
- * | event dedupe    | EVENT#<tenantId>#<id>   | EVENT                  |
+ * | item                       | pk                         | sk                       | TTL |
+ * |----------------------------|----------------------------|--------------------------|-----|
+ * | tenant                     | TENANT#<tenantId>          | TENANT                   |     |
+ * | group link                 | TENANT#<tenantId>          | GROUP#<openConvId>       |     |
+ * | war room                   | TENANT#<tenantId>          | WARROOM#<incidentId>     |     |
+ * | access token / its lease   | APP#<clientId>             | TOKEN / TOKEN_LEASE      | yes |
+ * | event dedupe               | EVENT#<tenantId>#<eventId> | EVENT                    | 7 d |
+ * | inbound events per month   | ORG#<corpId>               | EVENTS#<YYYY-MM>         |     |
+ * | monthly call counter       | ORG#<corpId>               | QUOTA#<YYYY-MM>          | yes |
+ * | rate limiter (GCRA)        | RATE#<clientId>#<api>      | RATE                     | 1 d |
+ * | parked message             | PARK#<corpId>              | <YYYY-MM>#<messageId>    |     |
+ * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes |
+ * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / <channel>#<to> | 30 d|
  */
 export const KEY = { pk: 'pk', sk: 'sk', ttl: 'expiresAt' } as const;
 
