@@ -17,7 +17,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * | rate limiter (GCRA)        | RATE#<clientId>#<api>      | RATE                     | 1 d |
  * | parked message             | PARK#<corpId>              | <YYYY-MM>#<messageId>    |     |
  * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes |
- * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / <channel>#<to> | 30 d|
+ * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / TO#<ch>#<to>   | 30 d|
  */
 export const KEY = { pk: 'pk', sk: 'sk', ttl: 'expiresAt' } as const;
 
