@@ -76,12 +76,14 @@ export class ShapingGate implements CallGate {
    * backlogged tenant's messages are turned away cheaply; otherwise the slot is reserved now, with
    * the shared limiter, several per write.
    */
-  async waitEstimate(tenantId: string, clientId: string, api: DingTalkApi): Promise<number> {
+  async waitEstimate(tenantId: string, clientId: string, api: DingTalkApi, hold = false): Promise<number> {
     const { qps } = await this.opts.limits(tenantId);
     const seen = this.opts.limiter.peek({ clientId, api }, this.clock());
     if (seen > this.maxWaitMs) return seen;
     try {
-      const slot = await this.reserveSlot(clientId, api, qps);
+      // A new message that cannot have a slot at once is deferred before any work; one back from
+      // the waiting line (`hold`) has had its turn and may wait up to maxWaitMs.
+      const slot = await this.reserveSlot(clientId, api, qps, hold ? this.maxWaitMs : 0);
       const key = `${clientId}|${api}`;
       this.pool.set(key, [...(this.pool.get(key) ?? []), slot].sort((a, b) => a - b));
       return 0;
@@ -143,13 +145,13 @@ export class ShapingGate implements CallGate {
   }
 
   /** A slot time from the shared limiter, reserved together with the other calls waiting here. */
-  private reserveSlot(clientId: string, api: DingTalkApi, qps: number): Promise<number> {
+  private reserveSlot(clientId: string, api: DingTalkApi, qps: number, holdMs = this.maxWaitMs): Promise<number> {
     const key = `${clientId}|${api}`;
     let q = this.queues.get(key);
     if (!q) this.queues.set(key, (q = { waiters: [], pumping: false }));
     const queue = q;
     return new Promise<number>((resolve, reject) => {
-      queue.waiters.push({ deadline: this.clock() + this.maxWaitMs, resolve, reject });
+      queue.waiters.push({ deadline: this.clock() + holdMs, resolve, reject });
       void this.pump(queue, clientId, api, qps);
     });
   }
@@ -197,10 +199,17 @@ export class ShapingGate implements CallGate {
         }
         const granted = batch.splice(0, r.slots.length);
         granted.forEach((w, i) => w.resolve(r.slots[i]));
-        // The rest would wait past the last granted slot: hold them only if that is soon.
-        const nextIn = r.slots[r.slots.length - 1] - this.clock();
-        if (batch.length && nextIn > this.maxWaitMs) deferAll(nextIn);
-        else q.waiters.unshift(...batch);
+        // The rest wait past the last granted slot: hold only those whose deadline allows it.
+        const nextAt = r.slots[r.slots.length - 1];
+        const late = batch.filter((w) => w.deadline < nextAt);
+        if (late.length) {
+          const err = new DingTalkError(
+            { kind: 'retryable', code: DEFERRED_CODE, message: `no rate-limit slot within ${this.maxWaitMs} ms`, cause: 'deferred', retryAfterMs: Math.max(1, Math.ceil(nextAt - this.clock())) },
+            api,
+          );
+          for (const w of late) w.reject(err);
+        }
+        q.waiters.unshift(...batch.filter((w) => w.deadline >= nextAt));
       }
     } finally {
       q.pumping = false;
