@@ -1,6 +1,8 @@
-import { COUNTED, type BatchSendRequest, type BatchSendResponse, type DingTalkClient, type GroupSendRequest, type GroupSendResponse } from '../dingtalk/client';
+import { COUNTED, NO_SUCH_MOBILE, type BatchSendRequest, type BatchSendResponse, type DingTalkClient, type GroupSendRequest, type GroupSendResponse } from '../dingtalk/client';
 import { DingTalkError, type DingTalkApi, type DingTalkResult } from '../dingtalk/errors';
 import type { Severity } from '../notify/contract';
+import { getCachedMobile, putCachedMobile } from '../store/mobiles';
+import type { Table } from '../store/table';
 import type { AccessTokens, AppCredentials } from './accessTokens';
 import { throughGate } from './gated';
 import type { CallGate } from './gate';
@@ -33,7 +35,11 @@ export class AppSession {
     return this.call('getbymobile', (t) => this.deps.client.getUserIdByMobile(t, mobile));
   }
 
-  private async call<T>(api: DingTalkApi, fn: (token: string) => Promise<DingTalkResult<T>>): Promise<DingTalkResult<T>> {
+  /**
+   * One DingTalk call `fn` (given the access token) as `api` on behalf of this app: through the
+   * gate, the token refreshed and the call retried once if DingTalk refuses it; classified, never thrown.
+   */
+  async call<T>(api: DingTalkApi, fn: (token: string) => Promise<DingTalkResult<T>>): Promise<DingTalkResult<T>> {
     const { tokens, gate } = this.deps;
     const gateCall = { api, clientId: this.app.clientId, corpId: this.app.corpId, tenantId: this.app.tenantId, counted: COUNTED[api], severity: this.severity };
     try {
@@ -49,4 +55,23 @@ export class AppSession {
       throw e;
     }
   }
+}
+
+/** A mobile's userId: the per-organisation cache (shared by `notify` and the war room), else getbymobile through the gate. */
+export async function resolveMobile(
+  ctx: { table: Table; now: () => number },
+  session: Pick<AppSession, 'getUserIdByMobile'>,
+  corpId: string,
+  mobile: string,
+): Promise<DingTalkResult<{ userId: string }>> {
+  const cached = await getCachedMobile(ctx.table, corpId, mobile, ctx.now());
+  if (cached) {
+    return cached.userId
+      ? { kind: 'ok', data: { userId: cached.userId }, status: 200 }
+      : { kind: 'permanent', code: NO_SUCH_MOBILE, message: 'no such user (cached)', status: 200 };
+  }
+  const r = await session.getUserIdByMobile(mobile);
+  if (r.kind === 'ok') await putCachedMobile(ctx.table, corpId, mobile, r.data.userId, ctx.now());
+  else if (r.code === NO_SUCH_MOBILE) await putCachedMobile(ctx.table, corpId, mobile, null, ctx.now());
+  return r;
 }

@@ -4,15 +4,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
 import { QUEUES } from '../constants';
 import { NO_SUCH_MOBILE, type DingTalkClient } from '../dingtalk/client';
-import type { DingTalkFailure, DingTalkResult } from '../dingtalk/errors';
+import type { DingTalkResult } from '../dingtalk/errors';
 import { logger as rootLogger } from '../log';
 import { parseNotifyMessage, type NotifyQueueMessage, type NotifyRequest, type ParseResult } from '../notify/contract';
-import { getCachedMobile, putCachedMobile } from '../store/mobiles';
 import type { Table } from '../store/table';
 import { getTenant } from '../store/tenants';
 import type { Tenant } from '../tenant/schema';
 import { AccessTokens } from './accessTokens';
-import { AppSession } from './appSession';
+import { AppSession, resolveMobile } from './appSession';
 import { backoffSeconds, delayRedelivery, queueUrlOfArn, RetryLaterError, type RetryPolicy } from './backoff';
 import { deadLetter } from './deadLetter';
 import { sendText } from '../queue/sqs';
@@ -21,26 +20,10 @@ import { CallLedger, coalesceKey, coalesceRecipients, groupBy, type SharedRecipi
 import { decide, Outcomes, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from './outcomes';
 import { coolAppCodeOf, dedupe, maskMobile, MAX_USERS_PER_BATCH, runPool } from './recipients';
 import { render, type RenderedMessage } from './render';
+import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult } from './verdict';
 import { deliverWarRoom } from '../warroom/deliverWarRoom';
 
-/**
- * What became of one message in one attempt:
- * - `done`: every recipient has a final outcome (sent, invalid user, unknown mobile...): acknowledge;
- * - `retry`: something retryable is left: back to SQS with a backoff delay;
- * - `defer`: only calls the rate limiter could not fit soon are left: re-queued with a delay, not a failure;
- * - `quotaExhausted`: the organisation's monthly quota stopped it: park it (or dead-letter it);
- * - `deadLetter`: can never succeed as it is: to the dead-letter queue with `reason`.
- */
-export interface DeliveryResult {
-  verdict: 'done' | 'retry' | 'defer' | 'quotaExhausted' | 'deadLetter';
-  reason?: string;
-  /** For `defer`: how long until the rate limiter expects a slot (the message is re-queued with this delay). */
-  deferMs?: number;
-  /** Recipients by status after this attempt (users, groups and mobiles). */
-  counts: Partial<Record<RecipientStatus | 'inFlight', number>>;
-  /** The handler kept no delivery record for this message (unknown tenant, re-used id, kind not enabled). */
-  untracked?: boolean;
-}
+export { verdictOf, type DeliveryResult } from './verdict';
 
 /** Everything a kind handler may use. */
 export interface DeliveryContext {
@@ -117,50 +100,6 @@ export const DEFAULT_RETRY: RetryPolicy = { baseSeconds: 5, capSeconds: 900, max
 
 /** A stable hash of a validated message: the same id re-sent with other content is detected. */
 export const contentHash = (msg: NotifyQueueMessage): string => createHash('sha256').update(JSON.stringify(msg)).digest('hex');
-
-const describe = (f: Pick<DingTalkFailure, 'code' | 'message'>): string => `${f.code} (${f.message})`;
-
-function statusOfFailure(f: DingTalkFailure): RecipientStatus {
-  switch (f.kind) {
-    case 'quotaExhausted':
-      return 'quotaExhausted';
-    case 'permanent':
-      return 'failed';
-    case 'retryable':
-      return f.cause === 'deferred' ? 'deferred' : 'retry';
-    default:
-      return 'retry';
-  }
-}
-
-const failureFields = (f: DingTalkFailure) => ({ status: statusOfFailure(f), code: f.code, message: f.message, requestId: f.requestId });
-
-/**
- * The verdict of an attempt from its recipients' statuses: anything retryable -> retry (the
- * quota and permanent failures are revisited then too); else quota -> park; else a permanent
- * failure -> dead letter; else done.
- */
-export function verdictOf(statuses: Iterable<[string, RecipientStatus | 'inFlight', string?]>, deferMs = 0): DeliveryResult {
-  const counts: DeliveryResult['counts'] = {};
-  let deferred = 0;
-  const failed: string[] = [];
-  const retry: string[] = [];
-  const quota: string[] = [];
-  for (const [who, status, detail] of statuses) {
-    counts[status] = (counts[status] ?? 0) + 1;
-    const line = detail ? `${who}: ${detail}` : who;
-    if (status === 'retry' || status === 'flowControlled') retry.push(line);
-    else if (status === 'deferred') deferred += 1;
-    else if (status === 'quotaExhausted') quota.push(line);
-    else if (status === 'failed') failed.push(line);
-  }
-  const list = (xs: string[]) => `${xs.slice(0, 10).join('; ')}${xs.length > 10 ? `; and ${xs.length - 10} more` : ''}`;
-  if (retry.length) return { verdict: 'retry', reason: `retryable: ${list(retry)}`, counts };
-  if (deferred) return { verdict: 'defer', reason: `${deferred} recipient(s) waiting for a rate-limit slot`, counts, deferMs };
-  if (quota.length) return { verdict: 'quotaExhausted', reason: `monthly quota exhausted: ${list(quota)}`, counts };
-  if (failed.length) return { verdict: 'deadLetter', reason: `permanent failure: ${list(failed)}`, counts };
-  return { verdict: 'done', counts };
-}
 
 /** One delivery record to write: the message attempt holding the claim, the recipient, its outcome. */
 type Row = readonly [NotifyAttempt, string, Parameters<Outcomes['record']>[3]];
@@ -349,19 +288,6 @@ export const deliverNotify: KindHandler<'notify'> = async (ctx, msg) => {
   if (r.status === 'rejected') throw r.reason;
   return r.value;
 };
-
-async function resolveMobile(ctx: DeliveryContext, session: AppSession, corpId: string, mobile: string): Promise<DingTalkResult<{ userId: string }>> {
-  const cached = await getCachedMobile(ctx.table, corpId, mobile, ctx.now());
-  if (cached) {
-    return cached.userId
-      ? { kind: 'ok', data: { userId: cached.userId }, status: 200 }
-      : { kind: 'permanent', code: NO_SUCH_MOBILE, message: 'no such user (cached)', status: 200 };
-  }
-  const r = await session.getUserIdByMobile(mobile);
-  if (r.kind === 'ok') await putCachedMobile(ctx.table, corpId, mobile, r.data.userId, ctx.now());
-  else if (r.code === NO_SUCH_MOBILE) await putCachedMobile(ctx.table, corpId, mobile, null, ctx.now());
-  return r;
-}
 
 /** Calls DingTalk for claimed recipients; if it throws before an answer, gives every claim back. */
 async function callReleasing<T>(channel: Channel, claims: ReadonlyArray<readonly [NotifyAttempt, string]>, call: () => Promise<DingTalkResult<T>>): Promise<DingTalkResult<T>> {

@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { NO_SUCH_MOBILE } from '../dingtalk/client';
 import { isRobotNotInGroup, type DingTalkFailure, type DingTalkResult } from '../dingtalk/errors';
-import { decide, Outcomes, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/outcomes';
+import { resolveMobile } from '../delivery/appSession';
+import { decide, Outcomes, recipientKey, type Channel, type RecipientStatus } from '../delivery/outcomes';
 import { dedupe, maskMobile } from '../delivery/recipients';
-import type { DeliveryContext, DeliveryResult, KindHandler } from '../delivery/sender';
+import type { DeliveryContext, KindHandler } from '../delivery/sender';
+import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult, type OutcomeFields } from '../delivery/verdict';
 import type { WarRoomCreateRequest } from '../notify/contract';
-import { getCachedMobile, putCachedMobile } from '../store/mobiles';
 import { addWarRoomMembers, claimWarRoomSummary, getWarRoom, recordWarRoom, recordWarRoomSummary, type SummaryStatus, type WarRoom } from '../store/warRooms';
 import type { Tenant } from '../tenant/schema';
 import { missingMembers, planMembers } from './members';
@@ -30,11 +31,7 @@ export function missingWarRoomConfig(tenant: Pick<Tenant, 'warRoomTemplateId' | 
 
 type Line = [who: string, status: RecipientStatus | 'inFlight', detail?: string];
 
-/**
- * What an attempt did, by recipient, and its verdict with the sender's rule (`verdictOf` in
- * lib/delivery/sender.ts, mirrored here to keep lib/warroom free of an import cycle with it):
- * retryable -> retry; else rate-limit deferred -> defer; else quota -> park; else permanent -> dead letter; else done.
- */
+/** What an attempt did, by recipient, and its verdict with the sender's rule ({@link verdictOf}). */
 class Tally {
   private readonly lines = new Map<string, Line>();
   private deferMs = 0;
@@ -45,52 +42,9 @@ class Tally {
   }
 
   result(over?: Pick<DeliveryResult, 'verdict' | 'reason'>): DeliveryResult {
-    const counts: DeliveryResult['counts'] = {};
-    const retry: string[] = [];
-    const quota: string[] = [];
-    const failed: string[] = [];
-    let deferred = 0;
-    for (const [who, status, detail] of this.lines.values()) {
-      counts[status] = (counts[status] ?? 0) + 1;
-      const line = detail ? `${who}: ${detail}` : who;
-      if (status === 'retry' || status === 'flowControlled') retry.push(line);
-      else if (status === 'deferred') deferred += 1;
-      else if (status === 'quotaExhausted') quota.push(line);
-      else if (status === 'failed') failed.push(line);
-    }
-    const list = (xs: string[]) => `${xs.slice(0, 10).join('; ')}${xs.length > 10 ? `; and ${xs.length - 10} more` : ''}`;
-    if (over) return { ...over, counts };
-    if (retry.length) return { verdict: 'retry', reason: `retryable: ${list(retry)}`, counts };
-    if (deferred) return { verdict: 'defer', reason: `${deferred} call(s) waiting for a rate-limit slot`, counts, deferMs: this.deferMs };
-    if (quota.length) return { verdict: 'quotaExhausted', reason: `monthly quota exhausted: ${list(quota)}`, counts };
-    if (failed.length) return { verdict: 'deadLetter', reason: `permanent failure: ${list(failed)}`, counts };
-    return { verdict: 'done', counts };
+    const v = verdictOf(this.lines.values(), this.deferMs, 'call(s)');
+    return over ? { ...over, counts: v.counts } : v;
   }
-}
-
-const describe = (f: Pick<DingTalkFailure, 'code' | 'message'>): string => `${f.code} (${f.message})`;
-
-function statusOf(f: DingTalkFailure): 'quotaExhausted' | 'failed' | 'deferred' | 'retry' {
-  if (f.kind === 'quotaExhausted') return 'quotaExhausted';
-  if (f.kind === 'permanent') return 'failed';
-  return f.cause === 'deferred' ? 'deferred' : 'retry';
-}
-
-type OutcomeFields = Omit<RecipientOutcome, 'channel' | 'to' | 'updatedAt' | 'attemptId' | 'claimedAt'>;
-const failureFields = (f: DingTalkFailure): OutcomeFields => ({ status: statusOf(f), code: f.code, message: f.message, requestId: f.requestId });
-
-/** A mobile's userId: the per-organisation cache (shared with `notify`), else getbymobile through the gate. */
-async function resolveMobile(ctx: DeliveryContext, session: WarRoomSession, corpId: string, mobile: string): Promise<DingTalkResult<{ userId: string }>> {
-  const cached = await getCachedMobile(ctx.table, corpId, mobile, ctx.now());
-  if (cached) {
-    return cached.userId
-      ? { kind: 'ok', data: { userId: cached.userId }, status: 200 }
-      : { kind: 'permanent', code: NO_SUCH_MOBILE, message: 'no such user (cached)', status: 200 };
-  }
-  const r = await session.getUserIdByMobile(mobile);
-  if (r.kind === 'ok') await putCachedMobile(ctx.table, corpId, mobile, r.data.userId, ctx.now());
-  else if (r.code === NO_SUCH_MOBILE) await putCachedMobile(ctx.table, corpId, mobile, null, ctx.now());
-  return r;
 }
 
 /**
@@ -166,7 +120,7 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
         return { unknown: true };
       }
       await outcomes.record('mobile', mobile, undefined, failureFields(r));
-      tally.note('mobile', mobile, statusOf(r), describe(r), r);
+      tally.note('mobile', mobile, statusOfFailure(r), describe(r), r);
       return { failure: r };
     };
 
@@ -195,7 +149,7 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
       const uuid = warRoomUuid(msg.tenantId, incidentId);
       const r = await session.createSceneGroup({ title, template_id: templateId, owner_user_id: ownerUserId, user_ids: plan.initial, uuid });
       if (r.kind !== 'ok') {
-        tally.note('warRoom', incidentId, statusOf(r), `sceneGroup/create: ${describe(r)}`, r);
+        tally.note('warRoom', incidentId, statusOfFailure(r), `sceneGroup/create: ${describe(r)}`, r);
         log.warn('sceneGroup/create failed', { incidentId, kind: r.kind, code: r.code, requestId: r.requestId });
         return tally.result();
       }
@@ -237,7 +191,7 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
         log.info('war room members added', { incidentId, count: ids.length, requestId: r.requestId });
       } else {
         await recordMembers(outcomes, ids, failureFields(r));
-        for (const u of ids) tally.note('user', u, statusOf(r), `sceneGroup/member/add: ${describe(r)}`, r);
+        for (const u of ids) tally.note('user', u, statusOfFailure(r), `sceneGroup/member/add: ${describe(r)}`, r);
         log.warn('sceneGroup/member/add failed', { incidentId, count: ids.length, kind: r.kind, code: r.code, requestId: r.requestId });
       }
     }
@@ -327,7 +281,7 @@ async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<void> 
     return;
   }
   // Still no bot after the retries: the template may be slow; SQS brings the message back.
-  const status = isRobotNotInGroup(r) ? 'retry' : statusOf(r);
+  const status = isRobotNotInGroup(r) ? 'retry' : statusOfFailure(r);
   await finish(status, { code: r.code, message: r.message, requestId: r.requestId });
   tally.note('group', cid, status, `summary: ${describe(r)}`, r);
   log.warn('war room summary not posted', { incidentId, openConversationId: cid, kind: r.kind, code: r.code, requestId: r.requestId });

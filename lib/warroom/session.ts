@@ -1,9 +1,8 @@
-import { COUNTED, type DingTalkClient, type GroupSendRequest, type GroupSendResponse, type SceneGroupCreateRequest, type SceneGroupCreateResponse, type SceneGroupMemberAddRequest } from '../dingtalk/client';
-import { DingTalkError, type DingTalkApi, type DingTalkResult } from '../dingtalk/errors';
+import type { DingTalkClient, GroupSendRequest, GroupSendResponse, SceneGroupCreateRequest, SceneGroupCreateResponse, SceneGroupMemberAddRequest } from '../dingtalk/client';
+import type { DingTalkResult } from '../dingtalk/errors';
 import type { AccessTokens, AppCredentials } from '../delivery/accessTokens';
 import { AppSession } from '../delivery/appSession';
 import type { CallGate } from '../delivery/gate';
-import { throughGate } from '../delivery/gated';
 import type { Severity } from '../notify/contract';
 
 /**
@@ -11,7 +10,7 @@ import type { Severity } from '../notify/contract';
  * messages from the template's group bot (its own robotCode, not the app robot's). Like
  * {@link AppSession}: the cached token, the same {@link CallGate} around every call (so the rate
  * limiter and the monthly counter see them: `sceneGroupCreate`, `sceneGroupMemberAdd`, `groupSend`,
- * all counted), one token refresh on a refused token; results classified, never thrown.
+ * all counted), one token refresh on a refused token ({@link AppSession.call}); results classified, never thrown.
  *
  * @example
  * const s = new WarRoomSession({ client, gate, tokens }, app, 'critical');
@@ -33,31 +32,15 @@ export class WarRoomSession {
   }
 
   createSceneGroup(req: SceneGroupCreateRequest): Promise<DingTalkResult<SceneGroupCreateResponse>> {
-    return this.call('sceneGroupCreate', (t) => this.deps.client.sceneGroupCreate(t, req));
+    return this.appSession.call('sceneGroupCreate', (t) => this.deps.client.sceneGroupCreate(t, req));
   }
 
   addMembers(req: SceneGroupMemberAddRequest): Promise<DingTalkResult<Record<string, never>>> {
-    return this.call('sceneGroupMemberAdd', (t) => this.deps.client.sceneGroupMemberAdd(t, req));
+    return this.appSession.call('sceneGroupMemberAdd', (t) => this.deps.client.sceneGroupMemberAdd(t, req));
   }
 
   /** A group message from the robot `robotCode` (the war-room template's group bot). */
   botSend(robotCode: string, req: Omit<GroupSendRequest, 'robotCode'>): Promise<DingTalkResult<GroupSendResponse>> {
-    return this.call('groupSend', (t) => this.deps.client.groupSend(t, { ...req, robotCode }));
-  }
-
-  private async call<T>(api: DingTalkApi, fn: (token: string) => Promise<DingTalkResult<T>>): Promise<DingTalkResult<T>> {
-    const { tokens, gate } = this.deps;
-    const gateCall = { api, clientId: this.app.clientId, corpId: this.app.corpId, tenantId: this.app.tenantId, counted: COUNTED[api], severity: this.severity };
-    try {
-      const token = await tokens.get(this.app);
-      const first = await throughGate(gate, gateCall, () => fn(token));
-      if (first.kind !== 'refreshToken') return first;
-      const fresh = await tokens.refresh(this.app, token);
-      const second = await throughGate(gate, gateCall, () => fn(fresh));
-      return second.kind === 'refreshToken' ? { ...second, kind: 'retryable' } : second;
-    } catch (e) {
-      if (e instanceof DingTalkError) return e.toFailure();
-      throw e;
-    }
+    return this.appSession.call('groupSend', (t) => this.deps.client.groupSend(t, { ...req, robotCode }));
   }
 }
