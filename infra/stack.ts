@@ -272,7 +272,9 @@ export class DingtalkBridgeStack extends Stack {
       });
     }
     if (spec.table === 'read') {
-      this.table.grantReadData(fn);
+      // Point reads and key queries only: no Scan, so a public function cannot list every tenant.
+      this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DescribeTable');
+      this.table.encryptionKey?.grantDecrypt(fn);
     } else {
       this.table.grantReadWriteData(fn);
       for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {

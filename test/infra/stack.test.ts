@@ -212,10 +212,12 @@ describe('functions', () => {
         expect(granted).not.toContain(write);
       }
       expect(granted).toContain('dynamodb:GetItem');
+      // A public endpoint: no Scan, so it cannot list every tenant's secrets.
+      expect(granted).not.toContain('dynamodb:Scan');
       expect(granted.filter((a) => a.startsWith('sqs:'))).toEqual(['sqs:SendMessage']);
       const sqsStatement = statements.find((s) => actions([s]).includes('sqs:SendMessage'))!;
       expect(sqsStatement.Resource).toEqual(getAtt(b.stack.events.queue));
-      expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey']);
+      expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt']);
       expect(granted.every((a) => /^(dynamodb|sqs|kms|logs):/.test(a))).toBe(true);
       // No AWS managed policy (AWSLambdaBasicExecutionRole and the like): logs go to its own group only.
       b.template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
