@@ -5,6 +5,8 @@ import { createTable, type Table } from '../store/table';
 import { deleteTenant, getTenant, listTenants, putTenant } from '../store/tenants';
 import { limitsOf, maskTenant, type Tenant } from '../tenant/schema';
 import { listParked } from '../delivery/parking';
+import { clearExhausted } from '../delivery/quota';
+import { chinaMonth } from '../util/month';
 import { formatUsage, usageReport } from '../delivery/usage';
 import { applyLocalFlag } from './stackEnv';
 
@@ -29,10 +31,18 @@ export const commands: Record<string, Command> = {
     try {
       input = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new BridgeError(`cannot read ${file}: ${(e as Error).message}`, 2, 'usage');
+      // Never echo the parser's message: it quotes the input, secrets included.
+      const why = e instanceof SyntaxError ? 'not valid JSON' : (e as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new BridgeError(`cannot read ${file}: ${why}`, 2, 'usage');
     }
+    const before = typeof input === 'object' && input && 'tenantId' in input ? await getTenant(table, String((input as { tenantId: unknown }).tenantId)) : undefined;
     const t = await putTenant(table, input);
     out(`saved tenant ${t.tenantId} (corpId ${t.corpId}, edition ${t.edition})`);
+    if (before && limitsOf(t).monthlyQuota > limitsOf(before).monthlyQuota) {
+      // A raised quota lifts the month's "exhausted" mark; parked messages go on the next sweep.
+      await clearExhausted(table, t.corpId, chinaMonth(Date.now()));
+      out(`monthly quota raised to ${limitsOf(t).monthlyQuota}: parked messages are sent on the next unpark sweep`);
+    }
     return 0;
   },
   async get(table, [id], out) {

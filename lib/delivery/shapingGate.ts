@@ -114,7 +114,10 @@ export class ShapingGate implements CallGate {
     if (result.kind === 'ok' && call.counted) this.opts.metrics?.addMetric('CallsSent', MetricUnit.Count, 1);
     if (result.kind === 'retryable' && result.cause === 'qps') this.opts.metrics?.addMetric('Throttled', MetricUnit.Count, 1);
     if (!month) return;
-    const notCounted = result.kind === 'refreshToken' || result.kind === 'quotaExhausted' || (result.kind === 'retryable' && result.cause === 'qps');
+    // Given back: calls DingTalk refused or never got (QPS, refused token, its quota error, 5xx,
+    // a network failure, its HTML ban page). Kept: a timeout, which may have been counted.
+    const notCounted =
+      result.kind === 'refreshToken' || result.kind === 'quotaExhausted' || (result.kind === 'retryable' && result.cause !== 'timeout' && result.cause !== 'deferred');
     if (result.kind === 'quotaExhausted') await markExhausted(this.opts.table, call.corpId, month, this.clock());
     if (notCounted) await release(this.opts.table, call.corpId, 1, month);
   }

@@ -11,6 +11,8 @@ export interface UnparkResult {
   requeued: number;
   /** Why nothing more was taken: the month is still exhausted, or nothing is parked. */
   skipped?: 'exhausted' | 'full';
+  /** Why this organisation's sweep failed (the others still ran). */
+  error?: string;
 }
 
 /**
@@ -32,23 +34,25 @@ export async function unparkAll(
   for (const t of tenants) orgs.set(t.corpId, Math.max(orgs.get(t.corpId) ?? 0, limitsOf(t).monthlyQuota));
   const results: UnparkResult[] = [];
   for (const [corpId, quota] of orgs) {
-    const u = await usage(deps.table, corpId, now);
-    if (u.exhausted) {
-      results.push({ corpId, requeued: 0, skipped: 'exhausted' });
-      continue;
+    try {
+      results.push(await unparkOrg(deps, corpId, quota, now, maxPerOrg));
+    } catch (e) {
+      results.push({ corpId, requeued: 0, error: (e as Error).message });
     }
-    const room = Math.min(maxPerOrg, quota - u.used);
-    if (room <= 0) {
-      results.push({ corpId, requeued: 0, skipped: 'full' });
-      continue;
-    }
-    const taken = await takeParked<NotifyQueueMessage>(deps.table, corpId, room, { now });
-    // A non-critical message only goes back when it fits under the critical reserve.
-    const fits = taken.filter((p) => u.used < limitFor({ quota, severity: p.message.kind === 'notify' ? p.message.severity : undefined }));
-    for (const p of fits) await sendJson(deps.sqs, deps.queueUrl, p.message);
-    await ackParked(deps.table, fits);
-    await unleaseParked(deps.table, taken.filter((p) => !fits.includes(p)));
-    results.push({ corpId, requeued: fits.length });
   }
   return results;
+}
+
+async function unparkOrg(deps: { table: Table; sqs: SQSClient; queueUrl: string }, corpId: string, quota: number, now: number, maxPerOrg: number): Promise<UnparkResult> {
+  const u = await usage(deps.table, corpId, now);
+  if (u.exhausted) return { corpId, requeued: 0, skipped: 'exhausted' };
+  const room = Math.min(maxPerOrg, quota - u.used);
+  if (room <= 0) return { corpId, requeued: 0, skipped: 'full' };
+  const taken = await takeParked<NotifyQueueMessage>(deps.table, corpId, room, { now });
+  // A non-critical message only goes back when it fits under the critical reserve.
+  const fits = taken.filter((p) => u.used < limitFor({ quota, severity: p.message.kind === 'notify' ? p.message.severity : undefined }));
+  for (const p of fits) await sendJson(deps.sqs, deps.queueUrl, p.message);
+  await ackParked(deps.table, fits);
+  await unleaseParked(deps.table, taken.filter((p) => !fits.includes(p)));
+  return { corpId, requeued: fits.length };
 }

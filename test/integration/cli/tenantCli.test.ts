@@ -2,6 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTenantCli } from '../../../lib/cli/tenant';
+import { markExhausted, usage } from '../../../lib/delivery/quota';
+import { createTable } from '../../../lib/store/table';
+import { chinaMonth } from '../../../lib/util/month';
 import { aTenant } from '../../support/factories';
 import { startLocalAws, type LocalAws } from '../../support/localAws';
 
@@ -54,6 +57,21 @@ describe('tenant CLI against DynamoDB Local', () => {
     expect(await cli('put', file('broken.json', '{nope'))).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read/) });
     expect(await cli('get', 'nobody')).toMatchObject({ code: 1, err: 'no tenant nobody' });
     expect(await cli('frobnicate')).toMatchObject({ code: 2, err: expect.stringMatching(/usage/) });
+  });
+
+  it('a broken file is reported without echoing its content (it may hold a secret)', async () => {
+    const r = await cli('put', file('leak.json', '{"clientSecret":SUPERSECRET123}'));
+    expect(r).toMatchObject({ code: 2, err: expect.stringMatching(/not valid JSON/) });
+    expect(r.err).not.toContain('SUPERSECRET');
+  });
+
+  it('raising the monthly quota lifts the month\'s "exhausted" mark so parked messages can go', async () => {
+    const tenant = aTenant({ monthlyQuota: 100 });
+    await cli('put', file('q1.json', tenant));
+    await markExhausted(createTable(aws.tableName), tenant.corpId, chinaMonth(Date.now()));
+    const r = await cli('put', file('q2.json', { ...tenant, monthlyQuota: 1000 }));
+    expect(r.out).toMatch(/monthly quota raised to 1000/);
+    expect((await usage(createTable(aws.tableName), tenant.corpId)).exhausted).toBe(false);
   });
 
   it('deletes a tenant', async () => {
