@@ -103,10 +103,8 @@ class Tickets {
         const batch = w.splice(0, 10);
         try {
           const notBefore = Math.max(...batch.map((b) => b.notBefore));
-          const { slots, retryAfterMs } = await this.line.reserve(key, batch.length, qps, undefined, notBefore);
-          // A line booked past its horizon: come back when it has room (the caller caps the delay).
-          if (!slots.length) for (const b of batch) b.resolve(Date.now() + this.line.horizonMs + retryAfterMs);
-          else batch.forEach((b, i) => (i < slots.length ? b.resolve(slots[i]) : w.unshift(b)));
+          const { slots } = await this.line.reserve(key, batch.length, qps, undefined, notBefore);
+          batch.forEach((b, i) => b.resolve(slots[i] ?? slots[slots.length - 1] ?? notBefore));
         } catch (e) {
           for (const b of batch) b.reject(e);
         }
