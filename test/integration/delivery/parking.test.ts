@@ -2,20 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ackParked, countParked, listParked, park, takeParked } from '../../../lib/delivery/parking';
 import { reserveCalls } from '../../../lib/delivery/quota';
 import { formatUsage, usageReport } from '../../../lib/delivery/usage';
-import { createTable, type Table } from '../../../lib/store/table';
-import { startLocalAws, type LocalAws } from '../../support/localAws';
+import { useLocalTable } from '../../support/localAws';
 
-let aws: LocalAws;
-let table: Table;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  table = createTable(process.env.TABLE_NAME!);
-});
-afterAll(async () => {
-  table?.doc.destroy();
-  await aws?.stop();
-});
+const table = useLocalTable();
 
 const NOW = Date.parse('2031-03-20T02:00:00Z');
 const aCorp = () => `dingcorp-${randomUUID().slice(0, 8)}`;

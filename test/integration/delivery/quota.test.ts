@@ -1,19 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { clearExhausted, markExhausted, release, reserveCalls, usage, type QuotaGrant } from '../../../lib/delivery/quota';
-import { createTable, type Table } from '../../../lib/store/table';
-import { startLocalAws, type LocalAws } from '../../support/localAws';
+import { useLocalTable } from '../../support/localAws';
 
-let aws: LocalAws;
-let table: Table;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  table = createTable(process.env.TABLE_NAME!);
-});
-afterAll(async () => {
-  table?.doc.destroy();
-  await aws?.stop();
-});
+const table = useLocalTable();
 
 /** Pinned times lie in the future: DynamoDB Local really deletes items whose TTL has passed. */
 const MID_MARCH = Date.parse('2031-03-15T04:00:00Z');

@@ -2,20 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { maxInWindow, spacingMs } from '../../../lib/delivery/gcra';
 import { RateLimiter } from '../../../lib/delivery/rateLimiter';
 import { realSleep } from '../../../lib/delivery/types';
-import { createTable, type Table } from '../../../lib/store/table';
-import { startLocalAws, type LocalAws } from '../../support/localAws';
+import type { Table } from '../../../lib/store/table';
+import { useLocalTable } from '../../support/localAws';
 
-let aws: LocalAws;
-let table: Table;
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  table = createTable(process.env.TABLE_NAME!);
-});
-afterAll(async () => {
-  table?.doc.destroy();
-  await aws?.stop();
-});
+const table = useLocalTable();
 
 /** Pinned times lie in the future: DynamoDB Local really deletes items whose TTL has passed. */
 const T0 = Date.parse('2031-04-01T00:00:00Z');

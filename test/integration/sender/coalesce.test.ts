@@ -6,7 +6,7 @@ import { DingTalkClient } from '../../../lib/dingtalk/client';
 import type { NotifyRequest } from '../../../lib/notify/contract';
 import type { Tenant } from '../../../lib/tenant/schema';
 import { lambdaContext } from '../../support/factories';
-import { aNotify, startWorld, statuses, type World } from './world';
+import { aNotify, useWorld, statuses } from './world';
 
 /**
  * Coalescing: within one invocation's batch, notifications of one tenant with the same content
@@ -15,22 +15,10 @@ import { aNotify, startWorld, statuses, type World } from './world';
  * its rate limiter and quota gate) on DynamoDB Local, the SQS server and the DingTalk simulator.
  */
 
-let w: World;
+const w = useWorld();
 
-beforeAll(async () => {
-  w = await startWorld();
-}, 120_000);
-
-afterAll(async () => {
-  await w?.stop();
-});
-
-beforeEach(async () => {
-  w.sim.reset();
-  await w.deliver();
-  await w.takeDeadLetters();
-  w.sim.reset();
-});
+// Each test starts from a simulator that saw nothing, not even the clean-up's calls.
+beforeEach(() => w.sim.reset());
 
 let batchNo = 0;
 /** `n` people of a fresh organisation, named after this batch. */

@@ -1,32 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Poller } from '../../../infra/local/poller';
 import { MAX_MSG_PARAM_BYTES } from '../../../lib/delivery/render';
 import type { MessageState } from '../../../lib/delivery/outcomes';
 import { runNotifyCli } from '../../../lib/cli/notify';
 import { applyLink } from '../../../lib/store/groups';
-import { aNotify, startWorld, statuses, type World } from './world';
+import { aNotify, useWorld, statuses } from './world';
 
 /**
  * Flashduty's notifications reach DingTalk users and groups: messages go on the notify queue, the
  * local poller invokes the sender as Lambda's SQS event source would, the simulator is DingTalk.
  */
 
-let w: World;
-let poller: Poller;
-
-beforeAll(async () => {
-  w = await startWorld();
-  poller = w.startPoller();
-}, 120_000);
-
-afterAll(async () => {
-  await poller?.stop();
-  await w?.stop();
-});
-
-beforeEach(() => w.sim.reset());
+const w = useWorld({ poller: true });
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../../fixtures', name), 'utf8'));
 

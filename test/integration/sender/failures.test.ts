@@ -1,7 +1,7 @@
 import { QUEUES } from '../../../lib/constants';
 import { listParked } from '../../../lib/delivery/parking';
 import { usage } from '../../../lib/delivery/quota';
-import { aNotify, startWorld, statuses, type World } from './world';
+import { aNotify, useWorld, statuses } from './world';
 
 /**
  * What DingTalk's failures do to a message: retryable ones bring it back through SQS until it is
@@ -13,21 +13,7 @@ import { aNotify, startWorld, statuses, type World } from './world';
  * which real SQS does not.
  */
 
-let w: World;
-
-beforeAll(async () => {
-  w = await startWorld();
-}, 120_000);
-
-afterAll(async () => {
-  await w?.stop();
-});
-
-beforeEach(async () => {
-  w.sim.reset();
-  await w.deliver();
-  await w.takeDeadLetters();
-});
+const w = useWorld();
 
 const people = (n: number) => Array.from({ length: n }, (_, i) => ({ userId: `p${i + 1}` }));
 

@@ -4,7 +4,7 @@ import { createSender } from '../../../lib/delivery/sender';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { DingTalkError, type DingTalkResult } from '../../../lib/dingtalk/errors';
 import { readToken } from '../../../lib/store/tokens';
-import { aNotify, startWorld, statuses, type World } from './world';
+import { aNotify, useWorld, statuses } from './world';
 
 /**
  * The sender core with its dependencies passed in: every DingTalk call passes the injectable gate
@@ -12,22 +12,11 @@ import { aNotify, startWorld, statuses, type World } from './world';
  * instances through DynamoDB, refreshed ahead of expiry by one of them at a time.
  */
 
-let w: World;
+const w = useWorld();
 let client: DingTalkClient;
 
-beforeAll(async () => {
-  w = await startWorld();
+beforeAll(() => {
   client = new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl, timeoutMs: 1000 });
-}, 120_000);
-
-afterAll(async () => {
-  await w?.stop();
-});
-
-beforeEach(async () => {
-  w.sim.reset();
-  await w.deliver();
-  await w.takeDeadLetters();
 });
 
 /** A gate that records what passed through it; `refuse` decides per call. */

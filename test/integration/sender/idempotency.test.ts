@@ -1,28 +1,14 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Outcomes } from '../../../lib/delivery/outcomes';
 import { lambdaContext } from '../../support/factories';
-import { aNotify, startWorld, statuses, type World } from './world';
+import { aNotify, useWorld, statuses } from './world';
 
 /**
  * A notify id is delivered at most once: SQS redeliveries, Flashduty re-sending the same id, and a
  * crash between DingTalk's answer and the SQS delete never send a recipient a second copy.
  */
 
-let w: World;
-
-beforeAll(async () => {
-  w = await startWorld();
-}, 120_000);
-
-afterAll(async () => {
-  await w?.stop();
-});
-
-beforeEach(async () => {
-  w.sim.reset();
-  await w.deliver();
-  await w.takeDeadLetters();
-});
+const w = useWorld();
 
 const people = (n: number) => Array.from({ length: n }, (_, i) => ({ userId: `p${i + 1}` }));
 

@@ -192,3 +192,41 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
 export function statuses(o: Outcome): Record<string, string> {
   return Object.fromEntries(o.recipients.map((r) => [`${r.channel} ${r.to}`, r.status]));
 }
+
+/**
+ * The world's lifecycle for one test file: started once before the tests, stopped after them,
+ * and a clean slate before each test (the simulator reset; without a poller, anything a previous
+ * test left on the queue delivered and the dead letters drained). With `poller`, the sender runs
+ * continuously on the notify queue, as under `npm start`.
+ *
+ * Returns a stand-in for the world that forwards to it once started, so a file reads `w.sim`,
+ * `w.deliver()` as with a plain variable.
+ *
+ * @example
+ * const w = useWorld();
+ * it('...', async () => { await w.send(aNotify(await w.aTenantWith())); await w.deliver(); });
+ */
+export function useWorld(opts: { poller?: boolean } = {}): World {
+  let world: World | undefined;
+  let poller: { stop(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    world = await startWorld();
+    if (opts.poller) poller = world.startPoller();
+  }, 120_000);
+  afterAll(async () => {
+    await poller?.stop();
+    await world?.stop();
+  });
+  beforeEach(async () => {
+    world!.sim.reset();
+    if (opts.poller) return;
+    await world!.deliver();
+    await world!.takeDeadLetters();
+  });
+  return new Proxy({} as World, {
+    get: (_, key) => {
+      if (!world) throw new Error('the world is not started yet: use it inside a test or hook');
+      return world[key as keyof World];
+    },
+  });
+}

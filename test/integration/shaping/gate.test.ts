@@ -1,17 +1,10 @@
 import { RateLimiter } from '../../../lib/delivery/rateLimiter';
 import { ShapingGate } from '../../../lib/delivery/shapingGate';
 import { usage } from '../../../lib/delivery/quota';
-import { createTable, type Table } from '../../../lib/store/table';
-import { startLocalAws, type LocalAws } from '../../support/localAws';
+import { useLocalTable } from '../../support/localAws';
 
 describe('the shaping gate on DynamoDB Local', () => {
-  let aws: LocalAws;
-  let table: Table;
-  beforeAll(async () => {
-    aws = await startLocalAws();
-    table = createTable(aws.tableName);
-  });
-  afterAll(async () => aws?.stop());
+  const table = useLocalTable();
 
   const setup = (quota: number) => {
     const emitted: Array<[string, number]> = [];

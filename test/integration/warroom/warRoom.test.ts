@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Poller } from '../../../infra/local/poller';
 import type { MessageState } from '../../../lib/delivery/outcomes';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { prepareEvent, processEvent } from '../../../lib/events';
@@ -9,7 +8,7 @@ import { applyTitle, getGroup } from '../../../lib/store/groups';
 import { claimWarRoomSummary, getWarRoom, recordWarRoom } from '../../../lib/store/warRooms';
 import type { Tenant } from '../../../lib/tenant/schema';
 import { clipWarRoomTitle, warRoomUuid } from '../../../lib/warroom';
-import { startWorld, statuses, type World } from '../sender/world';
+import { useWorld, statuses } from '../sender/world';
 
 /**
  * Flashduty opens a war room for an incident: `war_room.create` on the notify queue, the local
@@ -17,20 +16,7 @@ import { startWorld, statuses, type World } from '../sender/world';
  * template. One scene group per incident, its members, the summary posted once by the group bot.
  */
 
-let w: World;
-let poller: Poller;
-
-beforeAll(async () => {
-  w = await startWorld();
-  poller = w.startPoller();
-}, 120_000);
-
-afterAll(async () => {
-  await poller?.stop();
-  await w?.stop();
-});
-
-beforeEach(() => w.sim.reset());
+const w = useWorld({ poller: true });
 
 const TEMPLATE = 'tpl-warroom-it';
 const BOT = 'dingwarroombotit';

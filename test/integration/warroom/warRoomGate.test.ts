@@ -6,7 +6,7 @@ import type { WarRoomCreateRequest } from '../../../lib/notify/contract';
 import { getWarRoom } from '../../../lib/store/warRooms';
 import type { Tenant } from '../../../lib/tenant/schema';
 import { createWarRoomHandler, type WarRoomOptions } from '../../../lib/warroom';
-import { startWorld, statuses, type World } from '../sender/world';
+import { useWorld, statuses } from '../sender/world';
 
 /**
  * The war room on the sender core with its dependencies passed in: every DingTalk call it makes
@@ -15,22 +15,11 @@ import { startWorld, statuses, type World } from '../sender/world';
  * the next attempt without a second group or a second summary.
  */
 
-let w: World;
+const w = useWorld();
 let client: DingTalkClient;
 
-beforeAll(async () => {
-  w = await startWorld();
+beforeAll(() => {
   client = new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl, timeoutMs: 1000 });
-}, 120_000);
-
-afterAll(async () => {
-  await w?.stop();
-});
-
-beforeEach(async () => {
-  w.sim.reset();
-  await w.deliver();
-  await w.takeDeadLetters();
 });
 
 const TEMPLATE = 'tpl-warroom-gate';
