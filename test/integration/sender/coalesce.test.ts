@@ -6,7 +6,7 @@ import { DingTalkClient } from '../../../lib/dingtalk/client';
 import type { NotifyRequest } from '../../../lib/notify/contract';
 import type { Tenant } from '../../../lib/tenant/schema';
 import { lambdaContext } from '../../support/factories';
-import { aNotify, useWorld, statuses } from './world';
+import { aRecordingGate, aNotify, useWorld, statuses } from './world';
 
 /**
  * Coalescing: within one invocation's batch, notifications of one tenant with the same content

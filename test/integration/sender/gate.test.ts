@@ -4,7 +4,7 @@ import { createSender } from '../../../lib/delivery/sender';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { DingTalkError, type DingTalkResult } from '../../../lib/dingtalk/errors';
 import { readToken } from '../../../lib/store/tokens';
-import { aNotify, useWorld, statuses } from './world';
+import { aRecordingGate, aNotify, useWorld, statuses } from './world';
 
 /**
  * The sender core with its dependencies passed in: every DingTalk call passes the injectable gate
@@ -19,20 +19,6 @@ beforeAll(() => {
   client = new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl, timeoutMs: 1000 });
 });
 
-/** A gate that records what passed through it; `refuse` decides per call. */
-function aRecordingGate(refuse: (call: GateCall) => Error | undefined = () => undefined) {
-  const before: GateCall[] = [];
-  const after: Array<[GateCall, DingTalkResult<unknown>]> = [];
-  const gate: CallGate = {
-    before: async (call) => {
-      before.push(call);
-      const e = refuse(call);
-      if (e) throw e;
-    },
-    after: async (call, result) => void after.push([call, result]),
-  };
-  return { gate, before, after };
-}
 
 function aSender(over: Partial<Parameters<typeof createSender>[0]> = {}) {
   return createSender({ table: w.table, sqs: w.sqs, client, dlqUrl: w.aws.notifyDlqUrl, queueUrl: w.aws.notifyQueueUrl, retry: { baseSeconds: 0 }, ...over });

@@ -1,3 +1,5 @@
+import type { DingTalkResult } from '../../../lib/dingtalk/errors';
+import type { CallGate, GateCall } from '../../../lib/delivery/gate';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { startPoller, toSqsRecord, type Poller } from '../../../infra/local/poller';
@@ -229,4 +231,19 @@ export function useWorld(opts: { poller?: boolean } = {}): World {
       return world[key as keyof World];
     },
   });
+}
+
+/** A gate that records what passed through it; `refuse` decides per call. */
+export function aRecordingGate(refuse: (call: GateCall) => Error | undefined = () => undefined) {
+  const before: GateCall[] = [];
+  const after: Array<[GateCall, DingTalkResult<unknown>]> = [];
+  const gate: CallGate = {
+    before: async (call) => {
+      before.push(call);
+      const e = refuse(call);
+      if (e) throw e;
+    },
+    after: async (call, result) => void after.push([call, result]),
+  };
+  return { gate, before, after };
 }

@@ -6,7 +6,7 @@ import type { WarRoomCreateRequest } from '../../../lib/notify/contract';
 import { getWarRoom } from '../../../lib/store/warRooms';
 import type { Tenant } from '../../../lib/tenant/schema';
 import { createWarRoomHandler, type WarRoomOptions } from '../../../lib/warroom';
-import { useWorld, statuses } from '../sender/world';
+import { aRecordingGate, useWorld, statuses } from '../sender/world';
 
 /**
  * The war room on the sender core with its dependencies passed in: every DingTalk call it makes
@@ -47,19 +47,6 @@ function aWarRoomRequest(tenant: Pick<Tenant, 'tenantId'>, users: Array<{ mobile
   };
 }
 
-function aRecordingGate(refuse: (call: GateCall) => Error | undefined = () => undefined) {
-  const before: GateCall[] = [];
-  const after: Array<[GateCall, DingTalkResult<unknown>]> = [];
-  const gate: CallGate = {
-    before: async (call) => {
-      before.push(call);
-      const e = refuse(call);
-      if (e) throw e;
-    },
-    after: async (call, result) => void after.push([call, result]),
-  };
-  return { gate, before, after };
-}
 
 function aSender(over: Partial<Parameters<typeof createSender>[0]> = {}, warRoom: WarRoomOptions = {}) {
   return createSender({
