@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { readOutcome } from '../delivery/outcomes';
 import { parseNotifyMessage } from '../notify/contract';
 import { sendJson } from '../queue/sqs';
-import { createTable, type Table } from '../store/table';
-import { applyLocalFlag } from './stackEnv';
+import type { Table } from '../store/table';
+import { applyLocalFlag, cliTable } from './stackEnv';
 
 const USAGE = `usage: npm run notify -- [--local] <message.json>
        npm run notify -- [--local] status <tenantId> <id>
@@ -57,12 +57,9 @@ async function status(tenantId: string | undefined, id: string | undefined, io: 
     io.err(USAGE);
     return 2;
   }
-  const tableName = process.env.TABLE_NAME;
-  if (!io.table && !tableName) {
-    io.err('TABLE_NAME is not set (use --local for the local stack, or the stack output TableName)');
-    return 2;
-  }
-  const o = await readOutcome(io.table ?? createTable(tableName!), tenantId, id);
+  const table = cliTable(io);
+  if (!table) return 2;
+  const o = await readOutcome(table, tenantId, id);
   if (!o.message && !o.recipients.length) {
     io.err(`nothing recorded for ${tenantId}/${id} (not processed yet, or older than 30 days)`);
     return 1;

@@ -1,3 +1,4 @@
+import { createTable, type Table } from '../store/table';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -23,4 +24,19 @@ export function applyLocalFlag(argv: string[], file = STACK_ENV_FILE): string[] 
   if (!existsSync(file)) throw new Error(`${file} not found: start the local stack first with "npm start"`);
   Object.assign(process.env, parseEnvFile(readFileSync(file, 'utf8')));
   return rest;
+}
+
+/**
+ * The table a CLI command works on: the one given (tests), else TABLE_NAME's; undefined after
+ * telling the user how to set it.
+ *
+ * @example
+ * const table = cliTable(io); if (!table) return 2;
+ */
+export function cliTable(io: { table?: Table; err(line: string): void }): Table | undefined {
+  if (io.table) return io.table;
+  const name = process.env.TABLE_NAME;
+  if (name) return createTable(name);
+  io.err('TABLE_NAME is not set (use --local for the local stack, or the stack output TableName)');
+  return undefined;
 }

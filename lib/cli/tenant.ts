@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { BridgeError } from '../errors';
 import { listGroups } from '../store/groups';
-import { createTable, type Table } from '../store/table';
+import type { Table } from '../store/table';
 import { deleteTenant, getTenant, listTenants, putTenant } from '../store/tenants';
 import { limitsOf, maskTenant, type Tenant } from '../tenant/schema';
 import { listParked } from '../delivery/parking';
 import { clearExhausted } from '../delivery/quota';
 import { chinaMonth } from '../util/month';
 import { formatUsage, usageReport } from '../delivery/usage';
-import { applyLocalFlag } from './stackEnv';
+import { applyLocalFlag, cliTable } from './stackEnv';
 
 const USAGE = `usage: npm run tenant -- [--local] <command>
   put <file.json>      create or replace a tenant from a JSON record
@@ -124,13 +124,10 @@ export async function runTenantCli(argv: string[], io: { table?: Table; out: Out
     io.err(USAGE);
     return 2;
   }
-  const tableName = process.env.TABLE_NAME;
-  if (!io.table && !tableName) {
-    io.err('TABLE_NAME is not set (use --local for the local stack, or the stack output TableName)');
-    return 2;
-  }
+  const table = cliTable(io);
+  if (!table) return 2;
   try {
-    return await cmd(io.table ?? createTable(tableName!), rest, io.out);
+    return await cmd(table, rest, io.out);
   } catch (e) {
     if (e instanceof BridgeError) {
       io.err(e.message);
