@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleCallback } from '../lib/callback/handleCallback';
-import { loadConfig, required } from '../lib/config';
+import { loadConfig, required } from '../lib/contracts/env';
 import { httpErrors, json } from '../lib/http/json';
 import { logger } from '../lib/log';
 import { sendJson } from '../lib/queue/sqs';

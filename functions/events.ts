@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { loadConfig } from '../lib/config';
+import { loadConfig } from '../lib/contracts/env';
 import { createEventBatchHandler, sqsDeadLetter } from '../lib/events';
 import { logger } from '../lib/log';
 import { EventDedupeStore } from '../lib/store/eventDedupe';

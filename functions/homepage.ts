@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { loadConfig } from '../lib/config';
+import { loadConfig } from '../lib/contracts/env';
 import { homePage, htmlErrors, htmlResponse, publicUrls, tableSources } from '../lib/homepage';
 import { logger } from '../lib/log';
 import { createTable } from '../lib/store/table';

@@ -3,10 +3,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { loadConfig, required } from '../lib/config';
+import { loadConfig, required } from '../lib/contracts/env';
 import { DingTalkClient } from '../lib/dingtalk/client';
-import { createSender } from '../lib/delivery/sender';
-import { createShaping } from '../lib/delivery/shaping';
+import { createSender } from '../lib/sender/createSender';
+import { createShaping } from '../lib/shaping/createShaping';
 import { logger } from '../lib/log';
 import { metrics, publishMetrics } from '../lib/metrics';
 import { createTable } from '../lib/store/table';

@@ -1,8 +1,8 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { loadConfig, required } from '../lib/config';
-import { unparkAll } from '../lib/delivery/unpark';
+import { loadConfig, required } from '../lib/contracts/env';
+import { unparkAll } from '../lib/quota/unpark';
 import { logger } from '../lib/log';
 import { createTable } from '../lib/store/table';
 import { listTenants } from '../lib/store/tenants';

@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../lib/constants';
+import { METRICS_NAMESPACE } from '../lib/contracts/deployment';
 
 export interface AlarmsProps {
   /** Dead-letter queues by name: any message in one is a failure that retries could not fix. */

@@ -14,7 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { QUEUES, visibilityTimeoutSeconds } from '../lib/constants';
+import { QUEUES, visibilityTimeoutSeconds } from '../lib/contracts/deployment';
 import { KEY } from '../lib/store/table';
 import { Alarms } from './alarms';
 import { DEFAULT_THROTTLE } from './context';

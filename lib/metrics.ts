@@ -1,5 +1,5 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from './constants';
+import { METRICS_NAMESPACE } from './contracts/deployment';
 
 
 /**

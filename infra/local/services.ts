@@ -2,7 +2,7 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLive
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { QUEUES, visibilityTimeoutSeconds } from '../../lib/constants';
+import { QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
 import { KEY } from '../../lib/store/table';
 
 /**

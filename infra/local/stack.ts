@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DEFAULT_TABLE_NAME, QUEUES } from '../../lib/constants';
+import { DEFAULT_TABLE_NAME, QUEUES } from '../../lib/contracts/deployment';
 import { pollerSettings, startPoller, type SqsHandler } from './poller';
-import type { Simulator } from '../../test/simulator/simulator';
+import type { Simulator } from './dingtalkSimulator/simulator';
 import { lambdaContext, startHttpApi, type Route } from './httpApi';
 import { createTable } from '../../lib/store/table';
-import { startLocalSimulator } from './simulator';
+import { startLocalSimulator } from './dingtalkSimulator/local';
 import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal, type Provisioned } from './services';
 
 export interface LocalStackOptions {

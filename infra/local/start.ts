@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   SQS server      ${e.AWS_ENDPOINT_URL_SQS}
     events queue  ${e.EVENTS_QUEUE_URL}
     notify queue  ${e.NOTIFY_QUEUE_URL}
-  DingTalk        ${stack.simulator ? `simulator ${e.DINGTALK_API_URL} (seeded from test/fixtures/simulator-seed.json; tenants' apps synced)` : e.DINGTALK_API_URL}
+  DingTalk        ${stack.simulator ? `simulator ${e.DINGTALK_API_URL} (seeded from infra/local/dingtalkSimulator/seed.json; tenants' apps synced)` : e.DINGTALK_API_URL}
 Endpoints written to ${STACK_ENV_FILE}; CLI commands with --local use them. Ctrl-C stops.`);
   let stopping = false;
   const shutdown = async (signal: string) => {

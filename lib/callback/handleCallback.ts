@@ -1,8 +1,8 @@
 import { randomBytes, createHash } from 'node:crypto';
-import { MAX_CALLBACK_BODY_BYTES } from '../constants';
+import { MAX_CALLBACK_BODY_BYTES } from '../contracts/deployment';
 import { openEnvelope, sealEnvelope, type Envelope } from '../dingtalk/crypto';
 import { AuthError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors';
-import type { Tenant } from '../tenant/schema';
+import type { Tenant } from '../contracts/tenant';
 import { getField } from '../util/fields';
 
 /** What the callback puts on the events queue (one SQS message per DingTalk event). */

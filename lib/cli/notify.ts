@@ -1,7 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import { readOutcome } from '../delivery/outcomes';
-import { parseNotifyMessage } from '../notify/contract';
+import { parseNotifyMessage } from '../contracts/notifyMessage';
 import { sendJson } from '../queue/sqs';
 import type { Table } from '../store/table';
 import { applyLocalFlag, cliTable } from './stackEnv';

@@ -3,11 +3,11 @@ import { BridgeError } from '../errors';
 import { listGroups } from '../store/groups';
 import type { Table } from '../store/table';
 import { deleteTenant, getTenant, listTenants, putTenant } from '../store/tenants';
-import { limitsOf, maskTenant, type Tenant } from '../tenant/schema';
-import { listParked } from '../delivery/parking';
-import { clearExhausted } from '../delivery/quota';
-import { chinaMonth } from '../util/month';
-import { formatUsage, usageReport } from '../delivery/usage';
+import { limitsOf, maskTenant, type Tenant } from '../contracts/tenant';
+import { listParked } from '../quota/parking';
+import { clearExhausted } from '../quota/counter';
+import { chinaMonth } from '../util/chinaTime';
+import { formatUsage, usageReport } from '../quota/usage';
 import { applyLocalFlag, cliTable } from './stackEnv';
 
 const USAGE = `usage: npm run tenant -- [--local] <command>

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { QUEUES } from '../constants';
+import { QUEUES } from '../contracts/deployment';
 import { isConditionalFailure, ttlAfter, type Table } from '../store/table';
 
 /**

@@ -1,7 +1,7 @@
 import { countEvent } from '../store/eventCounts';
 import { getTenant } from '../store/tenants';
 import { logger } from '../log';
-import { chinaMonth } from '../util/month';
+import { chinaMonth } from '../util/chinaTime';
 import { findEventModule } from './eventModules';
 import type { EventDeps, EventOutcome, PreparedEvent } from './types';
 

@@ -1,8 +1,8 @@
-import { usageReport, type UsageReport } from '../delivery/usage';
+import { usageReport, type UsageReport } from '../quota/usage';
 import { listGroups, type Group } from '../store/groups';
 import type { Table } from '../store/table';
 import { getTenant } from '../store/tenants';
-import { limitsOf, type Tenant } from '../tenant/schema';
+import { limitsOf, type Tenant } from '../contracts/tenant';
 import type { GroupView, HomeStatus, PublicUrls, UsageView } from './types';
 
 /** The fields of a stored group (lib/store/groups.ts) the homepage reads. */

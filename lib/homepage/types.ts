@@ -1,5 +1,5 @@
-import type { UsageReport } from '../delivery/usage';
-import type { Edition } from '../tenant/schema';
+import type { UsageReport } from '../quota/usage';
+import type { Edition } from '../contracts/tenant';
 
 /**
  * What the homepage shows, and nothing more: the view model carries no credential field, so the

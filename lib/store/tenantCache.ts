@@ -1,4 +1,4 @@
-import type { Tenant } from '../tenant/schema';
+import type { Tenant } from '../contracts/tenant';
 import type { Table } from './table';
 import { getTenant } from './tenants';
 

@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../errors';
-import { Tenant, tenantSchema } from '../tenant/schema';
+import { Tenant, tenantSchema } from '../contracts/tenant';
 import { Table } from './table';
 
 const key = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' });

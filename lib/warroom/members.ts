@@ -1,4 +1,4 @@
-import { chunk, dedupe } from '../delivery/recipients';
+import { chunk, dedupe } from '../notify/recipients';
 
 /** Initial members (owner not included) sceneGroup/create accepts. */
 export const MAX_INITIAL_MEMBERS = 40;

@@ -1,9 +1,9 @@
 import type { DingTalkClient, GroupSendRequest, GroupSendResponse, SceneGroupCreateRequest, SceneGroupCreateResponse, SceneGroupMemberAddRequest } from '../dingtalk/client';
 import type { DingTalkResult } from '../dingtalk/errors';
-import type { AccessTokens, AppCredentials } from '../delivery/accessTokens';
-import { AppSession } from '../delivery/appSession';
-import type { CallGate } from '../delivery/gate';
-import type { Severity } from '../notify/contract';
+import type { AccessTokens, AppCredentials } from '../dingtalk/accessTokens';
+import { AppSession } from '../dingtalk/appSession';
+import type { CallGate } from '../dingtalk/callGate';
+import type { Severity } from '../contracts/notifyMessage';
 
 /**
  * The war room's DingTalk calls on behalf of one app: scene group create and member add, and group

@@ -1,5 +1,5 @@
-import { render, type RenderedMessage } from '../delivery/render';
-import type { WarRoomCreateRequest } from '../notify/contract';
+import { render, type RenderedMessage } from '../notify/render';
+import type { WarRoomCreateRequest } from '../contracts/notifyMessage';
 
 const SEVERITY_LABEL = { critical: 'Critical', warning: 'Warning', info: 'Info' } as const;
 

@@ -5,14 +5,14 @@
  * BENCH_LOG_LEVEL=INFO shows the handlers' logs (silent by default).
  */
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { maxInWindow } from '../../lib/delivery/gcra';
-import { countParked } from '../../lib/delivery/parking';
-import { reserveCalls } from '../../lib/delivery/quota';
-import type { NotifyRequest } from '../../lib/notify/contract';
+import { maxInWindow } from '../../lib/shaping/gcra';
+import { countParked } from '../../lib/quota/parking';
+import { reserveCalls } from '../../lib/quota/counter';
+import type { NotifyRequest } from '../../lib/contracts/notifyMessage';
 import { createTable } from '../../lib/store/table';
 import { putTenant } from '../../lib/store/tenants';
-import type { Tenant } from '../../lib/tenant/schema';
-import { syncApps } from '../../infra/local/simulator';
+import type { Tenant } from '../../lib/contracts/tenant';
+import { syncApps } from '../../infra/local/dingtalkSimulator/local';
 import { startLocalStack } from '../../infra/local/stack';
 import { aTenant } from '../support/factories';
 import { startCountingProxy } from './countingProxy';

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackPropsFromContext } from '../../infra/context';
 import { DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_UNPARK_MINUTES, DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
-import { QUEUES, visibilityTimeoutSeconds } from '../../lib/constants';
+import { QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
 
 /**
  * Two synths for the whole file (bundling is real, esbuild takes well under a second per handler):

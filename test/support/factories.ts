@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sealEnvelope } from '../../lib/dingtalk/crypto';
-import type { Tenant } from '../../lib/tenant/schema';
+import type { Tenant } from '../../lib/contracts/tenant';
 
 let seq = 0;
 

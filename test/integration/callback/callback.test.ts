@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { QueuedEvent } from '../../../lib/callback/handleCallback';
 import { decrypt, signature } from '../../../lib/dingtalk/crypto';
 import type { Table } from '../../../lib/store/table';
-import type { Tenant } from '../../../lib/tenant/schema';
+import type { Tenant } from '../../../lib/contracts/tenant';
 import { aTenant, httpEvent, lambdaContext, signedPush } from '../../support/factories';
 import { startLocalAws, type LocalAws } from '../../support/localAws';
 

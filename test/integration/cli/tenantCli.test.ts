@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTenantCli } from '../../../lib/cli/tenant';
-import { markExhausted, usage } from '../../../lib/delivery/quota';
+import { markExhausted, usage } from '../../../lib/quota/counter';
 import { createTable } from '../../../lib/store/table';
-import { chinaMonth } from '../../../lib/util/month';
+import { chinaMonth } from '../../../lib/util/chinaTime';
 import { aTenant } from '../../support/factories';
 import { startLocalAws, type LocalAws } from '../../support/localAws';
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Poller } from '../../../infra/local/poller';
 import type { Group } from '../../../lib/store/groups';
 import type { Table } from '../../../lib/store/table';
-import type { Tenant } from '../../../lib/tenant/schema';
+import type { Tenant } from '../../../lib/contracts/tenant';
 import { aTenant, httpEvent, lambdaContext, signedPush } from '../../support/factories';
 import { startLocalAws, type LocalAws } from '../../support/localAws';
 
@@ -30,7 +30,7 @@ let lib: {
   listGroups: typeof import('../../../lib/store/groups').listGroups;
   applyLink: typeof import('../../../lib/store/groups').applyLink;
   getEventCount: typeof import('../../../lib/store/eventCounts').getEventCount;
-  chinaMonth: typeof import('../../../lib/util/month').chinaMonth;
+  chinaMonth: typeof import('../../../lib/util/chinaTime').chinaMonth;
   runTenantCli: typeof import('../../../lib/cli/tenant').runTenantCli;
   createEventBatchHandler: typeof import('../../../lib/events').createEventBatchHandler;
   EventDedupeStore: typeof import('../../../lib/store/eventDedupe').EventDedupeStore;
@@ -52,7 +52,7 @@ beforeAll(async () => {
     listGroups: (await import('../../../lib/store/groups')).listGroups,
     applyLink: (await import('../../../lib/store/groups')).applyLink,
     getEventCount: (await import('../../../lib/store/eventCounts')).getEventCount,
-    chinaMonth: (await import('../../../lib/util/month')).chinaMonth,
+    chinaMonth: (await import('../../../lib/util/chinaTime')).chinaMonth,
     runTenantCli: (await import('../../../lib/cli/tenant')).runTenantCli,
     createEventBatchHandler: (await import('../../../lib/events')).createEventBatchHandler,
     EventDedupeStore: (await import('../../../lib/store/eventDedupe')).EventDedupeStore,
@@ -62,7 +62,7 @@ beforeAll(async () => {
   table = createTable(aws.tableName);
   sqs = new SQSClient({});
   const { startPoller, pollerSettings } = await import('../../../infra/local/poller');
-  const { QUEUES } = await import('../../../lib/constants');
+  const { QUEUES } = await import('../../../lib/contracts/deployment');
   poller = startPoller({
     sqs,
     queueUrl: aws.eventsQueueUrl,

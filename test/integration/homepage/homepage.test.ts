@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { HttpHandler } from '../../../infra/local/httpApi';
 import type { Table } from '../../../lib/store/table';
-import type { Tenant } from '../../../lib/tenant/schema';
+import type { Tenant } from '../../../lib/contracts/tenant';
 import { aTenant, httpEvent, lambdaContext } from '../../support/factories';
 import { startLocalAws, type LocalAws } from '../../support/localAws';
 
@@ -32,7 +32,7 @@ let stores: {
   putTenant: typeof import('../../../lib/store/tenants').putTenant;
   applyLink: typeof import('../../../lib/store/groups').applyLink;
   applyTitle: typeof import('../../../lib/store/groups').applyTitle;
-  reserveCalls: typeof import('../../../lib/delivery/quota').reserveCalls;
+  reserveCalls: typeof import('../../../lib/quota/counter').reserveCalls;
 };
 let api: { url: string; server: Server };
 let browser: Browser;
@@ -46,7 +46,7 @@ beforeAll(async () => {
   const { createTable } = await import('../../../lib/store/table');
   const { putTenant } = await import('../../../lib/store/tenants');
   const { applyLink, applyTitle } = await import('../../../lib/store/groups');
-  const { reserveCalls } = await import('../../../lib/delivery/quota');
+  const { reserveCalls } = await import('../../../lib/quota/counter');
   stores = { putTenant, applyLink, applyTitle, reserveCalls };
   table = createTable(aws.tableName);
   const { startHttpApi } = await import('../../../infra/local/httpApi');

@@ -1,7 +1,7 @@
-import { QUEUES } from '../../../lib/constants';
-import { listParked } from '../../../lib/delivery/parking';
-import { usage } from '../../../lib/delivery/quota';
-import { aNotify, useWorld, statuses } from './world';
+import { QUEUES } from '../../../lib/contracts/deployment';
+import { listParked } from '../../../lib/quota/parking';
+import { usage } from '../../../lib/quota/counter';
+import { aNotify, useWorld, statuses } from '../../support/world';
 
 /**
  * What DingTalk's failures do to a message: retryable ones bring it back through SQS until it is

@@ -1,7 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Outcomes } from '../../../lib/delivery/outcomes';
 import { lambdaContext } from '../../support/factories';
-import { aNotify, useWorld, statuses } from './world';
+import { aNotify, useWorld, statuses } from '../../support/world';
 
 /**
  * A notify id is delivered at most once: SQS redeliveries, Flashduty re-sending the same id, and a

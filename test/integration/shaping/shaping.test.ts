@@ -1,14 +1,14 @@
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { maxInWindow } from '../../../lib/delivery/gcra';
-import { listParked } from '../../../lib/delivery/parking';
-import { usage } from '../../../lib/delivery/quota';
-import type { NotifyRequest } from '../../../lib/notify/contract';
+import { maxInWindow } from '../../../lib/shaping/gcra';
+import { listParked } from '../../../lib/quota/parking';
+import { usage } from '../../../lib/quota/counter';
+import type { NotifyRequest } from '../../../lib/contracts/notifyMessage';
 import { createTable, type Table } from '../../../lib/store/table';
 import { putTenant } from '../../../lib/store/tenants';
-import type { Tenant } from '../../../lib/tenant/schema';
-import { syncApps } from '../../../infra/local/simulator';
+import type { Tenant } from '../../../lib/contracts/tenant';
+import { syncApps } from '../../../infra/local/dingtalkSimulator/local';
 import { startLocalStack, type LocalStack } from '../../../infra/local/stack';
-import type { Simulator } from '../../simulator/simulator';
+import type { Simulator } from '../../../infra/local/dingtalkSimulator/simulator';
 import { logger } from '../../../lib/log';
 import { aTenant } from '../../support/factories';
 

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import type { MessageState } from '../../../lib/delivery/outcomes';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { prepareEvent, processEvent } from '../../../lib/events';
-import type { WarRoomCreateRequest } from '../../../lib/notify/contract';
+import type { WarRoomCreateRequest } from '../../../lib/contracts/notifyMessage';
 import { applyTitle, getGroup } from '../../../lib/store/groups';
 import { claimWarRoomSummary, getWarRoom, recordWarRoom } from '../../../lib/store/warRooms';
-import type { Tenant } from '../../../lib/tenant/schema';
+import type { Tenant } from '../../../lib/contracts/tenant';
 import { clipWarRoomTitle, warRoomUuid } from '../../../lib/warroom';
-import { useWorld, statuses } from '../sender/world';
+import { useWorld, statuses } from '../../support/world';
 
 /**
  * Flashduty opens a war room for an incident: `war_room.create` on the notify queue, the local

@@ -1,12 +1,12 @@
-import type { CallGate, GateCall } from '../../../lib/delivery/gate';
-import { createSender } from '../../../lib/delivery/sender';
+import type { CallGate, GateCall } from '../../../lib/dingtalk/callGate';
+import { createSender } from '../../../lib/sender/createSender';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { DingTalkError, type DingTalkResult } from '../../../lib/dingtalk/errors';
-import type { WarRoomCreateRequest } from '../../../lib/notify/contract';
+import type { WarRoomCreateRequest } from '../../../lib/contracts/notifyMessage';
 import { getWarRoom } from '../../../lib/store/warRooms';
-import type { Tenant } from '../../../lib/tenant/schema';
+import type { Tenant } from '../../../lib/contracts/tenant';
 import { createWarRoomHandler, type WarRoomOptions } from '../../../lib/warroom';
-import { aRecordingGate, useWorld, statuses } from '../sender/world';
+import { aRecordingGate, useWorld, statuses } from '../../support/world';
 
 /**
  * The war room on the sender core with its dependencies passed in: every DingTalk call it makes

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { handleCallback, timestampMs, type CallbackDeps, type CallbackRequest, type QueuedEvent } from '../../../lib/callback/handleCallback';
-import { loadConfig } from '../../../lib/config';
-import { MAX_CALLBACK_BODY_BYTES } from '../../../lib/constants';
+import { loadConfig } from '../../../lib/contracts/env';
+import { MAX_CALLBACK_BODY_BYTES } from '../../../lib/contracts/deployment';
 import { decrypt, sealEnvelope, signature } from '../../../lib/dingtalk/crypto';
 import { AuthError, BridgeError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../lib/errors';
-import type { Tenant } from '../../../lib/tenant/schema';
+import type { Tenant } from '../../../lib/contracts/tenant';
 import { aTenant, signedPush } from '../../support/factories';
 
 const NOW = Date.UTC(2025, 5, 1, 8, 0, 0); // a fixed clock, in ms

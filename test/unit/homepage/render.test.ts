@@ -11,8 +11,8 @@ import {
   type GroupRecord,
   type StatusRequest,
 } from '../../../lib/homepage';
-import { buildReport, type UsageReport } from '../../../lib/delivery/usage';
-import type { Tenant } from '../../../lib/tenant/schema';
+import { buildReport, type UsageReport } from '../../../lib/quota/usage';
+import type { Tenant } from '../../../lib/contracts/tenant';
 import { aTenant } from '../../support/factories';
 
 const NOW = Date.parse('2025-06-16T04:00:00Z'); // 2025-06-16 12:00 China time

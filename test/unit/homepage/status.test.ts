@@ -1,6 +1,6 @@
-import { buildReport } from '../../../lib/delivery/usage';
+import { buildReport } from '../../../lib/quota/usage';
 import { installedGroups, loadStatus, MAX_GROUPS_SHOWN, publicUrls, type GroupRecord, type StatusSources } from '../../../lib/homepage';
-import type { Tenant } from '../../../lib/tenant/schema';
+import type { Tenant } from '../../../lib/contracts/tenant';
 import { aTenant } from '../../support/factories';
 
 const NOW = Date.parse('2025-06-16T04:00:00Z');

@@ -1,7 +1,7 @@
-import { backoffSeconds, queueUrlOfArn } from '../../../lib/delivery/backoff';
+import { backoffSeconds, queueUrlOfArn } from '../../../lib/sender/backoff';
 import { CLAIM_LEASE_MS, decide } from '../../../lib/delivery/outcomes';
-import { chunk, dedupe, maskMobile, MAX_USERS_PER_BATCH, runPool } from '../../../lib/delivery/recipients';
-import { verdictOf } from '../../../lib/delivery/sender';
+import { chunk, dedupe, maskMobile, MAX_USERS_PER_BATCH, runPool } from '../../../lib/notify/recipients';
+import { verdictOf } from '../../../lib/sender/createSender';
 
 describe('recipients', () => {
   it('45 users make three batches of 20, 20 and 5', () => {

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startSimulator, type Simulator } from './simulator';
+import type { Table } from '../../../lib/store/table';
+import { listTenants } from '../../../lib/store/tenants';
+import { limitsOf } from '../../../lib/contracts/tenant';
+
+export const SIMULATOR_SEED = resolve(__dirname, 'seed.json');
+
+interface Seed {
+  organisations: Array<{
+    corpId: string;
+    users: Array<{ userId: string; mobile?: string }>;
+    groups: Array<{ openConversationId: string; coolAppCode?: string; robotCodes?: string[] }>;
+    templates: Array<{ templateId: string; botId: string; installDelayMs?: number }>;
+  }>;
+}
+
+/** Loads users, groups and war-room templates into the simulator (the org's "real" DingTalk data). */
+export function seedSimulator(sim: Simulator, seed: Seed = JSON.parse(readFileSync(SIMULATOR_SEED, 'utf8'))): void {
+  for (const org of seed.organisations) {
+    for (const u of org.users) sim.addUser(org.corpId, u);
+    for (const g of org.groups) sim.addGroup(org.corpId, g);
+    for (const t of org.templates) sim.addTemplate(org.corpId, t);
+  }
+}
+
+/** Registers every tenant's app (credentials, QPS, quota) with the simulator, as DingTalk knows them. */
+export async function syncApps(sim: Simulator, table: Table): Promise<void> {
+  for (const t of await listTenants(table)) {
+    const limits = limitsOf(t);
+    sim.addApp({ clientId: t.clientId, clientSecret: t.clientSecret, corpId: t.corpId, qps: limits.qps, monthlyQuota: limits.monthlyQuota });
+  }
+}
+
+/**
+ * The simulator as the local stack runs it: seeded, tenants' apps synced every 2 s, and every call
+ * DingTalk would have received printed as one line.
+ */
+export async function startLocalSimulator(table: Table, opts: { port?: number; jitterMs?: [number, number]; print?: (line: string) => void } = {}) {
+  const sim = await startSimulator({ port: opts.port ?? 0, jitterMs: opts.jitterMs });
+  seedSimulator(sim);
+  await syncApps(sim, table);
+  let printed = 0;
+  const timer = setInterval(() => {
+    void syncApps(sim, table).catch(() => undefined);
+    const print = opts.print;
+    if (!print) return;
+    for (; printed < sim.calls.length; printed++) {
+      const c = sim.calls[printed];
+      print(`[dingtalk-simulator] ${c.api} app=${c.clientId ?? '-'} status=${c.status}${c.code ? ` code=${c.code}` : ''}`);
+    }
+  }, 2000);
+  timer.unref();
+  return {
+    sim,
+    stop: async () => {
+      clearInterval(timer);
+      await sim.close();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { NotifyRequest, Recipients } from '../contracts/notifyMessage';
+import { chunk } from './recipients';
+import type { RenderedMessage } from './render';
+
+/**
+ * Coalescing: within one SQS batch, `notify` messages of one tenant whose DingTalk message is the
+ * same (same msgKey and msgParam, same severity) share their batchSend calls: the union of the
+ * users they claimed goes out 20 distinct users per call. Each message keeps its own delivery
+ * records, claims and verdict (the sender does that part); this module only decides who shares
+ * what.
+ */
+
+/**
+ * The key under which messages may share DingTalk calls: tenant (the app and its token), severity
+ * (what the gate sees) and the rendered message.
+ *
+ * @example
+ * coalesceKey(msg, render(msg.message)) === coalesceKey(sameContentOtherUsers, render(sameContentOtherUsers.message)) // true
+ */
+export function coalesceKey(msg: Pick<NotifyRequest, 'tenantId' | 'severity'>, rendered: Pick<RenderedMessage, 'msgKey' | 'msgParam'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([msg.tenantId, msg.severity ?? null, rendered.msgKey, rendered.msgParam]))
+    .digest('hex');
+}
+
+/**
+ * `items` grouped by `keyOf`, groups in the order of their first item, items in their order.
+ *
+ * @example
+ * groupBy(['a1', 'b1', 'a2'], (s) => s[0]) // [['a1', 'a2'], ['b1']]
+ */
+export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return [...groups.values()];
+}
+
+/** One recipient of a shared call, and every holder (message attempt) that claimed it. */
+export interface SharedRecipient<H> {
+  to: string;
+  holders: H[];
+}
+
+/**
+ * The union of what each holder claimed, in chunks of at most `size` distinct recipients: a
+ * recipient claimed by several holders appears once, with all of them. Recipients keep the order
+ * in which they first appear (holder by holder).
+ *
+ * @example
+ * coalesceRecipients([['m1', ['u1', 'u2']], ['m2', ['u2', 'u3']]], 2)
+ * // [[{ to: 'u1', holders: ['m1'] }, { to: 'u2', holders: ['m1', 'm2'] }], [{ to: 'u3', holders: ['m2'] }]]
+ */
+export function coalesceRecipients<H>(claims: ReadonlyArray<readonly [H, readonly string[]]>, size: number): SharedRecipient<H>[][] {
+  const byRecipient = new Map<string, SharedRecipient<H>>();
+  for (const [holder, recipients] of claims) {
+    for (const to of recipients) {
+      const shared = byRecipient.get(to);
+      if (!shared) byRecipient.set(to, { to, holders: [holder] });
+      else if (!shared.holders.includes(holder)) shared.holders.push(holder);
+    }
+  }
+  return chunk([...byRecipient.values()], size);
+}
+
+/**
+ * Counts the calls a coalescing group will make as its messages are admitted one by one, so the
+ * rate-limit pre-check (which counts one call per message) is asked once per shared call, not once
+ * per message: a message whose users fit in the batchSend calls already counted rides on them.
+ * A message with groups or mobiles makes calls of its own (posts, lookups): it always counts, and
+ * each mobile is counted as one more user (an upper bound: it resolves to at most one).
+ *
+ * @example
+ * const ledger = new CallLedger(20);
+ * ledger.opensCall({ userIds: ['u1'] }); // true: the first batchSend
+ * ledger.add({ userIds: ['u1'] });
+ * ledger.opensCall({ userIds: ['u2'] }); // false: u2 fits in the same call
+ */
+export class CallLedger {
+  private readonly users = new Set<string>();
+
+  constructor(private readonly size: number) {
+    if (!(size >= 1)) throw new RangeError('chunk size must be at least 1');
+  }
+
+  opensCall(to: Recipients): boolean {
+    if (to.openConversationIds?.length || to.mobiles?.length) return true;
+    const fresh = new Set((to.userIds ?? []).filter((u) => !this.users.has(u))).size;
+    return Math.ceil((this.users.size + fresh) / this.size) > Math.ceil(this.users.size / this.size);
+  }
+
+  /** Counts an admitted message's users (it will be delivered with the group). */
+  add(to: Recipients): void {
+    for (const u of to.userIds ?? []) this.users.add(u);
+    for (const m of to.mobiles ?? []) this.users.add(`\u0000mobile:${m}`);
+  }
+}

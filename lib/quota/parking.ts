@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionalFailure, type Table } from '../store/table';
+import { chinaMonth } from '../util/chinaTime';
+import { parkPk, parkSk } from '../contracts/tableKeys';
+
+/**
+ * Messages the monthly quota cannot carry, kept in DynamoDB until the month turns or the quota is
+ * raised: item `PARK#<corpId>` / `<YYYY-MM>#<messageId>` (oldest month first), no TTL (never lost).
+ *
+ * Taking is two-phase so a crash cannot lose a message: {@link takeParked} claims with a
+ * conditional write (a lease no other instance can take while it runs), the caller re-enqueues,
+ * then {@link ackParked} removes the item with a conditional delete. A claimer that dies leaves
+ * the lease to expire and the message is taken again; a duplicate enqueue is harmless because
+ * the sender delivers an id at most once.
+ */
+
+export interface ParkedMessage<T = unknown> {
+  corpId: string;
+  messageId: string;
+  /** China-time month it was parked in. */
+  month: string;
+  /** Epoch ms. */
+  parkedAt: number;
+  reason: string;
+  message: T;
+  /** Present on claimed messages (from takeParked, or leased ones in listParked). */
+  lease?: { id: string; until: number };
+}
+
+type Item = Record<string, unknown>;
+
+const fromItem = <T>(item: Item): ParkedMessage<T> => ({
+  corpId: String(item.corpId),
+  messageId: String(item.messageId),
+  month: String(item.month),
+  parkedAt: Number(item.parkedAt),
+  reason: String(item.reason),
+  message: JSON.parse(String(item.body)) as T,
+  ...(typeof item.leaseId === 'string' ? { lease: { id: item.leaseId, until: Number(item.leaseUntil) } } : {}),
+});
+
+/**
+ * Parks a message that cannot be sent for quota. Idempotent per month: parking the same id again
+ * keeps the first copy and returns false.
+ *
+ * @example
+ * if (grant.granted === 0) await park(table, tenant.corpId, msg, grant.reason ?? 'quota');
+ */
+export async function park<T extends { id: string }>(table: Table, corpId: string, message: T, reason: string, now: number = Date.now()): Promise<boolean> {
+  const month = chinaMonth(now);
+  try {
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.name,
+        Item: { pk: parkPk(corpId), sk: parkSk(month, message.id), type: 'parked', corpId, messageId: message.id, month, parkedAt: now, reason, body: JSON.stringify(message) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalFailure(err)) return false;
+    throw err;
+  }
+}
+
+async function* pages(table: Table, corpId: string, extra: { select?: 'COUNT' } = {}) {
+  let start: Item | undefined;
+  do {
+    const r = await table.doc.send(
+      new QueryCommand({
+        TableName: table.name,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': parkPk(corpId) },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+        ...(extra.select ? { Select: extra.select } : {}),
+      }),
+    );
+    yield r;
+    start = r.LastEvaluatedKey;
+  } while (start);
+}
+
+/**
+ * Every parked message of the organisation, oldest month first.
+ *
+ * @example
+ * const parked = await listParked(table, corpId);
+ */
+export async function listParked<T = unknown>(table: Table, corpId: string): Promise<ParkedMessage<T>[]> {
+  const out: ParkedMessage<T>[] = [];
+  for await (const page of pages(table, corpId)) for (const item of page.Items ?? []) out.push(fromItem<T>(item));
+  return out;
+}
+
+/**
+ * How many messages the organisation has parked (for the usage report).
+ *
+ * @example
+ * await countParked(table, corpId) // 42
+ */
+export async function countParked(table: Table, corpId: string): Promise<number> {
+  let n = 0;
+  for await (const page of pages(table, corpId, { select: 'COUNT' })) n += page.Count ?? 0;
+  return n;
+}
+
+export interface TakeOptions {
+  now?: number;
+  /** How long the claim keeps other instances away; longer than re-enqueueing takes. Default 5 min. */
+  leaseMs?: number;
+}
+
+/**
+ * Claims up to `limit` parked messages, oldest first, with a conditional write per message, so
+ * two instances never hold the same one. Re-enqueue them, then {@link ackParked}.
+ *
+ * @example
+ * const taken = await takeParked(table, corpId, 50);
+ * await enqueueAll(taken.map((p) => p.message));
+ * await ackParked(table, taken);
+ */
+export async function takeParked<T = unknown>(table: Table, corpId: string, limit: number, opts: TakeOptions = {}): Promise<ParkedMessage<T>[]> {
+  if (limit <= 0) return [];
+  const now = opts.now ?? Date.now();
+  const lease = { id: randomUUID(), until: now + (opts.leaseMs ?? 300_000) };
+  const taken: ParkedMessage<T>[] = [];
+  for await (const page of pages(table, corpId)) {
+    const free = (page.Items ?? []).filter((i) => !(Number(i.leaseUntil) > now));
+    // Claim in rounds of what is still missing: items another instance won are skipped.
+    for (let at = 0; at < free.length && taken.length < limit; ) {
+      const round = free.slice(at, at + limit - taken.length);
+      at += round.length;
+      const claimed = await Promise.all(round.map((item) => claim(table, item, lease, now)));
+      for (const item of claimed) if (item) taken.push({ ...fromItem<T>(item), lease });
+    }
+    if (taken.length >= limit) break;
+  }
+  return taken;
+}
+
+async function claim(table: Table, item: Item, lease: { id: string; until: number }, now: number): Promise<Item | undefined> {
+  try {
+    await table.doc.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: 'SET leaseId = :id, leaseUntil = :until',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now)',
+        ExpressionAttributeValues: { ':id': lease.id, ':until': lease.until, ':now': now },
+      }),
+    );
+    return item;
+  } catch (err) {
+    if (isConditionalFailure(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Removes messages taken with {@link takeParked} once they are re-enqueued: a conditional delete
+ * that only succeeds while this claim holds the lease. Returns how many were removed (a message
+ * whose lease expired and was taken again is left to its new claimer).
+ *
+ * @example
+ * await ackParked(table, taken);
+ */
+export async function ackParked(table: Table, taken: readonly ParkedMessage[]): Promise<number> {
+  const done = await Promise.all(
+    taken.map(async (p) => {
+      try {
+        await table.doc.send(
+          new DeleteCommand({
+            TableName: table.name,
+            Key: { pk: parkPk(p.corpId), sk: parkSk(p.month, p.messageId) },
+            ConditionExpression: 'leaseId = :id',
+            ExpressionAttributeValues: { ':id': p.lease?.id ?? '' },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionalFailure(err)) return false;
+        throw err;
+      }
+    }),
+  );
+  return done.filter(Boolean).length;
+}
+
+/**
+ * Gives back messages taken with {@link takeParked} but not re-enqueued (they did not fit the
+ * quota yet): their lease is dropped so the next sweep may take them at once.
+ *
+ * @example
+ * await unleaseParked(table, taken.filter((p) => !fits(p)));
+ */
+export async function unleaseParked(table: Table, taken: readonly ParkedMessage[]): Promise<void> {
+  await Promise.all(
+    taken.map(async (p) => {
+      try {
+        await table.doc.send(
+          new UpdateCommand({
+            TableName: table.name,
+            Key: { pk: parkPk(p.corpId), sk: parkSk(p.month, p.messageId) },
+            UpdateExpression: 'REMOVE leaseId, leaseUntil',
+            ConditionExpression: 'leaseId = :id',
+            ExpressionAttributeValues: { ':id': p.lease?.id ?? '' },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionalFailure(err)) throw err;
+      }
+    }),
+  );
+}

@@ -1,0 +1,222 @@
+import { DEFERRED_CODE, DingTalkError, type DingTalkApi, type DingTalkResult } from '../dingtalk/errors';
+import type { Table } from '../store/table';
+import type { CallGate, GateCall } from '../dingtalk/callGate';
+import { markExhausted, release, reserveCalls } from '../quota/counter';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { RateLimiter } from './rateLimiter';
+import { realSleep, systemClock, type Clock, type Sleep } from '../util/time';
+
+/** The limits in force for a tenant (its overrides, else its edition's). */
+export type LimitsOf = (tenantId: string) => Promise<{ qps: number; monthlyQuota: number }>;
+
+export interface ShapingGateOptions {
+  table: Table;
+  limiter: RateLimiter;
+  limits: LimitsOf;
+  /** Hold a call in this invocation for a slot at most this far away; further, it is deferred. Default 500 ms. */
+  maxWaitMs?: number;
+  /** Most slots one limiter write reserves for the calls waiting here. Default 10. */
+  slotsPerWrite?: number;
+  reservePercent?: number;
+  /** Where `CallsSent`, `Throttled`, `Deferred` and `QuotaUsedPercent` go (Powertools metrics). */
+  metrics?: Pick<Metrics, 'addMetric'>;
+  clock?: Clock;
+  sleep?: Sleep;
+}
+
+interface Waiter {
+  /** Past this time (epoch ms) the waiter is turned away (deferred) rather than held. */
+  deadline: number;
+  resolve(slot: number): void;
+  reject(e: unknown): void;
+}
+
+interface SlotQueue {
+  waiters: Waiter[];
+  pumping: boolean;
+}
+
+/**
+ * The CallGate that holds every tenant under DingTalk's limits, shared by every Lambda instance:
+ *
+ * - **QPS per app per API**: the DynamoDB rate limiter hands out slot times; calls waiting in this
+ *   instance for the same (app, API) share one limiter write, and each call fires at its slot.
+ *   A slot that is too far away (the app's backlog) fails the call as `deferred` (not made), so
+ *   the sender re-queues the message with a delay and serves other tenants meanwhile.
+ * - **Monthly quota per organisation**: a counted call reserves one call on the counter before it
+ *   is made (never past the quota; the last reservePercent only for `critical`); a call DingTalk
+ *   did not count (QPS rejection, refused token, its quota error) is given back; DingTalk's quota
+ *   error marks the organisation exhausted until the month turns.
+ *
+ * @example
+ * const gate = new ShapingGate({ table, limiter: new RateLimiter(table), limits: cachedLimits });
+ * const sender = createSender({ ..., gate });
+ */
+export class ShapingGate implements CallGate {
+  private readonly queues = new Map<string, SlotQueue>();
+  private readonly held = new WeakMap<GateCall, string>();
+  /** Slots reserved at admission (the sender's precheck), taken by the calls that follow. */
+  private readonly pool = new Map<string, number[]>();
+  private readonly maxWaitMs: number;
+  private readonly slotsPerWrite: number;
+  private readonly clock: Clock;
+  private readonly sleep: Sleep;
+
+  constructor(private readonly opts: ShapingGateOptions) {
+    this.maxWaitMs = opts.maxWaitMs ?? 500;
+    this.slotsPerWrite = opts.slotsPerWrite ?? 10;
+    this.clock = opts.clock ?? systemClock;
+    this.sleep = opts.sleep ?? realSleep;
+  }
+
+  /**
+   * Admission, asked by the sender before any work on a message: 0 when a slot for `api` of this
+   * tenant's app was reserved within `maxWaitMs` (the message's call will use it), else how long
+   * until one could be. Judged first from what this instance last saw (no DynamoDB call), so a
+   * backlogged tenant's messages are turned away cheaply; otherwise the slot is reserved now, with
+   * the shared limiter, several per write.
+   */
+  async waitEstimate(tenantId: string, clientId: string, api: DingTalkApi, hold = false): Promise<number> {
+    const { qps } = await this.opts.limits(tenantId);
+    const seen = this.opts.limiter.peek({ clientId, api }, this.clock());
+    if (seen > this.maxWaitMs) return seen;
+    try {
+      // A new message that cannot have a slot at once is deferred before any work; one back from
+      // the waiting line (`hold`) has had its turn and may wait up to maxWaitMs.
+      const slot = await this.reserveSlot(clientId, api, qps, hold ? this.maxWaitMs : 0);
+      const key = `${clientId}|${api}`;
+      this.pool.set(key, [...(this.pool.get(key) ?? []), slot].sort((a, b) => a - b));
+      return 0;
+    } catch (e) {
+      if (e instanceof DingTalkError && e.retryAfterMs) return e.retryAfterMs;
+      throw e;
+    }
+  }
+
+  async before(call: GateCall): Promise<void> {
+    const limits = await this.opts.limits(call.tenantId);
+    // The quota first, then the slot: nothing may stand between the slot check and the call, or
+    // a slow write would make it fire late (and crowd the call qps slots later).
+    const month = call.counted ? await this.reserveQuota(call, limits.monthlyQuota) : undefined;
+    try {
+      await this.slot(call.clientId, call.api, limits.qps);
+    } catch (e) {
+      this.opts.metrics?.addMetric('Deferred', MetricUnit.Count, 1);
+      if (month) await release(this.opts.table, call.corpId, 1, month);
+      throw e;
+    }
+    if (month) this.held.set(call, month);
+  }
+
+  async after(call: GateCall, result: DingTalkResult<unknown>): Promise<void> {
+    const month = this.held.get(call);
+    this.held.delete(call);
+    if (result.kind === 'ok' && call.counted) this.opts.metrics?.addMetric('CallsSent', MetricUnit.Count, 1);
+    if (result.kind === 'retryable' && result.cause === 'qps') this.opts.metrics?.addMetric('Throttled', MetricUnit.Count, 1);
+    if (!month) return;
+    // Given back: calls DingTalk refused or never got (QPS, refused token, its quota error, 5xx,
+    // a network failure, its HTML ban page). Kept: a timeout, which may have been counted.
+    const notCounted =
+      result.kind === 'refreshToken' || result.kind === 'quotaExhausted' || (result.kind === 'retryable' && result.cause !== 'timeout' && result.cause !== 'deferred');
+    if (result.kind === 'quotaExhausted') await markExhausted(this.opts.table, call.corpId, month, this.clock());
+    if (notCounted) await release(this.opts.table, call.corpId, 1, month);
+  }
+
+  private async reserveQuota(call: GateCall, quota: number): Promise<string> {
+    const g = await reserveCalls(this.opts.table, call.corpId, 1, { quota, severity: call.severity, reservePercent: this.opts.reservePercent }, this.clock());
+    if (g.granted > 0) {
+      this.opts.metrics?.addMetric('QuotaUsedPercent', MetricUnit.Percent, Math.round((g.used / Math.max(1, quota)) * 1000) / 10);
+      return g.month;
+    }
+    throw new DingTalkError(
+      { kind: 'quotaExhausted', code: `local.quota.${g.reason ?? 'quota_reached'}`, message: `monthly quota: ${g.reason ?? 'quota_reached'} (${g.used}/${quota} used in ${g.month})` },
+      call.api,
+    );
+  }
+
+  /** Waits for a slot and returns at it: one reserved at admission if still ahead, else a new one. */
+  private async slot(clientId: string, api: DingTalkApi, qps: number): Promise<void> {
+    const pooled = this.pool.get(`${clientId}|${api}`);
+    while (pooled?.length) {
+      const slot = pooled.shift()!;
+      if (await this.opts.limiter.waitForSlot(slot)) return;
+    }
+    for (;;) {
+      // Woke too late for a slot: firing now would crowd the call qps slots later. Take another.
+      if (await this.opts.limiter.waitForSlot(await this.reserveSlot(clientId, api, qps))) return;
+    }
+  }
+
+  /** A slot time from the shared limiter, reserved together with the other calls waiting here. */
+  private reserveSlot(clientId: string, api: DingTalkApi, qps: number, holdMs = this.maxWaitMs): Promise<number> {
+    const key = `${clientId}|${api}`;
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = { waiters: [], pumping: false }));
+    const queue = q;
+    return new Promise<number>((resolve, reject) => {
+      queue.waiters.push({ deadline: this.clock() + holdMs, resolve, reject });
+      void this.pump(queue, clientId, api, qps);
+    });
+  }
+
+  /** Reserves slots for the waiters of one (app, API), several per write. */
+  private async pump(q: SlotQueue, clientId: string, api: DingTalkApi, qps: number): Promise<void> {
+    if (q.pumping) return;
+    q.pumping = true;
+    try {
+      while (q.waiters.length) {
+        const batch = q.waiters.splice(0, this.slotsPerWrite);
+        let r;
+        try {
+          r = await this.opts.limiter.reserve({ clientId, api }, batch.length, qps);
+        } catch (e) {
+          for (const w of batch) w.reject(e);
+          continue;
+        }
+        const deferAll = (waitMs: number) => {
+          const err = new DingTalkError(
+            { kind: 'retryable', code: DEFERRED_CODE, message: `no rate-limit slot for ${waitMs} ms`, cause: 'deferred', retryAfterMs: waitMs },
+            api,
+          );
+          for (const w of [...batch, ...q.waiters.splice(0)]) w.reject(err);
+        };
+        if (r.slots.length === 0) {
+          if (r.retryAfterMs > this.maxWaitMs) {
+            deferAll(r.retryAfterMs);
+            continue;
+          }
+          // Hold only the waiters whose slot can still come before their deadline.
+          const retryAt = this.clock() + r.retryAfterMs;
+          const all = [...batch, ...q.waiters.splice(0)];
+          const late = all.filter((w) => w.deadline < retryAt);
+          if (late.length) {
+            const err = new DingTalkError(
+              { kind: 'retryable', code: DEFERRED_CODE, message: `no rate-limit slot within ${this.maxWaitMs} ms`, cause: 'deferred', retryAfterMs: r.retryAfterMs + this.maxWaitMs },
+              api,
+            );
+            for (const w of late) w.reject(err);
+          }
+          q.waiters.unshift(...all.filter((w) => w.deadline >= retryAt));
+          if (q.waiters.length) await this.sleep(r.retryAfterMs);
+          continue;
+        }
+        const granted = batch.splice(0, r.slots.length);
+        granted.forEach((w, i) => w.resolve(r.slots[i]));
+        // The rest wait past the last granted slot: hold only those whose deadline allows it.
+        const nextAt = r.slots[r.slots.length - 1];
+        const late = batch.filter((w) => w.deadline < nextAt);
+        if (late.length) {
+          const err = new DingTalkError(
+            { kind: 'retryable', code: DEFERRED_CODE, message: `no rate-limit slot within ${this.maxWaitMs} ms`, cause: 'deferred', retryAfterMs: Math.max(1, Math.ceil(nextAt - this.clock())) },
+            api,
+          );
+          for (const w of late) w.reject(err);
+        }
+        q.waiters.unshift(...batch.filter((w) => w.deadline >= nextAt));
+      }
+    } finally {
+      q.pumping = false;
+    }
+  }
+
+}

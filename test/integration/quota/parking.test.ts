@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { ackParked, countParked, listParked, park, takeParked } from '../../../lib/quota/parking';
+import { reserveCalls } from '../../../lib/quota/counter';
+import { formatUsage, usageReport } from '../../../lib/quota/usage';
+import { useLocalTable } from '../../support/localAws';
+
+const table = useLocalTable();
+
+const NOW = Date.parse('2031-03-20T02:00:00Z');
+const aCorp = () => `dingcorp-${randomUUID().slice(0, 8)}`;
+const aMessage = (id: string = randomUUID()) => ({ version: 1, id, tenantId: 't1', kind: 'notify', message: { title: 'CPU', markdown: '**high**' } });
+
+describe('parked messages', () => {
+  it('are kept with their reason and listed oldest month first', async () => {
+    const corp = aCorp();
+    const march = aMessage('m-1');
+    const february = aMessage('m-2');
+    expect(await park(table, corp, march, 'quota_reached', NOW)).toBe(true);
+    expect(await park(table, corp, february, 'exhausted', Date.parse('2031-02-10T00:00:00Z'))).toBe(true);
+    const parked = await listParked(table, corp);
+    expect(parked.map((p) => [p.month, p.messageId, p.reason])).toEqual([
+      ['2031-02', 'm-2', 'exhausted'],
+      ['2031-03', 'm-1', 'quota_reached'],
+    ]);
+    expect(parked[1]).toMatchObject({ corpId: corp, parkedAt: NOW, message: march });
+    expect(await countParked(table, corp)).toBe(2);
+  });
+
+  it('are parked once per month even when the same message comes twice', async () => {
+    const corp = aCorp();
+    const msg = aMessage();
+    expect(await park(table, corp, msg, 'quota_reached', NOW)).toBe(true);
+    expect(await park(table, corp, msg, 'exhausted', NOW + 1000)).toBe(false);
+    expect(await listParked(table, corp)).toEqual([expect.objectContaining({ reason: 'quota_reached', parkedAt: NOW })]);
+  });
+
+  it('are taken by exactly one of several concurrent instances', async () => {
+    // given: 30 parked messages
+    const corp = aCorp();
+    const ids = Array.from({ length: 30 }, (_, i) => `msg-${String(i).padStart(2, '0')}`);
+    await Promise.all(ids.map((id) => park(table, corp, aMessage(id), 'quota_reached', NOW)));
+    // when: 6 instances each take up to 10 at the same time
+    const takes = await Promise.all(Array.from({ length: 6 }, () => takeParked<{ id: string }>(table, corp, 10, { now: NOW })));
+    // then: every message went to exactly one of them
+    const taken = takes.flat().map((p) => p.message.id);
+    expect(taken).toHaveLength(30);
+    expect(new Set(taken).size).toBe(30);
+    expect(takes.every((t) => t.length <= 10)).toBe(true);
+    // and nothing is left to take while the leases hold; acknowledging removes them
+    expect(await takeParked(table, corp, 10, { now: NOW + 1000 })).toEqual([]);
+    expect(await Promise.all(takes.map((t) => ackParked(table, t)))).toEqual(takes.map((t) => t.length));
+    expect(await countParked(table, corp)).toBe(0);
+  });
+
+  it('come back when the instance that took them died before acknowledging', async () => {
+    const corp = aCorp();
+    await park(table, corp, aMessage('lost-1'), 'quota_reached', NOW);
+    // given: instance A takes it and dies
+    const a = await takeParked(table, corp, 5, { now: NOW, leaseMs: 60_000 });
+    expect(a).toHaveLength(1);
+    // when the lease runs out, B takes it
+    const b = await takeParked(table, corp, 5, { now: NOW + 60_001 });
+    expect(b.map((p) => p.messageId)).toEqual(['lost-1']);
+    // then a late acknowledgement by A leaves it to B
+    expect(await ackParked(table, a)).toBe(0);
+    expect(await ackParked(table, b)).toBe(1);
+    expect(await listParked(table, corp)).toEqual([]);
+  });
+
+  it('take nothing when asked for nothing or when nothing is parked', async () => {
+    const corp = aCorp();
+    await park(table, corp, aMessage(), 'quota_reached', NOW);
+    expect(await takeParked(table, corp, 0, { now: NOW })).toEqual([]);
+    expect(await takeParked(table, aCorp(), 10, { now: NOW })).toEqual([]);
+  });
+});
+
+describe('the usage report', () => {
+  it('combines the counter, the forecast and the parked messages', async () => {
+    // given: 8,400 of 10,000 calls used by 20 March 10:00 CST, 2 messages parked
+    const corp = aCorp();
+    await reserveCalls(table, corp, 8_400, { quota: 10_000 }, NOW);
+    await park(table, corp, aMessage(), 'reserved_for_critical', NOW);
+    await park(table, corp, aMessage(), 'reserved_for_critical', NOW);
+    // when
+    const report = await usageReport(table, { corpId: corp, quota: 10_000 }, NOW);
+    // then: 8,400 in 19.42 days = 432.6 a day; 9,500 in 2.54 more days (22nd 23:00 CST), 10,000 in 3.7 (24th 02:48)
+    expect(report).toMatchObject({
+      month: '2031-03',
+      used: 8_400,
+      quota: 10_000,
+      percent: 84,
+      crossed: [80],
+      reserve: 500,
+      remaining: 1_600,
+      exhausted: false,
+      parked: 2,
+      forecast: { callsPerDay: 432.6, reserveReachedOn: '2031-03-22', exhaustedOn: '2031-03-24' },
+    });
+    expect(formatUsage(report)).toContain('parked messages: 2');
+  });
+});
