@@ -1,5 +1,5 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE } from './contracts/deployment';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './contracts/deployment';
 
 
 /**
@@ -7,7 +7,7 @@ import { METRICS_NAMESPACE } from './contracts/deployment';
  * `CallsSent`, `Throttled` (DingTalk QPS rejections), `Deferred` (calls waiting for a slot),
  * `QuotaUsedPercent` (per reserved call: alarms at 80 % and 95 %).
  */
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'dingtalk-bridge' });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 /**
  * middy middleware: flushes the stored metrics after the handler (also when it failed), and only

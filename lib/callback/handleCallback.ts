@@ -1,18 +1,10 @@
 import { randomBytes, createHash } from 'node:crypto';
-import { MAX_CALLBACK_BODY_BYTES } from '../contracts/deployment';
+import { MAX_CALLBACK_BODY_BYTES } from '../contracts/routes';
 import { openEnvelope, sealEnvelope, type Envelope } from '../dingtalk/crypto';
 import { AuthError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors';
+import type { QueuedEvent } from '../contracts/eventsMessage';
 import type { Tenant } from '../contracts/tenant';
 import { getField } from '../util/fields';
-
-/** What the callback puts on the events queue (one SQS message per DingTalk event). */
-export interface QueuedEvent {
-  tenantId: string;
-  eventId: string;
-  eventType: string;
-  receivedAt: string;
-  event: Record<string, unknown>;
-}
 
 export interface CallbackRequest {
   tenantId: string;

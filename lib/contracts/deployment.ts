@@ -1,6 +1,11 @@
 /**
- * Settings shared by the CDK stack and the local stack, so both wire queues and pollers the same way.
+ * Deployment settings shared by the CDK stack (infra/stack.ts), the local stack (infra/local) and
+ * the code, so both stacks wire queues, pollers and metrics the same way.
  */
+
+/** Powertools service name of every function (logs, metrics). */
+export const SERVICE_NAME = 'dingtalk-bridge';
+
 export const QUEUES = {
   events: { name: 'dingtalk-events', batchSize: 10, maxBatchingWindowSeconds: 1, maxReceiveCount: 5, consumerTimeoutSeconds: 30 },
   notify: { name: 'dingtalk-notify', batchSize: 10, maxBatchingWindowSeconds: 0, maxReceiveCount: 8, consumerTimeoutSeconds: 60 },
@@ -10,9 +15,6 @@ export const QUEUES = {
 export const visibilityTimeoutSeconds = (q: { consumerTimeoutSeconds: number }): number => q.consumerTimeoutSeconds * 6;
 
 export const DEFAULT_TABLE_NAME = 'dingtalk-bridge';
-
-/** Largest callback body accepted (bytes). DingTalk's encrypted events are a few KiB. */
-export const MAX_CALLBACK_BODY_BYTES = 64 * 1024;
 
 /** Default accepted clock skew for callback timestamps. */
 export const DEFAULT_CALLBACK_WINDOW_SECONDS = 3600;

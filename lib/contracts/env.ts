@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { DEFAULT_CALLBACK_WINDOW_SECONDS } from './deployment';
+import { formatIssues } from './validation';
 
-const schema = z.object({
+/**
+ * The environment contract of every function (docs/DESIGN.md): one schema. The CDK stack
+ * (infra/stack.ts) and the local stack (infra/local) build their maps as {@link EnvMap}, so a
+ * renamed variable fails to compile there too.
+ */
+/** DingTalk's endpoints, the defaults of DINGTALK_API_URL and DINGTALK_OAPI_URL. */
+export const DINGTALK_URLS = { api: 'https://api.dingtalk.com', oapi: 'https://oapi.dingtalk.com' } as const;
+
+export const envSchema = z.object({
   TABLE_NAME: z.string().min(1),
   EVENTS_QUEUE_URL: z.string().url().optional(),
   /** The events dead-letter queue: the events function sends records that can never be processed here. */
@@ -13,30 +22,33 @@ const schema = z.object({
   NOTIFY_RETRY_BASE_SECONDS: z.coerce.number().min(0).max(900).default(5),
   /** Per-request timeout for DingTalk calls, ms. */
   DINGTALK_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(8000),
-  DINGTALK_API_URL: z.string().url().default('https://api.dingtalk.com'),
-  DINGTALK_OAPI_URL: z.string().url().default('https://oapi.dingtalk.com'),
+  DINGTALK_API_URL: z.string().url().default(DINGTALK_URLS.api),
+  DINGTALK_OAPI_URL: z.string().url().default(DINGTALK_URLS.oapi),
   CALLBACK_WINDOW_SECONDS: z.coerce.number().int().positive().default(DEFAULT_CALLBACK_WINDOW_SECONDS),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = z.infer<typeof envSchema>;
+
+/** Every variable the functions read. */
+export type EnvName = keyof Config;
+
+/** An environment for the functions, as a stack sets it: only contract names, values as strings. */
+export type EnvMap = { readonly [K in EnvName]?: string };
 
 /**
- * Reads and validates the environment contract (see DESIGN.md). Call once at module scope.
+ * Reads and validates the environment contract. Call once at module scope.
  *
  * @example
  * const config = loadConfig();
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid configuration: ${fields}`);
-  }
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid configuration: ${formatIssues(parsed.error.issues)}`);
   return parsed.data;
 }
 
 /** The named variable, or a clear error when a handler that needs it runs without it. */
-export function required<K extends keyof Config>(config: Config, key: K): NonNullable<Config[K]> {
+export function required<K extends EnvName>(config: Config, key: K): NonNullable<Config[K]> {
   const value = config[key];
   if (value === undefined || value === null || value === '') throw new Error(`configuration ${String(key)} is required`);
   return value as NonNullable<Config[K]>;

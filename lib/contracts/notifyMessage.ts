@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { issueList } from './validation';
 
 /**
- * The notify queue message, contract v1 (DESIGN.md). One schema shared by the sender, the CLI and
+ * The notify queue message, contract v1 (docs/DESIGN.md). One schema shared by the sender, the CLI and
  * the tests. Objects are strict: a misspelt key (`userIDs`) is an error, not a silently empty list.
  */
 
@@ -121,6 +122,6 @@ export function parseNotifyMessage(input: unknown): ParseResult {
   }
   const r = notifyQueueMessageSchema.safeParse(value);
   if (r.success) return { ok: true, message: r.data };
-  const issues = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  const issues = issueList(r.error.issues);
   return { ok: false, reason: `invalid message: ${issues.join('; ')}`, issues, ...ids };
 }

@@ -1,28 +1,97 @@
 /**
- * Table keys of the delivery items (single-table design, see lib/store/table.ts).
+ * The DynamoDB key layout: one table holds everything (single-table design). Keys are the strings
+ * `pk` / `sk`; items that expire carry `expiresAt` (epoch seconds), the table's TTL attribute.
+ * Every key of every item is built here and nowhere else (docs/DESIGN.md, "Table map").
  *
- * | item              | pk                        | sk                     |
- * |-------------------|---------------------------|------------------------|
- * | rate limiter tat  | RATE#<clientId>#<api>     | RATE                   |
- * | monthly counter   | ORG#<corpId>              | QUOTA#<YYYY-MM>        |
- * | parked message    | PARK#<corpId>             | <YYYY-MM>#<messageId>  |
+ * | item                       | pk                         | sk                       | TTL  |
+ * |----------------------------|----------------------------|--------------------------|------|
+ * | tenant                     | TENANT#<tenantId>          | TENANT                   |      |
+ * | group link                 | TENANT#<tenantId>          | GROUP#<openConvId>       |      |
+ * | war room                   | TENANT#<tenantId>          | WARROOM#<incidentId>     |      |
+ * | access token / its lease   | APP#<clientId>             | TOKEN / TOKEN_LEASE      | yes  |
+ * | event dedupe               | EVENT#<tenantId>#<eventId> | EVENT                    | 7 d  |
+ * | inbound events per month   | ORG#<corpId>               | EVENTS#<YYYY-MM>         |      |
+ * | monthly call counter       | ORG#<corpId>               | QUOTA#<YYYY-MM>          | yes  |
+ * | rate limiter (GCRA)        | RATE#<clientId>#<api>      | RATE                     | 1 d  |
+ * | parked message             | PARK#<corpId>              | <YYYY-MM>#<messageId>    |      |
+ * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes  |
+ * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / TO#<ch>#<to>   | 30 d |
  */
 
+/** Attribute names of the table's keys and TTL. */
+export const KEY = { pk: 'pk', sk: 'sk', ttl: 'expiresAt' } as const;
+
+/** A full item key. */
+export interface ItemKey {
+  pk: string;
+  sk: string;
+}
+
+/** Sort key of every tenant item (a scan for `sk = TENANT` lists the tenants). */
+export const TENANT_SK = 'TENANT';
+
+/** Partition of everything a tenant owns: its record, its groups, its war rooms. */
+export const tenantPk = (tenantId: string): string => `TENANT#${tenantId}`;
+
 /**
- * Key of the shared GCRA state of one app's API.
+ * @example
+ * tenantKey('acme') // { pk: 'TENANT#acme', sk: 'TENANT' }
+ */
+export const tenantKey = (tenantId: string): ItemKey => ({ pk: tenantPk(tenantId), sk: TENANT_SK });
+
+/** Sort-key prefix of a tenant's group items (a Query with begins_with lists them). */
+export const GROUP_SK_PREFIX = 'GROUP#';
+
+/**
+ * @example
+ * groupKey('acme', 'cid1==') // { pk: 'TENANT#acme', sk: 'GROUP#cid1==' }
+ */
+export const groupKey = (tenantId: string, openConversationId: string): ItemKey => ({ pk: tenantPk(tenantId), sk: `${GROUP_SK_PREFIX}${openConversationId}` });
+
+/**
+ * @example
+ * warRoomKey('acme', 'inc-1') // { pk: 'TENANT#acme', sk: 'WARROOM#inc-1' }
+ */
+export const warRoomKey = (tenantId: string, incidentId: string): ItemKey => ({ pk: tenantPk(tenantId), sk: `WARROOM#${incidentId}` });
+
+/** An app's cached access token. */
+export const tokenKey = (clientId: string): ItemKey => ({ pk: `APP#${clientId}`, sk: 'TOKEN' });
+
+/** The lease of the one instance refreshing an app's access token. */
+export const tokenLeaseKey = (clientId: string): ItemKey => ({ pk: `APP#${clientId}`, sk: 'TOKEN_LEASE' });
+
+/** Sort key of every event dedupe record (Powertools idempotency). */
+export const EVENT_DEDUPE_SK = 'EVENT';
+
+/**
+ * @example
+ * eventDedupeKey('acme', 'ev-1') // { pk: 'EVENT#acme#ev-1', sk: 'EVENT' }
+ */
+export const eventDedupeKey = (tenantId: string, eventId: string): ItemKey => ({ pk: `EVENT#${tenantId}#${eventId}`, sk: EVENT_DEDUPE_SK });
+
+/**
+ * An organisation's inbound events in a China-time month.
  *
  * @example
- * rateKey('dingabc', 'robot.batchSend') // { pk: 'RATE#dingabc#robot.batchSend', sk: 'RATE' }
+ * eventCountKey('dingcorp', '2026-03') // { pk: 'ORG#dingcorp', sk: 'EVENTS#2026-03' }
  */
-export const rateKey = (clientId: string, api: string) => ({ pk: `RATE#${clientId}#${api}`, sk: 'RATE' });
+export const eventCountKey = (corpId: string, month: string): ItemKey => ({ pk: `ORG#${corpId}`, sk: `EVENTS#${month}` });
 
 /**
- * Key of an organisation's counter for a China-time month.
+ * An organisation's call counter for a China-time month.
  *
  * @example
  * quotaKey('dingcorp', '2026-03') // { pk: 'ORG#dingcorp', sk: 'QUOTA#2026-03' }
  */
-export const quotaKey = (corpId: string, month: string) => ({ pk: `ORG#${corpId}`, sk: `QUOTA#${month}` });
+export const quotaKey = (corpId: string, month: string): ItemKey => ({ pk: `ORG#${corpId}`, sk: `QUOTA#${month}` });
+
+/**
+ * The shared GCRA state of one app's API.
+ *
+ * @example
+ * rateKey('dingabc', 'robot.batchSend') // { pk: 'RATE#dingabc#robot.batchSend', sk: 'RATE' }
+ */
+export const rateKey = (clientId: string, api: string): ItemKey => ({ pk: `RATE#${clientId}#${api}`, sk: 'RATE' });
 
 /**
  * Partition of an organisation's parked messages.
@@ -30,7 +99,7 @@ export const quotaKey = (corpId: string, month: string) => ({ pk: `ORG#${corpId}
  * @example
  * parkPk('dingcorp') // 'PARK#dingcorp'
  */
-export const parkPk = (corpId: string) => `PARK#${corpId}`;
+export const parkPk = (corpId: string): string => `PARK#${corpId}`;
 
 /**
  * Sort key of a parked message: the month it was parked in, then its id.
@@ -38,27 +107,32 @@ export const parkPk = (corpId: string) => `PARK#${corpId}`;
  * @example
  * parkSk('2026-03', 'msg-1') // '2026-03#msg-1'
  */
-export const parkSk = (month: string, messageId: string) => `${month}#${messageId}`;
+export const parkSk = (month: string, messageId: string): string => `${month}#${messageId}`;
 
-/** An item in DynamoDB's wire format, as attached to a ConditionalCheckFailedException. */
-export type RawItem = Record<string, { N?: string; S?: string; BOOL?: boolean } | undefined>;
-
-/**
- * The item DynamoDB attached to a failed conditional write (ReturnValuesOnConditionCheckFailure
- * ALL_OLD); the document client does not unmarshall it.
- *
- * @example
- * catch (err) { const tat = rawNumber(itemOfFailure(err), 'tat'); }
- */
-export const itemOfFailure = (err: unknown): RawItem | undefined => (err as { Item?: RawItem }).Item;
+/** A parked message's full key. */
+export const parkKey = (corpId: string, month: string, messageId: string): ItemKey => ({ pk: parkPk(corpId), sk: parkSk(month, messageId) });
 
 /**
- * A number attribute of a raw item, or undefined.
+ * The mobile -> userId cache of an organisation.
  *
  * @example
- * rawNumber({ used: { N: '42' } }, 'used') // 42
+ * mobileKey('dingcorp', '13800000001') // { pk: 'CORP#dingcorp', sk: 'MOBILE#13800000001' }
  */
-export const rawNumber = (item: RawItem | undefined, name: string): number | undefined => {
-  const n = item?.[name]?.N;
-  return n === undefined ? undefined : Number(n);
-};
+export const mobileKey = (corpId: string, mobile: string): ItemKey => ({ pk: `CORP#${corpId}`, sk: `MOBILE#${mobile}` });
+
+/** Partition of one notify message's delivery records (its state and one item per recipient). */
+export const messagePk = (tenantId: string, id: string): string => `NOTIFY#${tenantId}#${id}`;
+
+/** The message state item of a notify message. */
+export const messageKey = (tenantId: string, id: string): ItemKey => ({ pk: messagePk(tenantId, id), sk: 'MESSAGE' });
+
+/** Sort-key prefix of a message's recipient items. */
+export const RECIPIENT_SK_PREFIX = 'TO#';
+
+/**
+ * One recipient's delivery record of a notify message.
+ *
+ * @example
+ * recipientItemKey('acme', 'n-1', 'user', 'u1') // { pk: 'NOTIFY#acme#n-1', sk: 'TO#user#u1' }
+ */
+export const recipientItemKey = (tenantId: string, id: string, channel: string, to: string): ItemKey => ({ pk: messagePk(tenantId, id), sk: `${RECIPIENT_SK_PREFIX}${channel}#${to}` });

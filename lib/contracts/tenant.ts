@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { isAesKey } from '../dingtalk/crypto';
+import { ValidationError } from '../errors';
+import { issueList } from './validation';
 
 export const EDITIONS = {
   standard: { qps: 20, monthlyQuota: 10_000 },
@@ -11,7 +13,7 @@ export type Edition = keyof typeof EDITIONS;
 
 const id = (what: string) => z.string().trim().min(1, `${what} is required`).max(128);
 
-/** The tenant record contract (DESIGN.md). Unknown keys are rejected so typos do not pass silently. */
+/** The tenant record contract (docs/DESIGN.md). Unknown keys are rejected so typos do not pass silently. */
 export const tenantSchema = z
   .object({
     tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId: 1-64 letters, digits, _ or -'),
@@ -46,4 +48,19 @@ export function maskTenant(tenant: Tenant): Record<string, unknown> {
     out[f] = tenant[f] ? '****' : '';
   }
   return out;
+}
+
+/**
+ * Validates a tenant record; throws {@link ValidationError} listing every bad field.
+ *
+ * @example
+ * const tenant = parseTenant(JSON.parse(readFileSync('tenant.json', 'utf8')));
+ */
+export function parseTenant(input: unknown): Tenant {
+  const r = tenantSchema.safeParse(input);
+  if (!r.success) {
+    const issues = issueList(r.error.issues);
+    throw new ValidationError(`invalid tenant record: ${issues.join('; ')}`, issues);
+  }
+  return r.data;
 }

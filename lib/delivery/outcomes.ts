@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { QUEUES } from '../contracts/deployment';
-import { isConditionalFailure, ttlAfter, type Table } from '../store/table';
+import { messageKey, recipientItemKey, type ItemKey } from '../contracts/tableKeys';
+import { tryConditional, ttlAfter, type Table } from '../store/table';
 
 /**
  * Per-message, per-recipient delivery records: the idempotency claims and the outcomes read by the
@@ -9,7 +10,7 @@ import { isConditionalFailure, ttlAfter, type Table } from '../store/table';
  * - sk `TO#user#<userId>`, `TO#group#<openConversationId>`, `TO#mobile#<mobile>`: one recipient.
  * Everything expires after {@link OUTCOME_TTL_SECONDS}.
  *
- * The rule (at most once per id, DESIGN.md): a recipient is claimed (`pending`, conditional write)
+ * The rule (at most once per id, docs/DESIGN.md): a recipient is claimed (`pending`, conditional write)
  * before its DingTalk call and its outcome written after. A recipient already `sent` (or otherwise
  * final) is skipped. A `pending` claim younger than {@link CLAIM_LEASE_MS} belongs to an attempt
  * still running: skipped. An older one was left by an attempt that died between its claim and its
@@ -90,8 +91,7 @@ export interface Outcome {
   recipients: RecipientOutcome[];
 }
 
-export const messagePk = (tenantId: string, id: string): string => `NOTIFY#${tenantId}#${id}`;
-const recipientSk = (channel: Channel, to: string): string => `TO#${channel}#${to}`;
+/** The in-memory map key of a recipient (not a table key). */
 export const recipientKey = (channel: Channel, to: string): string => `${channel}#${to}`;
 
 /** What an attempt does with a recipient, given its record (if any). */
@@ -137,19 +137,20 @@ function toOutcome(item: Record<string, unknown>): RecipientOutcome {
  */
 export async function readOutcome(table: Table, tenantId: string, id: string): Promise<Outcome> {
   const out: Outcome = { recipients: [] };
+  const state = messageKey(tenantId, id);
   let start: Record<string, unknown> | undefined;
   do {
     const r = await table.doc.send(
       new QueryCommand({
         TableName: table.name,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': messagePk(tenantId, id) },
+        ExpressionAttributeValues: { ':pk': state.pk },
         ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
     );
     for (const item of r.Items ?? []) {
-      if (item.sk === 'MESSAGE') {
+      if (item.sk === state.sk) {
         const { pk: _pk, sk: _sk, type: _t, expiresAt: _e, ...rest } = item;
         out.message = rest as MessageRecord;
       } else out.recipients.push(toOutcome(item));
@@ -174,8 +175,14 @@ export class Outcomes {
     private readonly now: () => number,
   ) {}
 
-  private get pk(): string {
-    return messagePk(this.tenantId, this.id);
+  /** The message state item's key. */
+  private get stateKey(): ItemKey {
+    return messageKey(this.tenantId, this.id);
+  }
+
+  /** A recipient item's key. */
+  private keyOf(channel: Channel, to: string): ItemKey {
+    return recipientItemKey(this.tenantId, this.id, channel, to);
   }
 
   private get expiresAt(): number {
@@ -195,7 +202,7 @@ export class Outcomes {
     const r = await this.table.doc.send(
       new UpdateCommand({
         TableName: this.table.name,
-        Key: { pk: this.pk, sk: 'MESSAGE' },
+        Key: this.stateKey,
         UpdateExpression: `${u.set} ADD #n_attempts :one`,
         ExpressionAttributeNames: { ...u.names, '#n_attempts': 'attempts' },
         ExpressionAttributeValues: { ...u.values, ':one': 1 },
@@ -211,7 +218,7 @@ export class Outcomes {
     await this.table.doc.send(
       new UpdateCommand({
         TableName: this.table.name,
-        Key: { pk: this.pk, sk: 'MESSAGE' },
+        Key: this.stateKey,
         UpdateExpression: reason ? u.set : `${u.set} REMOVE #n_reason`,
         ExpressionAttributeNames: reason ? u.names : { ...u.names, '#n_reason': 'reason' },
         ExpressionAttributeValues: u.values,
@@ -229,22 +236,18 @@ export class Outcomes {
   async claim(channel: Channel, to: string, attemptId: string): Promise<boolean> {
     const now = this.now();
     const u = setOf({ type: 'recipient', channel, to, status: 'pending', attemptId, claimedAt: now, updatedAt: new Date(now).toISOString(), expiresAt: this.expiresAt });
-    try {
-      await this.table.doc.send(
+    return tryConditional(
+      this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
-          Key: { pk: this.pk, sk: recipientSk(channel, to) },
+          Key: this.keyOf(channel, to),
           UpdateExpression: u.set,
           ConditionExpression: `attribute_not_exists(pk) OR #n_status IN (${CLAIMABLE.map((_, i) => `:c${i}`).join(', ')})`,
           ExpressionAttributeNames: u.names,
           ExpressionAttributeValues: { ...u.values, ...Object.fromEntries(CLAIMABLE.map((st, i) => [`:c${i}`, st])) },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /**
@@ -267,7 +270,7 @@ export class Outcomes {
       await this.table.doc.send(
         new PutCommand({
           TableName: this.table.name,
-          Item: { pk: this.pk, sk: recipientSk(channel, to), type: 'recipient', channel, to, ...fields, updatedAt: new Date(this.now()).toISOString(), expiresAt: this.expiresAt },
+          Item: { ...this.keyOf(channel, to), type: 'recipient', channel, to, ...fields, updatedAt: new Date(this.now()).toISOString(), expiresAt: this.expiresAt },
         }),
       );
       return true;
@@ -277,7 +280,7 @@ export class Outcomes {
 
   /** One recipient's record (tests, diagnostics). */
   async get(channel: Channel, to: string): Promise<RecipientOutcome | undefined> {
-    const r = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: { pk: this.pk, sk: recipientSk(channel, to) }, ConsistentRead: true }));
+    const r = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: this.keyOf(channel, to), ConsistentRead: true }));
     return r.Item ? toOutcome(r.Item) : undefined;
   }
 
@@ -298,21 +301,17 @@ export class Outcomes {
       }
     }
     if (cond.expr.includes('#n_status')) names['#n_status'] = 'status';
-    try {
-      await this.table.doc.send(
+    return tryConditional(
+      this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
-          Key: { pk: this.pk, sk: recipientSk(channel, to) },
+          Key: this.keyOf(channel, to),
           UpdateExpression: `${u.set}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: cond.expr,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: { ...u.values, ...cond.values },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionalFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
   }
 }

@@ -3,6 +3,9 @@ import { classifyNetworkError, classifyResponse, type DingTalkApi, type DingTalk
 /** Default per-request timeout: well under the sender's Lambda timeout, long enough for DingTalk on a bad day. */
 export const DEFAULT_TIMEOUT_MS = 8000;
 
+/** batchSend (robot/oToMessages/batchSend) takes at most 20 userIds. */
+export const BATCH_SEND_MAX_USERS = 20;
+
 /** Whether DingTalk counts an API against the organisation's monthly quota (DINGTALK.md section 4). */
 export const COUNTED: Record<DingTalkApi, boolean> = {
   token: false,

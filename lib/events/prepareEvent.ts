@@ -1,18 +1,10 @@
-import { z } from 'zod';
+import { eventsQueueMessageSchema } from '../contracts/eventsMessage';
+import { issueList } from '../contracts/validation';
 import { getField } from '../util/fields';
 import { InvalidEventError } from './errors';
 import { findEventModule } from './eventModules';
 import { readText } from './read';
 import type { PreparedEvent } from './types';
-
-/** The events queue message the callback writes (QueuedEvent in lib/callback/handleCallback.ts). */
-const queuedEventSchema = z.object({
-  tenantId: z.string().trim().min(1, 'tenantId is required'),
-  eventId: z.string().trim().min(1, 'eventId is required'),
-  eventType: z.string().trim().min(1).optional(),
-  receivedAt: z.string().optional(),
-  event: z.record(z.string(), z.unknown()),
-});
 
 /**
  * Validates an events queue message body and reads its DingTalk event. Throws
@@ -30,9 +22,9 @@ export function prepareEvent(body: string, fallbackReceivedAtMs: number): Prepar
   } catch {
     throw new InvalidEventError('message body is not JSON');
   }
-  const parsed = queuedEventSchema.safeParse(json);
+  const parsed = eventsQueueMessageSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+    const issues = issueList(parsed.error.issues);
     throw new InvalidEventError(`invalid queued event: ${issues.join('; ')}`, issues);
   }
   const { tenantId, eventId, event, receivedAt } = parsed.data;

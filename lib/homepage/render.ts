@@ -1,3 +1,4 @@
+import { chinaMinute } from '../util/chinaTime';
 import { html, raw, type SafeHtml } from './html';
 import { setupSteps } from './steps';
 import { STYLE } from './style';
@@ -8,7 +9,6 @@ import type { GroupView, HomeStatus, OrgView, Page, UsageView } from './types';
  * No scripts; one inline stylesheet (allowed by hash).
  */
 
-const CST_OFFSET_MS = 8 * 3600_000;
 const EDITION_NAMES: Record<OrgView['edition'], string> = { standard: 'Standard', professional: 'Professional', exclusive: 'Exclusive' };
 const number = new Intl.NumberFormat('en-US');
 
@@ -19,7 +19,7 @@ const number = new Intl.NumberFormat('en-US');
  * chinaTime(Date.parse('2025-06-01T00:30:00Z')) // '2025-06-01 08:30 (UTC+8)'
  */
 export function chinaTime(ms: number): string {
-  return `${new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ')} (UTC+8)`;
+  return `${chinaMinute(ms)} (UTC+8)`;
 }
 
 /** A whole HTML document around `body`. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NotifyRequest, Recipients } from '../contracts/notifyMessage';
-import { chunk } from './recipients';
+import { chunk } from '../util/lists';
 import type { RenderedMessage } from './render';
 
 /**
@@ -22,23 +22,6 @@ export function coalesceKey(msg: Pick<NotifyRequest, 'tenantId' | 'severity'>, r
   return createHash('sha256')
     .update(JSON.stringify([msg.tenantId, msg.severity ?? null, rendered.msgKey, rendered.msgParam]))
     .digest('hex');
-}
-
-/**
- * `items` grouped by `keyOf`, groups in the order of their first item, items in their order.
- *
- * @example
- * groupBy(['a1', 'b1', 'a2'], (s) => s[0]) // [['a1', 'a2'], ['b1']]
- */
-export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return [...groups.values()];
 }
 
 /** One recipient of a shared call, and every holder (message attempt) that claimed it. */

@@ -1,10 +1,9 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalFailure, ttlAfter, type Table } from '../store/table';
-import { chinaMonth, chinaMonthEnd } from '../util/chinaTime';
-import { monthStart } from '../util/calendar';
+import { rawNumber, tryConditional, tryConditionalOld, ttlAfter, type Table } from '../store/table';
+import { chinaMonth, chinaMonthEnd, monthStart } from '../util/chinaTime';
 import { ContentionError } from '../shaping/errors';
-import { itemOfFailure, quotaKey, rawNumber } from '../contracts/tableKeys';
-import type { Severity } from '../util/time';
+import { quotaKey } from '../contracts/tableKeys';
+import type { Severity } from '../contracts/notifyMessage';
 
 /**
  * Monthly call counter per organisation (corpId) per China-time month, item
@@ -96,31 +95,29 @@ export async function reserveCalls(table: Table, corpId: string, n: number, poli
   for (let attempt = 0; attempt < 30; attempt++) {
     const want = Math.min(n, limit - (used ?? 0));
     if (want <= 0) return { month, granted: 0, used: used ?? 0, reason: denialFor(policy, used ?? 0) };
-    try {
-      const r = await table.doc.send(
-        new UpdateCommand({
-          TableName: table.name,
-          Key: quotaKey(corpId, month),
-          UpdateExpression: 'ADD used :want SET quota = :quota, expiresAt = :exp',
-          ConditionExpression: '(attribute_not_exists(used) OR used <= :max) AND attribute_not_exists(exhaustedAt)',
-          ExpressionAttributeValues: {
-            ':want': want,
-            ':max': limit - want,
-            ':quota': policy.quota,
-            ':exp': ttlAfter(chinaMonthEnd(now), KEEP_AFTER_MONTH_SECONDS),
-          },
-          ReturnValues: 'UPDATED_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      const after = Number(r.Attributes?.used ?? want);
+    const write = table.doc.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: quotaKey(corpId, month),
+        UpdateExpression: 'ADD used :want SET quota = :quota, expiresAt = :exp',
+        ConditionExpression: '(attribute_not_exists(used) OR used <= :max) AND attribute_not_exists(exhaustedAt)',
+        ExpressionAttributeValues: {
+          ':want': want,
+          ':max': limit - want,
+          ':quota': policy.quota,
+          ':exp': ttlAfter(chinaMonthEnd(now), KEEP_AFTER_MONTH_SECONDS),
+        },
+        ReturnValues: 'UPDATED_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    const r = await tryConditionalOld(write);
+    if (r.applied) {
+      const after = Number((await write).Attributes?.used ?? want);
       return { month, granted: want, used: after, ...(want < n ? { reason: denialFor(policy, after) } : {}) };
-    } catch (err) {
-      if (!isConditionalFailure(err)) throw err;
-      const old = itemOfFailure(err);
-      if (old?.exhaustedAt) return { month, granted: 0, used: rawNumber(old, 'used') ?? 0, reason: 'exhausted' };
-      used = rawNumber(old, 'used') ?? (await usage(table, corpId, now)).used;
     }
+    if (r.old?.exhaustedAt) return { month, granted: 0, used: rawNumber(r.old, 'used') ?? 0, reason: 'exhausted' };
+    used = rawNumber(r.old, 'used') ?? (await usage(table, corpId, now)).used;
   }
   throw new ContentionError(`quota ORG#${corpId}`, 30);
 }
@@ -138,8 +135,8 @@ export async function reserveCalls(table: Table, corpId: string, n: number, poli
 export async function release(table: Table, corpId: string, n: number, month: string): Promise<boolean> {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
   if (n === 0) return true;
-  try {
-    await table.doc.send(
+  return tryConditional(
+    table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: quotaKey(corpId, month),
@@ -147,12 +144,8 @@ export async function release(table: Table, corpId: string, n: number, month: st
         ConditionExpression: 'used >= :n',
         ExpressionAttributeValues: { ':minus': -n, ':n': n },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /**
@@ -180,13 +173,11 @@ export async function markExhausted(table: Table, corpId: string, month: string,
  * await clearExhausted(table, corpId, '2026-03');
  */
 export async function clearExhausted(table: Table, corpId: string, month: string): Promise<void> {
-  try {
-    await table.doc.send(
+  await tryConditional(
+    table.doc.send(
       new UpdateCommand({ TableName: table.name, Key: quotaKey(corpId, month), UpdateExpression: 'REMOVE exhaustedAt', ConditionExpression: 'attribute_exists(pk)' }),
-    );
-  } catch (err) {
-    if (!isConditionalFailure(err)) throw err;
-  }
+    ),
+  );
 }
 
 /**

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalFailure, type Table } from '../store/table';
+import { tryConditional, type Table } from '../store/table';
 import { chinaMonth } from '../util/chinaTime';
-import { parkPk, parkSk } from '../contracts/tableKeys';
+import { parkKey, parkPk } from '../contracts/tableKeys';
 
 /**
  * Messages the monthly quota cannot carry, kept in DynamoDB until the month turns or the quota is
@@ -49,19 +49,15 @@ const fromItem = <T>(item: Item): ParkedMessage<T> => ({
  */
 export async function park<T extends { id: string }>(table: Table, corpId: string, message: T, reason: string, now: number = Date.now()): Promise<boolean> {
   const month = chinaMonth(now);
-  try {
-    await table.doc.send(
+  return tryConditional(
+    table.doc.send(
       new PutCommand({
         TableName: table.name,
-        Item: { pk: parkPk(corpId), sk: parkSk(month, message.id), type: 'parked', corpId, messageId: message.id, month, parkedAt: now, reason, body: JSON.stringify(message) },
+        Item: { ...parkKey(corpId, month, message.id), type: 'parked', corpId, messageId: message.id, month, parkedAt: now, reason, body: JSON.stringify(message) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 async function* pages(table: Table, corpId: string, extra: { select?: 'COUNT' } = {}) {
@@ -141,8 +137,8 @@ export async function takeParked<T = unknown>(table: Table, corpId: string, limi
 }
 
 async function claim(table: Table, item: Item, lease: { id: string; until: number }, now: number): Promise<Item | undefined> {
-  try {
-    await table.doc.send(
+  const claimed = await tryConditional(
+    table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: { pk: item.pk, sk: item.sk },
@@ -150,12 +146,9 @@ async function claim(table: Table, item: Item, lease: { id: string; until: numbe
         ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now)',
         ExpressionAttributeValues: { ':id': lease.id, ':until': lease.until, ':now': now },
       }),
-    );
-    return item;
-  } catch (err) {
-    if (isConditionalFailure(err)) return undefined;
-    throw err;
-  }
+    ),
+  );
+  return claimed ? item : undefined;
 }
 
 /**
@@ -168,22 +161,18 @@ async function claim(table: Table, item: Item, lease: { id: string; until: numbe
  */
 export async function ackParked(table: Table, taken: readonly ParkedMessage[]): Promise<number> {
   const done = await Promise.all(
-    taken.map(async (p) => {
-      try {
-        await table.doc.send(
+    taken.map((p) =>
+      tryConditional(
+        table.doc.send(
           new DeleteCommand({
             TableName: table.name,
-            Key: { pk: parkPk(p.corpId), sk: parkSk(p.month, p.messageId) },
+            Key: parkKey(p.corpId, p.month, p.messageId),
             ConditionExpression: 'leaseId = :id',
             ExpressionAttributeValues: { ':id': p.lease?.id ?? '' },
           }),
-        );
-        return true;
-      } catch (err) {
-        if (isConditionalFailure(err)) return false;
-        throw err;
-      }
-    }),
+        ),
+      ),
+    ),
   );
   return done.filter(Boolean).length;
 }
@@ -197,20 +186,18 @@ export async function ackParked(table: Table, taken: readonly ParkedMessage[]): 
  */
 export async function unleaseParked(table: Table, taken: readonly ParkedMessage[]): Promise<void> {
   await Promise.all(
-    taken.map(async (p) => {
-      try {
-        await table.doc.send(
+    taken.map((p) =>
+      tryConditional(
+        table.doc.send(
           new UpdateCommand({
             TableName: table.name,
-            Key: { pk: parkPk(p.corpId), sk: parkSk(p.month, p.messageId) },
+            Key: parkKey(p.corpId, p.month, p.messageId),
             UpdateExpression: 'REMOVE leaseId, leaseUntil',
             ConditionExpression: 'leaseId = :id',
             ExpressionAttributeValues: { ':id': p.lease?.id ?? '' },
           }),
-        );
-      } catch (err) {
-        if (!isConditionalFailure(err)) throw err;
-      }
-    }),
+        ),
+      ),
+    ),
   );
 }

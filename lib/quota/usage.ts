@@ -1,5 +1,5 @@
 import type { Table } from '../store/table';
-import { chinaDate } from '../util/calendar';
+import { chinaDate } from '../util/chinaTime';
 import { callsPerDay, reachedAt } from './forecast';
 import { countParked } from './parking';
 import { DEFAULT_RESERVE_PERCENT, reserveOf, usage } from './counter';

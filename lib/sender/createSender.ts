@@ -1,46 +1,26 @@
-import { createHash, randomUUID } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
 import { QUEUES } from '../contracts/deployment';
-import { NO_SUCH_MOBILE, type DingTalkClient } from '../dingtalk/client';
-import type { DingTalkResult } from '../dingtalk/errors';
-import { logger as rootLogger } from '../log';
 import { parseNotifyMessage, type NotifyQueueMessage, type NotifyRequest, type ParseResult } from '../contracts/notifyMessage';
-import type { Table } from '../store/table';
-import { getTenant } from '../store/tenants';
 import type { Tenant } from '../contracts/tenant';
 import { AccessTokens } from '../dingtalk/accessTokens';
-import { AppSession, resolveMobile } from '../dingtalk/appSession';
-import { backoffSeconds, delayRedelivery, queueUrlOfArn, RetryLaterError, type RetryPolicy } from './backoff';
+import { noopGate, type CallGate } from '../dingtalk/callGate';
+import { BATCH_SEND_MAX_USERS, type DingTalkClient } from '../dingtalk/client';
+import { Outcomes } from '../delivery/outcomes';
+import type { DeliveryContext, KindHandlers } from '../delivery/types';
+import type { DeliveryResult } from '../delivery/verdict';
+import { logger as rootLogger } from '../log';
+import { CallLedger, coalesceKey } from '../notify/coalesce';
+import { groupBy } from '../util/lists';
+import { deliverNotify, deliverNotifyBatch } from '../notify/deliverNotify';
+import { render } from '../notify/render';
 import { deadLetter } from '../queue/deadLetter';
 import { sendText } from '../queue/sqs';
-import { noopGate, type CallGate } from '../dingtalk/callGate';
-import { CallLedger, coalesceKey, coalesceRecipients, groupBy, type SharedRecipient } from '../notify/coalesce';
-import { decide, Outcomes, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/outcomes';
-import { coolAppCodeOf, dedupe, maskMobile, MAX_USERS_PER_BATCH, runPool } from '../notify/recipients';
-import { render, type RenderedMessage } from '../notify/render';
-import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult } from '../delivery/verdict';
-import { deliverWarRoom } from '../warroom/deliverWarRoom';
-
-export { verdictOf, type DeliveryResult } from '../delivery/verdict';
-
-/** Everything a kind handler may use. */
-export interface DeliveryContext {
-  table: Table;
-  client: DingTalkClient;
-  gate: CallGate;
-  tokens: AccessTokens;
-  now: () => number;
-  getTenant(tenantId: string): Promise<Tenant | undefined>;
-  log: Logger;
-  /** Concurrent DingTalk sends within one message. */
-  concurrency: number;
-}
-
-/** Delivers one message of a kind. The extension point: the war room plugs in here. */
-export type KindHandler<K extends NotifyQueueMessage['kind']> = (ctx: DeliveryContext, msg: Extract<NotifyQueueMessage, { kind: K }>) => Promise<DeliveryResult>;
-export type KindHandlers = { [K in NotifyQueueMessage['kind']]: KindHandler<K> };
+import type { Table } from '../store/table';
+import { getTenant } from '../store/tenants';
+import { backoffSeconds, delayRedelivery, queueUrlOfArn, RetryLaterError, type RetryPolicy } from './backoff';
+import { defaultHandlers } from './kinds';
 
 export interface SenderDeps {
   table: Table;
@@ -98,269 +78,6 @@ export const DEFERRALS_ATTRIBUTE = 'deferrals';
 
 export const DEFAULT_RETRY: RetryPolicy = { baseSeconds: 5, capSeconds: 900, maxReceiveCount: QUEUES.notify.maxReceiveCount };
 
-/** A stable hash of a validated message: the same id re-sent with other content is detected. */
-export const contentHash = (msg: NotifyQueueMessage): string => createHash('sha256').update(JSON.stringify(msg)).digest('hex');
-
-/** One delivery record to write: the message attempt holding the claim, the recipient, its outcome. */
-type Row = readonly [NotifyAttempt, string, Parameters<Outcomes['record']>[3]];
-
-/**
- * One message's attempt at `notify`: its delivery records, the recipients it claimed, and the
- * statuses its verdict is made of. Calls may be shared with other messages (coalescing), records
- * and verdicts never are.
- */
-class NotifyAttempt {
-  readonly attemptId = randomUUID();
-  /** Users (from userIds and resolved mobiles) and groups this attempt claimed: it must call DingTalk for them. */
-  users: string[] = [];
-  groups: string[] = [];
-  private readonly final = new Map<string, [string, RecipientStatus | 'inFlight', string?]>();
-  private deferMs = 0;
-  private failure?: { error: unknown };
-
-  constructor(
-    readonly ctx: DeliveryContext,
-    readonly msg: NotifyRequest,
-    readonly outcomes: Outcomes,
-    readonly session: AppSession,
-    readonly rendered: RenderedMessage,
-    private readonly snapshot: Map<string, RecipientOutcome>,
-  ) {}
-
-  get log(): Logger {
-    return this.ctx.log;
-  }
-
-  note(channel: Channel, to: string, status: RecipientStatus | 'inFlight', detail?: string, retryAfterMs?: number): void {
-    if (retryAfterMs) this.deferMs = Math.max(this.deferMs, retryAfterMs);
-    this.final.set(recipientKey(channel, to), [`${channel} ${channel === 'mobile' ? maskMobile(to) : to}`, status, detail]);
-  }
-
-  /** A call made for this message threw (its claims were given back): the whole attempt fails, SQS brings it back. */
-  fail(error: unknown): void {
-    this.failure ??= { error };
-  }
-
-  known(channel: Channel, to: string): RecipientOutcome | undefined {
-    return this.snapshot.get(recipientKey(channel, to));
-  }
-
-  /** Claims `targets` (in order): skips what is final or in flight elsewhere; orphaned claims become 'unknown'. */
-  async claim(channel: Channel, targets: string[]): Promise<string[]> {
-    const { ctx, outcomes } = this;
-    const mine: string[] = [];
-    await Promise.all(
-      targets.map(async (to) => {
-        const rec = this.known(channel, to);
-        const d = decide(rec, ctx.now());
-        if (d === 'skip') return this.note(channel, to, rec!.status);
-        if (d === 'inFlight') return this.note(channel, to, 'inFlight');
-        if (d === 'orphaned') {
-          await outcomes.markUnknown(channel, to, rec!.attemptId);
-          this.log.warn('orphaned claim: an earlier attempt died mid-send; recorded as unknown, not re-sent', { channel, to: channel === 'mobile' ? maskMobile(to) : to });
-          return this.note(channel, to, 'unknown');
-        }
-        if (await outcomes.claim(channel, to, this.attemptId)) mine.push(to);
-        else this.note(channel, to, 'inFlight');
-      }),
-    );
-    const order = new Map(targets.map((t, i) => [t, i]));
-    return mine.sort((a, b) => order.get(a)! - order.get(b)!);
-  }
-
-  /** The verdict of this attempt, or the error of a call that threw. */
-  result(): PromiseSettledResult<DeliveryResult> {
-    if (this.failure) return { status: 'rejected', reason: this.failure.error };
-    return { status: 'fulfilled', value: verdictOf(this.final.values(), this.deferMs) };
-  }
-}
-
-/**
- * Starts a message's attempt: tenant, content check (a re-used id is refused), rendering, mobiles
- * resolved to users, then users and groups claimed. A result instead when nothing may be sent.
- */
-async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Promise<NotifyAttempt | DeliveryResult> {
-  const tenant = await ctx.getTenant(msg.tenantId);
-  if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
-
-  const outcomes = new Outcomes(ctx.table, msg.tenantId, msg.id, ctx.now);
-  const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
-  if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
-
-  const rendered = render(msg.message);
-  if (rendered.truncated) ctx.log.warn('message body truncated to fit DingTalk', { bytes: rendered.bytes, originalChars: msg.message.markdown.length });
-
-  const session = new AppSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens }, {
-    tenantId: tenant.tenantId,
-    corpId: tenant.corpId,
-    clientId: tenant.clientId,
-    clientSecret: tenant.clientSecret,
-  }, msg.severity);
-  const attempt = new NotifyAttempt(ctx, msg, outcomes, session, rendered, await outcomes.snapshot());
-  const fromMobiles = await resolveMobiles(attempt, tenant.corpId);
-  attempt.users = await attempt.claim('user', dedupe([...(msg.to.userIds ?? []), ...fromMobiles]));
-  attempt.groups = await attempt.claim('group', dedupe(msg.to.openConversationIds));
-  return attempt;
-}
-
-/** Mobiles -> userIds (cached per organisation; "no such user" reported, not retried). */
-async function resolveMobiles(attempt: NotifyAttempt, corpId: string): Promise<string[]> {
-  const { ctx, outcomes, msg } = attempt;
-  const fromMobiles: string[] = [];
-  for (const mobile of dedupe(msg.to.mobiles)) {
-    const known = attempt.known('mobile', mobile);
-    if (known?.status === 'resolved' && known.userId) {
-      fromMobiles.push(known.userId);
-      attempt.note('mobile', mobile, 'resolved');
-      continue;
-    }
-    if (known?.status === 'unknownMobile') {
-      attempt.note('mobile', mobile, 'unknownMobile');
-      continue;
-    }
-    const r = await resolveMobile(ctx, attempt.session, corpId, mobile);
-    if (r.kind === 'ok') {
-      fromMobiles.push(r.data.userId);
-      await outcomes.record('mobile', mobile, undefined, { status: 'resolved', userId: r.data.userId });
-      attempt.note('mobile', mobile, 'resolved');
-    } else if (r.code === NO_SUCH_MOBILE) {
-      await outcomes.record('mobile', mobile, undefined, { status: 'unknownMobile', code: r.code, message: r.message });
-      attempt.note('mobile', mobile, 'unknownMobile');
-      attempt.log.warn('no DingTalk user with this mobile', { mobile: maskMobile(mobile) });
-    } else {
-      await outcomes.record('mobile', mobile, undefined, failureFields(r));
-      attempt.note('mobile', mobile, statusOfFailure(r), describe(r), r.retryAfterMs);
-    }
-  }
-  return fromMobiles;
-}
-
-/** A `notify` message to deliver, with the context (logger) of its own record. */
-export interface NotifyDelivery {
-  ctx: DeliveryContext;
-  msg: NotifyRequest;
-}
-
-/**
- * Delivers `notify` messages together: each message resolves its mobiles and claims its recipients
- * on its own, then the messages whose DingTalk message is the same ({@link coalesceKey}) share
- * their batchSend calls: the union of the users they claimed, 20 distinct users per call, each
- * call through the gate once. A user claimed by several of them gets one DingTalk message,
- * recorded for each. Groups are posted per message. Every message gets its own result, in order:
- * its verdict, or the error of a call made for it (its claims given back) for SQS to retry.
- *
- * @example
- * const [a, b] = await deliverNotifyBatch([{ ctx: ctxA, msg: a }, { ctx: ctxB, msg: b }]);
- * if (a.status === 'fulfilled') a.value.verdict; // 'done'
- */
-export async function deliverNotifyBatch(messages: readonly NotifyDelivery[]): Promise<Array<PromiseSettledResult<DeliveryResult>>> {
-  const opened = await Promise.allSettled(messages.map(({ ctx, msg }) => openNotify(ctx, msg)));
-  const attempts = opened.flatMap((o) => (o.status === 'fulfilled' && o.value instanceof NotifyAttempt ? [o.value] : []));
-
-  // A call that throws fails every message it was made for (runPool would report only the first).
-  const forAll = (involved: readonly NotifyAttempt[], call: () => Promise<void>) => async () => {
-    try {
-      await call();
-    } catch (e) {
-      for (const a of involved) a.fail(e);
-    }
-  };
-  const tasks: Array<() => Promise<void>> = [];
-  for (const same of groupBy(attempts, (a) => coalesceKey(a.msg, a.rendered))) {
-    coalesceRecipients(same.map((a) => [a, a.users] as const), MAX_USERS_PER_BATCH).forEach((shared, i) => {
-      const holders = [...new Set(shared.flatMap((s) => s.holders))];
-      tasks.push(forAll(holders, () => sendDm(shared, i)));
-    });
-  }
-  for (const a of attempts) for (const cid of a.groups) tasks.push(forAll([a], () => sendGroup(a, cid)));
-  await runPool(tasks, attempts[0]?.ctx.concurrency ?? 1);
-
-  return opened.map((o) => (o.status === 'rejected' ? o : o.value instanceof NotifyAttempt ? o.value.result() : { status: 'fulfilled', value: o.value }));
-}
-
-/**
- * `notify`: resolve mobiles, DM users 20 per batchSend, post to each group (with its coolAppCode),
- * each recipient claimed before and recorded after its call (see outcomes.ts for the rule). One
- * message on its own; the sender's `prepare` coalesces a batch with {@link deliverNotifyBatch}.
- */
-export const deliverNotify: KindHandler<'notify'> = async (ctx, msg) => {
-  const [r] = await deliverNotifyBatch([{ ctx, msg }]);
-  if (r.status === 'rejected') throw r.reason;
-  return r.value;
-};
-
-/** Calls DingTalk for claimed recipients; if it throws before an answer, gives every claim back. */
-async function callReleasing<T>(channel: Channel, claims: ReadonlyArray<readonly [NotifyAttempt, string]>, call: () => Promise<DingTalkResult<T>>): Promise<DingTalkResult<T>> {
-  try {
-    return await call();
-  } catch (e) {
-    await Promise.allSettled(claims.map(([a, to]) => a.outcomes.record(channel, to, a.attemptId, { status: 'retry', code: 'internal', message: (e as Error).message })));
-    throw e;
-  }
-}
-
-/** Writes outcomes (each only while its attempt still holds the claim) and notes them for the verdicts. */
-async function recordAll(channel: Channel, rows: readonly Row[], detailOf: (fields: Row[2]) => string | undefined = (f) => f.code, retryAfterMs?: number): Promise<void> {
-  const lost = new Map<NotifyAttempt, number>();
-  await Promise.all(
-    rows.map(async ([a, to, fields]) => {
-      if (!(await a.outcomes.record(channel, to, a.attemptId, fields))) lost.set(a, (lost.get(a) ?? 0) + 1);
-    }),
-  );
-  for (const [a, count] of lost) a.log.error('claim lost before its outcome was written', { channel, count });
-  for (const [a, to, fields] of rows) a.note(channel, to, fields.status, detailOf(fields), retryAfterMs);
-}
-
-/** One batchSend for up to 20 distinct users, claimed by one or more messages with the same content. */
-async function sendDm(shared: ReadonlyArray<SharedRecipient<NotifyAttempt>>, index: number): Promise<void> {
-  const userIds = shared.map((s) => s.to);
-  const claims = shared.flatMap((s) => s.holders.map((a) => [a, s.to] as const));
-  const lead = shared[0].holders[0];
-  const r = await callReleasing('user', claims, () => lead.session.batchSend({ userIds, msgKey: lead.rendered.msgKey, msgParam: lead.rendered.msgParam }));
-  // Logged once per message (its notifyId): how many of the call's users were its own.
-  const perMessage = new Map<NotifyAttempt, number>();
-  for (const [a] of claims) perMessage.set(a, (perMessage.get(a) ?? 0) + 1);
-  const coalesced = perMessage.size;
-  if (r.kind !== 'ok') {
-    const fields = failureFields(r);
-    await recordAll('user', claims.map(([a, u]) => [a, u, fields]), () => describe(r), r.retryAfterMs);
-    for (const [a, own] of perMessage) a.log.warn('batchSend failed', { chunk: index, users: userIds.length, ownUsers: own, coalesced, kind: r.kind, code: r.code, requestId: r.requestId });
-    return;
-  }
-  const invalid = new Set(r.data.invalidStaffIdList ?? []);
-  const throttled = new Set(r.data.flowControlledStaffIdList ?? []);
-  const outcomeOf = (u: string): Row[2] => {
-    if (invalid.has(u)) return { status: 'invalidUser', code: 'invalidStaffId', requestId: r.requestId };
-    if (throttled.has(u)) return { status: 'flowControlled', code: 'flowControlled', requestId: r.requestId };
-    return { status: 'sent', requestId: r.requestId, processQueryKey: r.data.processQueryKey };
-  };
-  await recordAll('user', claims.map(([a, u]) => [a, u, outcomeOf(u)]));
-  for (const [a, own] of perMessage) {
-    a.log.info('batchSend sent', { chunk: index, users: userIds.length, ownUsers: own, coalesced, invalid: invalid.size, flowControlled: throttled.size, requestId: r.requestId });
-  }
-}
-
-async function sendGroup(a: NotifyAttempt, openConversationId: string): Promise<void> {
-  const { ctx, msg, session, rendered } = a;
-  const r = await callReleasing('group', [[a, openConversationId]], async () => {
-    const coolAppCode = await coolAppCodeOf(ctx.table, msg.tenantId, openConversationId);
-    return session.groupSend({ openConversationId, msgKey: rendered.msgKey, msgParam: rendered.msgParam, ...(coolAppCode ? { coolAppCode } : {}) });
-  });
-  if (r.kind !== 'ok') {
-    await recordAll('group', [[a, openConversationId, failureFields(r)]], () => describe(r), r.retryAfterMs);
-    a.log.warn('groupSend failed', { openConversationId, kind: r.kind, code: r.code, requestId: r.requestId });
-    return;
-  }
-  await recordAll('group', [[a, openConversationId, { status: 'sent', requestId: r.requestId, processQueryKey: r.data.processQueryKey }]], () => undefined);
-  a.log.info('groupSend sent', { openConversationId, requestId: r.requestId });
-}
-
-/** The kinds this sender delivers: notifications, and war rooms (lib/warroom). */
-export const defaultHandlers: KindHandlers = {
-  notify: deliverNotify,
-  'war_room.create': deliverWarRoom,
-};
-
 /**
  * The sender core, free of Lambda: validates a queue record, delivers it with the handler for its
  * kind, and settles it: acknowledged, dead-lettered with the reason, parked, or handed back to SQS
@@ -382,7 +99,7 @@ export function createSender(deps: SenderDeps): Sender {
   const baseLog = deps.logger ?? rootLogger;
 
   const toDeadLetter = async (record: SQSRecord, reason: string, ids: { tenantId?: string; id?: string }, receiveCount: number) =>
-    deadLetter(deps.sqs, deps.dlqUrl, record.body, { reason, ...ids, receiveCount });
+    deadLetter(deps.sqs, deps.dlqUrl, record.body, { source: 'sender', reason, tenantId: ids.tenantId, messageId: ids.id, sqsMessageId: record.messageId, receiveCount }, now());
 
   /**
    * Validates a record and asks the pre-check (unless `precheck` is false: its calls are already
@@ -497,7 +214,7 @@ export function createSender(deps: SenderDeps): Sender {
    * outcome (admission error, early result, or its job and attempt) comes back in order.
    */
   const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>): Promise<Planned[]> => {
-    const ledger = new CallLedger(MAX_USERS_PER_BATCH);
+    const ledger = new CallLedger(BATCH_SEND_MAX_USERS);
     const admissions: Array<PromiseSettledResult<Admission>> = [];
     for (const { record, parsed } of members) {
       const to = (parsed.message as NotifyRequest).to;

@@ -1,8 +1,8 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalFailure, ttlAfter, type Table } from '../store/table';
+import { rawNumber, tryConditionalOld, ttlAfter, type Table } from '../store/table';
 import { ContentionError } from './errors';
 import { DEFAULT_LATE_TOLERANCE_MS, planSlots, safetyMsFor, spacingMs } from './gcra';
-import { itemOfFailure, rateKey, rawNumber } from '../contracts/tableKeys';
+import { rateKey } from '../contracts/tableKeys';
 import { pace, waitForSlot } from './pacing';
 import { realSleep, systemClock, type Clock, type Sleep } from '../util/time';
 
@@ -96,8 +96,8 @@ export class RateLimiter {
       // When tat is behind `earliest` the plan starts at `earliest` whatever tat exactly is,
       // so the write only needs tat <= earliest; otherwise it must be the tat we planned from.
       const idle = tat === undefined || tat <= earliest;
-      try {
-        await this.table.doc.send(
+      const r = await tryConditionalOld(
+        this.table.doc.send(
           new UpdateCommand({
             TableName: this.table.name,
             Key: k,
@@ -111,14 +111,14 @@ export class RateLimiter {
             },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
-        );
+        ),
+      );
+      if (r.applied) {
         this.seen.set(id, plan.tat);
         return { slots: plan.slots, retryAfterMs: 0 };
-      } catch (err) {
-        if (!isConditionalFailure(err)) throw err;
-        tat = rawNumber(itemOfFailure(err), 'tat') ?? (await this.read(k));
-        if (tat !== undefined) this.seen.set(id, tat);
       }
+      tat = rawNumber(r.old, 'tat') ?? (await this.read(k));
+      if (tat !== undefined) this.seen.set(id, tat);
     }
     throw new ContentionError(`rate limiter ${id}`, this.maxAttempts);
   }

@@ -1,11 +1,11 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { eventCountKey } from '../contracts/tableKeys';
 import type { Table } from './table';
 
 /**
  * Inbound DingTalk events per organisation per China-time month (DingTalk counts pushes against
- * the organisation's monthly event quota): pk `ORG#<corpId>`, sk `EVENTS#<YYYY-MM>`, `count`.
+ * the organisation's monthly event quota): item {@link eventCountKey}, attribute `count`.
  */
-export const eventCountKey = (corpId: string, month: string) => ({ pk: `ORG#${corpId}`, sk: `EVENTS#${month}` });
 
 /**
  * Adds one event to the organisation's count for `month` (`YYYY-MM`, see chinaMonth); returns the new count.

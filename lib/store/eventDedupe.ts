@@ -1,7 +1,7 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyKeyError } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { KEY } from './table';
+import { EVENT_DEDUPE_SK, eventDedupeKey, KEY } from '../contracts/tableKeys';
 
 /**
  * Event dedupe records (pk `EVENT#<tenantId>#<eventId>`, sk `EVENT`) kept by Powertools'
@@ -13,10 +13,6 @@ import { KEY } from './table';
  * Everything else (INPROGRESS / COMPLETED states, the conditional put, TTL in `expiresAt`, deleting
  * the record when processing fails so a retry runs again) is Powertools' own.
  */
-
-export const EVENT_DEDUPE_SK = 'EVENT';
-
-export const eventDedupeKey = (tenantId: string, eventId: string) => ({ pk: `EVENT#${tenantId}#${eventId}`, sk: EVENT_DEDUPE_SK });
 
 export class EventDedupeStore extends DynamoDBPersistenceLayer {
   /**

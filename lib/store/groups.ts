@@ -1,5 +1,6 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalFailure, type Table } from './table';
+import { GROUP_SK_PREFIX, groupKey, tenantPk } from '../contracts/tableKeys';
+import { tryConditional, type Table } from './table';
 
 /**
  * Group chats a tenant's app knows about, one item per group:
@@ -85,10 +86,6 @@ export interface LinkChange {
 /** `applied`: the item now reflects the change; `stale`: newer (or the same) state was already stored. */
 export type ApplyResult = 'applied' | 'stale';
 
-export const groupKey = (tenantId: string, openConversationId: string) => ({ pk: `TENANT#${tenantId}`, sk: `GROUP#${openConversationId}` });
-
-const GROUP_SK_PREFIX = 'GROUP#';
-
 /**
  * Builds `SET a = :a, b = :b` for the defined values (the document client drops undefined values,
  * which would leave dangling placeholders). Names are always aliased (`#a`) to dodge reserved words.
@@ -129,6 +126,18 @@ export async function getGroup(table: Table, tenantId: string, openConversationI
 }
 
 /**
+ * The coolAppCode to send to a group with: the group's, while the tenant's cool app is installed
+ * in it (the robot came into the group through the cool app); undefined otherwise.
+ *
+ * @example
+ * await groupSend({ openConversationId, coolAppCode: await coolAppCodeOf(table, tenantId, openConversationId), ... });
+ */
+export async function coolAppCodeOf(table: Table, tenantId: string, openConversationId: string): Promise<string | undefined> {
+  const g = await getGroup(table, tenantId, openConversationId);
+  return g?.linked && g.coolAppCode ? g.coolAppCode : undefined;
+}
+
+/**
  * Every group of a tenant (linked or not), ordered by openConversationId.
  *
  * @example
@@ -142,7 +151,7 @@ export async function listGroups(table: Table, tenantId: string): Promise<Group[
       new QueryCommand({
         TableName: table.name,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}`, ':prefix': GROUP_SK_PREFIX },
+        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': GROUP_SK_PREFIX },
         ExclusiveStartKey: start,
       }),
     );
@@ -172,28 +181,23 @@ export async function applyTitle(table: Table, tenantId: string, change: TitleCh
     corpId: change.corpId,
     updatedAt: new Date(nowMs).toISOString(),
   });
-  let item: Record<string, unknown> | undefined;
-  try {
-    const r = await table.doc.send(
-      new UpdateCommand({
-        TableName: table.name,
-        Key: groupKey(tenantId, change.openConversationId),
-        UpdateExpression: `SET ${set.clauses.join(', ')}`,
-        ConditionExpression: 'attribute_not_exists(#titleAt) OR #titleAt < :titleAt',
-        ExpressionAttributeNames: set.names,
-        ExpressionAttributeValues: set.vals,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    item = r.Attributes;
-  } catch (e) {
-    if (isConditionalFailure(e)) return 'stale';
-    throw e;
-  }
+  const write = table.doc.send(
+    new UpdateCommand({
+      TableName: table.name,
+      Key: groupKey(tenantId, change.openConversationId),
+      UpdateExpression: `SET ${set.clauses.join(', ')}`,
+      ConditionExpression: 'attribute_not_exists(#titleAt) OR #titleAt < :titleAt',
+      ExpressionAttributeNames: set.names,
+      ExpressionAttributeValues: set.vals,
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  if (!(await tryConditional(write))) return 'stale';
+  const item: Record<string, unknown> | undefined = (await write).Attributes;
   const warRoom = item?.warRoom as { title?: unknown } | undefined;
   if (warRoom && typeof warRoom === 'object' && warRoom.title !== change.title) {
-    try {
-      await table.doc.send(
+    await tryConditional(
+      table.doc.send(
         new UpdateCommand({
           TableName: table.name,
           Key: groupKey(tenantId, change.openConversationId),
@@ -203,10 +207,8 @@ export async function applyTitle(table: Table, tenantId: string, change: TitleCh
           ExpressionAttributeNames: { '#warRoom': 'warRoom', '#title': 'title', '#titleAt': 'titleAt' },
           ExpressionAttributeValues: { ':title': change.title, ':at': change.at },
         }),
-      );
-    } catch (e) {
-      if (!isConditionalFailure(e)) throw e;
-    }
+      ),
+    );
   }
   return 'applied';
 }
@@ -243,24 +245,19 @@ export async function applyLink(table: Table, tenantId: string, change: LinkChan
     [change.linked ? 'linkedAt' : 'unlinkedAt']: at,
     updatedAt: new Date(nowMs).toISOString(),
   });
-  let history: unknown[] = [];
-  try {
-    const r = await table.doc.send(
-      new UpdateCommand({
-        TableName: table.name,
-        Key: groupKey(tenantId, change.openConversationId),
-        UpdateExpression: `SET ${[...set.clauses, '#history = list_append(if_not_exists(#history, :empty), :entry)'].join(', ')}`,
-        ConditionExpression: 'attribute_not_exists(#linkAt) OR #linkAt < :linkAt',
-        ExpressionAttributeNames: { ...set.names, '#history': 'history' },
-        ExpressionAttributeValues: { ...set.vals, ':empty': [], ':entry': [entry] },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    history = (r.Attributes?.history as unknown[] | undefined) ?? [];
-  } catch (e) {
-    if (isConditionalFailure(e)) return 'stale';
-    throw e;
-  }
+  const write = table.doc.send(
+    new UpdateCommand({
+      TableName: table.name,
+      Key: groupKey(tenantId, change.openConversationId),
+      UpdateExpression: `SET ${[...set.clauses, '#history = list_append(if_not_exists(#history, :empty), :entry)'].join(', ')}`,
+      ConditionExpression: 'attribute_not_exists(#linkAt) OR #linkAt < :linkAt',
+      ExpressionAttributeNames: { ...set.names, '#history': 'history' },
+      ExpressionAttributeValues: { ...set.vals, ':empty': [], ':entry': [entry] },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  if (!(await tryConditional(write))) return 'stale';
+  const history = ((await write).Attributes?.history as unknown[] | undefined) ?? [];
   await trimHistory(table, tenantId, change.openConversationId, history.length);
   return 'applied';
 }
@@ -270,8 +267,9 @@ async function trimHistory(table: Table, tenantId: string, openConversationId: s
   const excess = length - GROUP_HISTORY_LIMIT;
   if (excess <= 0) return;
   const paths = Array.from({ length: excess }, (_, i) => `#history[${i}]`);
-  try {
-    await table.doc.send(
+  // Refused when another change got in between; the next write trims again.
+  await tryConditional(
+    table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: groupKey(tenantId, openConversationId),
@@ -280,9 +278,6 @@ async function trimHistory(table: Table, tenantId: string, openConversationId: s
         ExpressionAttributeNames: { '#history': 'history' },
         ExpressionAttributeValues: { ':len': length },
       }),
-    );
-  } catch (e) {
-    // Another change got in between; the next write trims again.
-    if (!isConditionalFailure(e)) throw e;
-  }
+    ),
+  );
 }

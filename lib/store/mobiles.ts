@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mobileKey } from '../contracts/tableKeys';
 import { ttlAfter, type Table } from './table';
 
 /**
@@ -12,11 +13,9 @@ export const MOBILE_TTL_SECONDS = 24 * 3600;
 /** "No such user": ten minutes (the person may be added to the organisation soon). */
 export const UNKNOWN_MOBILE_TTL_SECONDS = 10 * 60;
 
-const key = (corpId: string, mobile: string) => ({ pk: `CORP#${corpId}`, sk: `MOBILE#${mobile}` });
-
 /** The cached answer, `{ userId: null }` for a cached "no such user", undefined when not cached or expired. */
 export async function getCachedMobile(table: Table, corpId: string, mobile: string, nowMs: number): Promise<{ userId: string | null } | undefined> {
-  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: key(corpId, mobile) }));
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: mobileKey(corpId, mobile) }));
   const item = r.Item;
   // TTL deletion is lazy: an expired item may still be there.
   if (!item || typeof item.expiresAt !== 'number' || item.expiresAt * 1000 <= nowMs) return undefined;
@@ -28,7 +27,7 @@ export async function putCachedMobile(table: Table, corpId: string, mobile: stri
     new PutCommand({
       TableName: table.name,
       Item: {
-        ...key(corpId, mobile),
+        ...mobileKey(corpId, mobile),
         type: 'mobile',
         ...(userId ? { userId } : {}),
         resolvedAt: new Date(nowMs).toISOString(),

@@ -1,25 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-/**
- * One table holds everything (single-table design). Keys are strings `pk`/`sk`; items that expire
- * carry `expiresAt` (epoch seconds), the table's TTL attribute.
- *
- * | item                       | pk                         | sk                       | TTL |
- * |----------------------------|----------------------------|--------------------------|-----|
- * | tenant                     | TENANT#<tenantId>          | TENANT                   |     |
- * | group link                 | TENANT#<tenantId>          | GROUP#<openConvId>       |     |
- * | war room                   | TENANT#<tenantId>          | WARROOM#<incidentId>     |     |
- * | access token / its lease   | APP#<clientId>             | TOKEN / TOKEN_LEASE      | yes |
- * | event dedupe               | EVENT#<tenantId>#<eventId> | EVENT                    | 7 d |
- * | inbound events per month   | ORG#<corpId>               | EVENTS#<YYYY-MM>         |     |
- * | monthly call counter       | ORG#<corpId>               | QUOTA#<YYYY-MM>          | yes |
- * | rate limiter (GCRA)        | RATE#<clientId>#<api>      | RATE                     | 1 d |
- * | parked message             | PARK#<corpId>              | <YYYY-MM>#<messageId>    |     |
- * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes |
- * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / TO#<ch>#<to>   | 30 d|
- */
-export const KEY = { pk: 'pk', sk: 'sk', ttl: 'expiresAt' } as const;
+// The table map and every key builder: lib/contracts/tableKeys.ts.
 
 export interface Table {
   doc: DynamoDBDocumentClient;
@@ -39,3 +21,67 @@ export const ttlAfter = (nowMs: number, seconds: number): number => Math.floor(n
 
 export const isConditionalFailure = (err: unknown): boolean =>
   (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+
+/** An item in DynamoDB's wire format, as attached to a ConditionalCheckFailedException. */
+export type RawItem = Record<string, { N?: string; S?: string; BOOL?: boolean } | undefined>;
+
+/**
+ * The item DynamoDB attached to a failed conditional write (ReturnValuesOnConditionCheckFailure
+ * ALL_OLD); the document client does not unmarshall it.
+ *
+ * @example
+ * catch (err) { const tat = rawNumber(itemOfFailure(err), 'tat'); }
+ */
+export const itemOfFailure = (err: unknown): RawItem | undefined => (err as { Item?: RawItem }).Item;
+
+/**
+ * A number attribute of a raw item, or undefined.
+ *
+ * @example
+ * rawNumber({ used: { N: '42' } }, 'used') // 42
+ */
+export const rawNumber = (item: RawItem | undefined, name: string): number | undefined => {
+  const n = item?.[name]?.N;
+  return n === undefined ? undefined : Number(n);
+};
+
+/**
+ * Awaits a conditional write: true when it was applied, false when its ConditionExpression refused
+ * it; any other error is rethrown.
+ *
+ * @example
+ * const claimed = await tryConditional(
+ *   table.doc.send(new PutCommand({ TableName: table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })),
+ * );
+ * if (!claimed) return; // someone else wrote it first
+ */
+export async function tryConditional(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if (isConditionalFailure(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Like {@link tryConditional}, but a refusal carries the item DynamoDB attached to it (the write must
+ * ask for it with `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`; absent when there was no item),
+ * in wire format: read it with {@link rawNumber}.
+ *
+ * @example
+ * const r = await tryConditionalOld(
+ *   table.doc.send(new UpdateCommand({ ..., ConditionExpression: 'tat = :prev', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' })),
+ * );
+ * if (!r.applied) tat = rawNumber(r.old, 'tat');
+ */
+export async function tryConditionalOld(write: Promise<unknown>): Promise<{ applied: true } | { applied: false; old?: RawItem }> {
+  try {
+    await write;
+    return { applied: true };
+  } catch (err) {
+    if (isConditionalFailure(err)) return { applied: false, old: itemOfFailure(err) };
+    throw err;
+  }
+}

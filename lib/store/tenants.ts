@@ -1,23 +1,11 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../errors';
-import { Tenant, tenantSchema } from '../contracts/tenant';
+import { parseTenant, tenantSchema, type Tenant } from '../contracts/tenant';
+import { TENANT_SK, tenantKey } from '../contracts/tableKeys';
 import { Table } from './table';
-
-const key = (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' });
-
-/** Validates a tenant record; throws {@link ValidationError} listing every bad field. */
-export function parseTenant(input: unknown): Tenant {
-  const r = tenantSchema.safeParse(input);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
-    throw new ValidationError(`invalid tenant record: ${issues.join('; ')}`, issues);
-  }
-  return r.data;
-}
 
 export async function putTenant(table: Table, input: unknown): Promise<Tenant> {
   const tenant = parseTenant(input);
-  await table.doc.send(new PutCommand({ TableName: table.name, Item: { ...key(tenant.tenantId), type: 'tenant', ...tenant, updatedAt: new Date().toISOString() } }));
+  await table.doc.send(new PutCommand({ TableName: table.name, Item: { ...tenantKey(tenant.tenantId), type: 'tenant', ...tenant, updatedAt: new Date().toISOString() } }));
   return tenant;
 }
 
@@ -28,7 +16,7 @@ function fromItem(item: Record<string, unknown> | undefined): Tenant | undefined
 }
 
 export async function getTenant(table: Table, tenantId: string): Promise<Tenant | undefined> {
-  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: key(tenantId) }));
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: tenantKey(tenantId) }));
   return fromItem(r.Item);
 }
 
@@ -37,7 +25,7 @@ export async function listTenants(table: Table): Promise<Tenant[]> {
   let start: Record<string, unknown> | undefined;
   do {
     const r = await table.doc.send(
-      new ScanCommand({ TableName: table.name, FilterExpression: 'sk = :t', ExpressionAttributeValues: { ':t': 'TENANT' }, ExclusiveStartKey: start }),
+      new ScanCommand({ TableName: table.name, FilterExpression: 'sk = :t', ExpressionAttributeValues: { ':t': TENANT_SK }, ExclusiveStartKey: start }),
     );
     for (const item of r.Items ?? []) out.push(fromItem(item)!);
     start = r.LastEvaluatedKey;
@@ -47,6 +35,6 @@ export async function listTenants(table: Table): Promise<Tenant[]> {
 
 /** Deletes the tenant record; returns false when there was none. */
 export async function deleteTenant(table: Table, tenantId: string): Promise<boolean> {
-  const r = await table.doc.send(new DeleteCommand({ TableName: table.name, Key: key(tenantId), ReturnValues: 'ALL_OLD' }));
+  const r = await table.doc.send(new DeleteCommand({ TableName: table.name, Key: tenantKey(tenantId), ReturnValues: 'ALL_OLD' }));
   return r.Attributes !== undefined;
 }

@@ -1,5 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalFailure, ttlAfter, type Table } from './table';
+import { tokenKey, tokenLeaseKey } from '../contracts/tableKeys';
+import { tryConditional, ttlAfter, type Table } from './table';
 
 /**
  * Access tokens per app, shared by every Lambda instance:
@@ -14,9 +15,6 @@ export interface StoredToken {
   /** Epoch ms when DingTalk stops accepting it. */
   expiresAtMs: number;
 }
-
-const tokenKey = (clientId: string) => ({ pk: `APP#${clientId}`, sk: 'TOKEN' });
-const leaseKey = (clientId: string) => ({ pk: `APP#${clientId}`, sk: 'TOKEN_LEASE' });
 
 export async function readToken(table: Table, clientId: string): Promise<StoredToken | undefined> {
   const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: tokenKey(clientId), ConsistentRead: true }));
@@ -46,36 +44,30 @@ export async function writeToken(table: Table, clientId: string, token: StoredTo
  * instance holds it.
  */
 export async function acquireRefreshLease(table: Table, clientId: string, owner: string, nowMs: number, leaseMs: number): Promise<boolean> {
-  try {
-    await table.doc.send(
+  return tryConditional(
+    table.doc.send(
       new PutCommand({
         TableName: table.name,
-        Item: { ...leaseKey(clientId), type: 'tokenLease', owner, leaseUntilMs: nowMs + leaseMs, expiresAt: ttlAfter(nowMs + leaseMs, 3600) },
+        Item: { ...tokenLeaseKey(clientId), type: 'tokenLease', owner, leaseUntilMs: nowMs + leaseMs, expiresAt: ttlAfter(nowMs + leaseMs, 3600) },
         ConditionExpression: 'attribute_not_exists(pk) OR leaseUntilMs < :now OR #o = :owner',
         ExpressionAttributeNames: { '#o': 'owner' },
         ExpressionAttributeValues: { ':now': nowMs, ':owner': owner },
       }),
-    );
-    return true;
-  } catch (e) {
-    if (isConditionalFailure(e)) return false;
-    throw e;
-  }
+    ),
+  );
 }
 
 /** Gives the lease back (only when we still hold it). */
 export async function releaseRefreshLease(table: Table, clientId: string, owner: string): Promise<void> {
-  try {
-    await table.doc.send(
+  await tryConditional(
+    table.doc.send(
       new DeleteCommand({
         TableName: table.name,
-        Key: leaseKey(clientId),
+        Key: tokenLeaseKey(clientId),
         ConditionExpression: '#o = :owner',
         ExpressionAttributeNames: { '#o': 'owner' },
         ExpressionAttributeValues: { ':owner': owner },
       }),
-    );
-  } catch (e) {
-    if (!isConditionalFailure(e)) throw e;
-  }
+    ),
+  );
 }

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { groupKey } from './groups';
-import { isConditionalFailure, type Table } from './table';
+import { groupKey, warRoomKey } from '../contracts/tableKeys';
+import { tryConditional, type Table } from './table';
 
 /**
  * War rooms: the scene group made for an incident, one item per incident,
@@ -71,8 +71,6 @@ export interface WarRoom {
 
 export type NewWarRoom = Omit<WarRoom, 'title' | 'createdAt' | 'updatedAt' | 'summary'>;
 
-export const warRoomKey = (tenantId: string, incidentId: string) => ({ pk: `TENANT#${tenantId}`, sk: `WARROOM#${incidentId}` });
-
 const toArray = (v: unknown): string[] => (v instanceof Set ? [...v] : Array.isArray(v) ? v : []).filter((x): x is string => typeof x === 'string').sort();
 
 function fromItem(item: Record<string, unknown>, groupTitle: string | undefined): WarRoom {
@@ -108,28 +106,27 @@ export async function recordWarRoom(table: Table, room: NewWarRoom, nowMs: numbe
   await markWarRoomGroup(table, room.tenantId, room.openConversationId, { incidentId: room.incidentId, title: room.createdTitle, chatId: room.chatId }, nowMs);
   const at = new Date(nowMs).toISOString();
   const { createdTitle, members, ...rest } = room;
-  try {
-    await table.doc.send(
-      new PutCommand({
-        TableName: table.name,
-        Item: {
-          ...warRoomKey(room.tenantId, room.incidentId),
-          type: 'warRoom',
-          ...rest,
-          title: createdTitle,
-          // An empty string set cannot be stored: the attribute appears with the first member.
-          ...(members.length ? { members: new Set(members) } : {}),
-          createdAt: at,
-          updatedAt: at,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
-  } catch (e) {
-    if (!isConditionalFailure(e)) throw e;
+  const write = table.doc.send(
+    new PutCommand({
+      TableName: table.name,
+      Item: {
+        ...warRoomKey(room.tenantId, room.incidentId),
+        type: 'warRoom',
+        ...rest,
+        title: createdTitle,
+        // An empty string set cannot be stored: the attribute appears with the first member.
+        ...(members.length ? { members: new Set(members) } : {}),
+        createdAt: at,
+        updatedAt: at,
+      },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
+  );
+  if (!(await tryConditional(write))) {
+    // Another attempt recorded it first; if it is gone again, the refusal is the answer.
     const existing = await getWarRoom(table, room.tenantId, room.incidentId);
     if (existing) return { room: existing, created: false };
-    throw e;
+    await write; // rejects again: rethrows the ConditionalCheckFailedException
   }
   return { room: (await getWarRoom(table, room.tenantId, room.incidentId))!, created: true };
 }
@@ -161,8 +158,9 @@ export async function markWarRoomGroup(table: Table, tenantId: string, openConve
   const item = r.Attributes ?? {};
   const mark = item.warRoom as { incidentId?: unknown; title?: unknown } | undefined;
   if (typeof item.titleAt !== 'number' || typeof item.title !== 'string' || mark?.incidentId !== wr.incidentId || mark.title === item.title) return;
-  try {
-    await table.doc.send(
+  // Refused when a newer rename got in: it set the war room's title itself.
+  await tryConditional(
+    table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: groupKey(tenantId, openConversationId),
@@ -171,11 +169,8 @@ export async function markWarRoomGroup(table: Table, tenantId: string, openConve
         ExpressionAttributeNames: { '#warRoom': 'warRoom', '#title': 'title', '#titleAt': 'titleAt' },
         ExpressionAttributeValues: { ':title': item.title, ':at': item.titleAt },
       }),
-    );
-  } catch (e) {
-    // A newer rename got in: it set the war room's title itself.
-    if (!isConditionalFailure(e)) throw e;
-  }
+    ),
+  );
 }
 
 /** Adds userIds to the war room's members (a set: repeats are harmless). */
@@ -199,8 +194,8 @@ export async function addWarRoomMembers(table: Table, tenantId: string, incident
  */
 export async function claimWarRoomSummary(table: Table, tenantId: string, incidentId: string, attemptId: string, messageId: string, nowMs: number): Promise<boolean> {
   const summary: WarRoomSummary = { status: 'pending', attemptId, claimedAt: nowMs, messageId, updatedAt: new Date(nowMs).toISOString() };
-  try {
-    await table.doc.send(
+  return tryConditional(
+    table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: warRoomKey(tenantId, incidentId),
@@ -209,12 +204,8 @@ export async function claimWarRoomSummary(table: Table, tenantId: string, incide
         ExpressionAttributeNames: { '#summary': 'summary', '#status': 'status', '#updatedAt': 'updatedAt' },
         ExpressionAttributeValues: { ':s': summary, ':at': summary.updatedAt, ...Object.fromEntries(SUMMARY_CLAIMABLE.map((st, i) => [`:c${i}`, st])) },
       }),
-    );
-    return true;
-  } catch (e) {
-    if (isConditionalFailure(e)) return false;
-    throw e;
-  }
+    ),
+  );
 }
 
 /**
@@ -234,8 +225,8 @@ export async function recordWarRoomSummary(
   const summary: WarRoomSummary = { ...fields, attemptId, updatedAt: new Date(nowMs).toISOString() };
   const conditions = ['#summary.#attemptId = :owner'];
   if (opts.onlyIfPending) conditions.push('#summary.#status = :pending');
-  try {
-    await table.doc.send(
+  return tryConditional(
+    table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: warRoomKey(tenantId, incidentId),
@@ -244,10 +235,6 @@ export async function recordWarRoomSummary(
         ExpressionAttributeNames: { '#summary': 'summary', '#attemptId': 'attemptId', '#updatedAt': 'updatedAt', ...(opts.onlyIfPending ? { '#status': 'status' } : {}) },
         ExpressionAttributeValues: { ':s': summary, ':at': summary.updatedAt, ':owner': attemptId ?? '', ...(opts.onlyIfPending ? { ':pending': 'pending' } : {}) },
       }),
-    );
-    return true;
-  } catch (e) {
-    if (isConditionalFailure(e)) return false;
-    throw e;
-  }
+    ),
+  );
 }

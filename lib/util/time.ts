@@ -1,13 +1,10 @@
-/** Shared types of the delivery primitives: injectable time, message severity. */
+/** Injectable time: a clock and a sleep that tests replace. */
 
 /** Current time, epoch ms. Inject a fake one in tests. */
 export type Clock = () => number;
 
 /** Resolves after `ms` milliseconds. Inject a fake one in tests. */
 export type Sleep = (ms: number) => Promise<void>;
-
-/** The notify message's `severity` (DESIGN.md). Only `critical` may use the quota reserve. */
-export type Severity = 'critical' | 'warning' | 'info';
 
 export const systemClock: Clock = () => Date.now();
 

@@ -1,10 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { contentHash } from '../delivery/contentHash';
 import { NO_SUCH_MOBILE } from '../dingtalk/client';
 import { isRobotNotInGroup, type DingTalkFailure, type DingTalkResult } from '../dingtalk/errors';
 import { resolveMobile } from '../dingtalk/appSession';
 import { decide, Outcomes, recipientKey, type Channel, type RecipientStatus } from '../delivery/outcomes';
-import { dedupe, maskMobile } from '../notify/recipients';
-import type { DeliveryContext, KindHandler } from '../sender/createSender';
+import { dedupe } from '../util/lists';
+import { maskMobile } from '../util/mask';
+import type { DeliveryContext, KindHandler } from '../delivery/types';
 import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult, type OutcomeFields } from '../delivery/verdict';
 import type { WarRoomCreateRequest } from '../contracts/notifyMessage';
 import { addWarRoomMembers, claimWarRoomSummary, getWarRoom, recordWarRoom, recordWarRoomSummary, type SummaryStatus, type WarRoom } from '../store/warRooms';
@@ -79,8 +81,7 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
     if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
 
     const outcomes = new Outcomes(table, msg.tenantId, msg.id, ctx.now);
-    const hash = createHash('sha256').update(JSON.stringify(msg)).digest('hex');
-    const begun = await outcomes.begin({ kind: msg.kind, hash, severity: msg.severity });
+    const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
     if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
 
     const missing = missingWarRoomConfig(tenant);

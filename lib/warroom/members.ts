@@ -1,4 +1,4 @@
-import { chunk, dedupe } from '../notify/recipients';
+import { chunk, dedupe } from '../util/lists';
 
 /** Initial members (owner not included) sceneGroup/create accepts. */
 export const MAX_INITIAL_MEMBERS = 40;

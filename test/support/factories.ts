@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { sealEnvelope } from '../../lib/dingtalk/crypto';
+import type { NotifyRequest } from '../../lib/contracts/notifyMessage';
 import type { Tenant } from '../../lib/contracts/tenant';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let seq = 0;
 
@@ -78,3 +81,20 @@ export const lambdaContext: any = {
   fail: () => undefined,
   succeed: () => undefined,
 };
+
+/** A valid v1 notify message for `tenant`; override any field. */
+export function aNotify(tenant: Pick<Tenant, 'tenantId'>, over: Partial<NotifyRequest> = {}): NotifyRequest {
+  seq += 1;
+  return {
+    version: 1,
+    id: `fd-${Date.now()}-${seq}`,
+    tenantId: tenant.tenantId,
+    kind: 'notify',
+    to: { userIds: ['user1'] },
+    message: { title: '[P1] 支付服务错误率 > 5%', markdown: '### [P1] 支付服务错误率 > 5%\n- 服务: payment-api' },
+    ...over,
+  };
+}
+
+/** A JSON file of test/fixtures, parsed. */
+export const fixture = <T = any>(name: string): T => JSON.parse(readFileSync(join(__dirname, '../fixtures', name), 'utf8')) as T;

@@ -5,10 +5,11 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { startPoller, toSqsRecord, type Poller } from '../../infra/local/poller';
 import { QUEUES } from '../../lib/contracts/deployment';
 import type { Outcome } from '../../lib/delivery/outcomes';
-import type { NotifyRequest } from '../../lib/contracts/notifyMessage';
 import type { Table } from '../../lib/store/table';
 import type { Tenant } from '../../lib/contracts/tenant';
-import { aTenant, lambdaContext } from './factories';
+import { aNotify, aTenant, lambdaContext } from './factories';
+
+export { aNotify };
 import { startLocalAws, type LocalAws } from './localAws';
 import { startSimulator, type Simulator } from '../../infra/local/dingtalkSimulator/simulator';
 
@@ -47,22 +48,6 @@ export interface World {
   until<T>(check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
   calls(api: string, clientId?: string): ReturnType<Simulator['calls']['filter']>;
   stop(): Promise<void>;
-}
-
-let seq = 0;
-
-/** A valid v1 notify message for `tenant`; override any field. */
-export function aNotify(tenant: Pick<Tenant, 'tenantId'>, over: Partial<NotifyRequest> = {}): NotifyRequest {
-  seq += 1;
-  return {
-    version: 1,
-    id: `fd-${Date.now()}-${seq}`,
-    tenantId: tenant.tenantId,
-    kind: 'notify',
-    to: { userIds: ['user1'] },
-    message: { title: '[P1] 支付服务错误率 > 5%', markdown: '### [P1] 支付服务错误率 > 5%\n- 服务: payment-api' },
-    ...over,
-  };
 }
 
 export async function startWorld(env: Record<string, string> = {}): Promise<World> {
@@ -151,7 +136,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
           continue;
         }
         for (const m of ms) {
-          out.push({ body: m.Body ?? '', reason: m.MessageAttributes?.reason?.StringValue ?? '', notifyId: m.MessageAttributes?.notifyId?.StringValue });
+          out.push({ body: m.Body ?? '', reason: m.MessageAttributes?.reason?.StringValue ?? '', notifyId: m.MessageAttributes?.messageId?.StringValue });
           await sqs.send(new DeleteMessageCommand({ QueueUrl: aws.notifyDlqUrl, ReceiptHandle: m.ReceiptHandle! }));
         }
       }

@@ -1,7 +1,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
-import type { QueuedEvent } from '../../../lib/callback/handleCallback';
+import type { QueuedEvent } from '../../../lib/contracts/eventsMessage';
 import { decrypt, signature } from '../../../lib/dingtalk/crypto';
 import type { Table } from '../../../lib/store/table';
 import type { Tenant } from '../../../lib/contracts/tenant';

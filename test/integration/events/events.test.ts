@@ -3,7 +3,6 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import type { Poller } from '../../../infra/local/poller';
-import type { Group } from '../../../lib/store/groups';
 import type { Table } from '../../../lib/store/table';
 import type { Tenant } from '../../../lib/contracts/tenant';
 import { aTenant, httpEvent, lambdaContext, signedPush } from '../../support/factories';

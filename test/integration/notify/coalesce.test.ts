@@ -6,7 +6,7 @@ import { DingTalkClient } from '../../../lib/dingtalk/client';
 import type { NotifyRequest } from '../../../lib/contracts/notifyMessage';
 import type { Tenant } from '../../../lib/contracts/tenant';
 import { lambdaContext } from '../../support/factories';
-import { aRecordingGate, aNotify, useWorld, statuses } from '../../support/world';
+import { aNotify, useWorld, statuses } from '../../support/world';
 
 /**
  * Coalescing: within one invocation's batch, notifications of one tenant with the same content

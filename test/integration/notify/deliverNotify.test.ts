@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { fixture } from '../../support/factories';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_MSG_PARAM_BYTES } from '../../../lib/notify/render';
@@ -14,7 +15,6 @@ import { aNotify, useWorld, statuses } from '../../support/world';
 
 const w = useWorld({ poller: true });
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../../fixtures', name), 'utf8'));
 
 /** Waits until the message reached one of `states`; returns its outcome. */
 const settled = (tenantId: string, id: string, states: MessageState[] = ['done']) =>

@@ -1,8 +1,7 @@
 import { AccessTokens, REFRESH_AHEAD_MS } from '../../../lib/dingtalk/accessTokens';
-import type { CallGate, GateCall } from '../../../lib/dingtalk/callGate';
 import { createSender } from '../../../lib/sender/createSender';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
-import { DingTalkError, type DingTalkResult } from '../../../lib/dingtalk/errors';
+import { DingTalkError } from '../../../lib/dingtalk/errors';
 import { readToken } from '../../../lib/store/tokens';
 import { aRecordingGate, aNotify, useWorld, statuses } from '../../support/world';
 

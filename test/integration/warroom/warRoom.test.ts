@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { fixture } from '../../support/factories';
 import type { MessageState } from '../../../lib/delivery/outcomes';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { prepareEvent, processEvent } from '../../../lib/events';
@@ -62,7 +61,6 @@ const deadLetterOf = (id: string) => {
   });
 };
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../../fixtures', name), 'utf8'));
 
 describe('war_room.create opens one war room per incident', () => {
   it('a new incident gets exactly one scene group from the template, and one summary from the group bot', async () => {

@@ -1,7 +1,6 @@
-import type { CallGate, GateCall } from '../../../lib/dingtalk/callGate';
 import { createSender } from '../../../lib/sender/createSender';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
-import { DingTalkError, type DingTalkResult } from '../../../lib/dingtalk/errors';
+import { DingTalkError } from '../../../lib/dingtalk/errors';
 import type { WarRoomCreateRequest } from '../../../lib/contracts/notifyMessage';
 import { getWarRoom } from '../../../lib/store/warRooms';
 import type { Tenant } from '../../../lib/contracts/tenant';

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { handleCallback, timestampMs, type CallbackDeps, type CallbackRequest, type QueuedEvent } from '../../../lib/callback/handleCallback';
+import { handleCallback, timestampMs, type CallbackDeps, type CallbackRequest } from '../../../lib/callback/handleCallback';
+import type { QueuedEvent } from '../../../lib/contracts/eventsMessage';
 import { loadConfig } from '../../../lib/contracts/env';
-import { MAX_CALLBACK_BODY_BYTES } from '../../../lib/contracts/deployment';
+import { MAX_CALLBACK_BODY_BYTES } from '../../../lib/contracts/routes';
 import { decrypt, sealEnvelope, signature } from '../../../lib/dingtalk/crypto';
 import { AuthError, BridgeError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../../lib/errors';
 import type { Tenant } from '../../../lib/contracts/tenant';

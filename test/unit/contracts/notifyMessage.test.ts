@@ -1,19 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { aNotify as aValidNotify, fixture } from '../../support/factories';
 import { MAX_BUTTONS, parseNotifyMessage } from '../../../lib/contracts/notifyMessage';
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../../fixtures', name), 'utf8'));
 
-/** A valid v1 notify message; override any top-level field. */
-const aNotify = (over: Record<string, unknown> = {}) => ({
-  version: 1,
-  id: 'fd-1',
-  tenantId: 'acme',
-  kind: 'notify',
-  to: { userIds: ['user1'] },
-  message: { title: 'DB down', markdown: '## DB down' },
-  ...over,
-});
+/** A valid v1 notify message (tenant acme, id fd-1); override any top-level field, valid or not. */
+const aNotify = (over: Record<string, unknown> = {}) => ({ ...aValidNotify({ tenantId: 'acme' }, { id: 'fd-1', message: { title: 'DB down', markdown: '## DB down' } }), ...over });
 
 const issuesOf = (input: unknown): string[] => {
   const r = parseNotifyMessage(input);

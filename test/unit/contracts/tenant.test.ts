@@ -1,6 +1,5 @@
 import { ValidationError } from '../../../lib/errors';
-import { parseTenant } from '../../../lib/store/tenants';
-import { EDITIONS, limitsOf, maskTenant, tenantSchema, type Tenant } from '../../../lib/contracts/tenant';
+import { EDITIONS, limitsOf, maskTenant, parseTenant, tenantSchema, type Tenant } from '../../../lib/contracts/tenant';
 import { aTenant } from '../../support/factories';
 
 /** The raw JSON an operator would put in the file given to `npm run tenant -- put`. */

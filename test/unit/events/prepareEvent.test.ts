@@ -1,4 +1,4 @@
-import type { QueuedEvent } from '../../../lib/callback/handleCallback';
+import type { QueuedEvent } from '../../../lib/contracts/eventsMessage';
 import { InvalidEventError } from '../../../lib/events/errors';
 import { prepareEvent } from '../../../lib/events/prepareEvent';
 import type { LinkChange, TitleChange } from '../../../lib/store/groups';

@@ -1,5 +1,6 @@
-import { CallLedger, coalesceKey, coalesceRecipients, groupBy } from '../../../lib/notify/coalesce';
-import { MAX_USERS_PER_BATCH } from '../../../lib/notify/recipients';
+import { CallLedger, coalesceKey, coalesceRecipients } from '../../../lib/notify/coalesce';
+import { groupBy } from '../../../lib/util/lists';
+import { BATCH_SEND_MAX_USERS } from '../../../lib/dingtalk/client';
 import { render } from '../../../lib/notify/render';
 import type { NotifyContent } from '../../../lib/contracts/notifyMessage';
 
@@ -42,7 +43,7 @@ describe('the union of claimed users, 20 distinct per call', () => {
     // given
     const claims = Array.from({ length: 25 }, (_, i) => [`m${i + 1}`, [`u${i + 1}`]] as const);
     // when
-    const chunks = coalesceRecipients(claims, MAX_USERS_PER_BATCH);
+    const chunks = coalesceRecipients(claims, BATCH_SEND_MAX_USERS);
     // then
     expect(chunks.map((c) => c.length)).toEqual([20, 5]);
     expect(chunks.flat().map((s) => s.to)).toEqual(claims.map(([, [u]]) => u));

@@ -1,7 +1,6 @@
-import { chinaDate, monthStart } from '../../../lib/util/calendar';
 import { quotaKey } from '../../../lib/contracts/tableKeys';
 import { limitFor, reserveOf } from '../../../lib/quota/counter';
-import { chinaMonth } from '../../../lib/util/chinaTime';
+import { chinaDate, chinaMonth, monthStart } from '../../../lib/util/chinaTime';
 
 describe('the quota month', () => {
   it('turns at 16:00 UTC on the last day of the month, i.e. 00:00 China time', () => {

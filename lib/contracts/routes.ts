@@ -1,0 +1,22 @@
+/**
+ * The HTTP routes of the bridge (docs/DESIGN.md, "Contracts"): API Gateway's HTTP API serves them in
+ * AWS (infra/stack.ts), the local HTTP API in `npm start` (infra/local), and the CLI builds URLs
+ * from them. A route is `METHOD path`, path parameters in braces as API Gateway writes them.
+ */
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+}
+
+/** DingTalk's HTTP-push event subscription (the app's "Request URL"). */
+export const CALLBACK_ROUTE = { method: 'POST', path: '/dingtalk/{tenantId}/callback' } as const satisfies RouteSpec;
+
+/** The app's homepage inside DingTalk (DingTalk may append `?corpId=`). */
+export const HOMEPAGE_ROUTE = { method: 'GET', path: '/dingtalk/{tenantId}/home' } as const satisfies RouteSpec;
+
+/** The route's path for one tenant, e.g. `/dingtalk/acme/callback`. */
+export const pathFor = (route: RouteSpec, tenantId: string): string => route.path.replace('{tenantId}', encodeURIComponent(tenantId));
+
+/** Largest callback body accepted (bytes). DingTalk's encrypted events are a few KiB. */
+export const MAX_CALLBACK_BODY_BYTES = 64 * 1024;
