@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../lib/contracts/deployment';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lib/contracts/deployment';
 
 export interface AlarmsProps {
   /** Dead-letter queues by name: any message in one is a failure that retries could not fix. */
@@ -49,7 +49,7 @@ export class Alarms extends Construct {
     const quotaUsed = new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: 'QuotaUsedPercent',
-      dimensionsMap: { service: 'dingtalk-bridge' },
+      dimensionsMap: { service: SERVICE_NAME },
       period: Duration.minutes(5),
       statistic: cloudwatch.Stats.MAXIMUM,
     });

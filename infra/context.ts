@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import type { DingtalkBridgeStackProps } from './stack';
+import { DEFAULT_STACK_NAME, DEFAULT_THROTTLE, type DingtalkBridgeStackProps } from './props';
 
 /**
  * Deployment options read from CDK context (`cdk.json` or `-c key=value` on the command line).
@@ -19,8 +19,6 @@ import type { DingtalkBridgeStackProps } from './stack';
 export interface ContextOptions extends DingtalkBridgeStackProps {
   readonly stackName: string;
 }
-
-export const DEFAULT_STACK_NAME = 'DingtalkBridge';
 
 /**
  * Reads the context of `scope` (normally the App) into stack props. Values given with `-c` arrive as
@@ -46,9 +44,6 @@ export function stackPropsFromContext(scope: Construct): ContextOptions {
     senderMaxConcurrency: integer(get('maxConcurrency'), 'maxConcurrency', 2, 1000),
   };
 }
-
-/** HTTP API default-stage throttling. DingTalk pushes a few events per minute per tenant; this leaves ample room. */
-export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
 
 function string(v: unknown): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;

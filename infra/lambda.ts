@@ -31,7 +31,7 @@ export interface BundledFunctionProps {
   readonly entry: string;
   readonly description: string;
   readonly timeout: Duration;
-  readonly environment: Record<string, string>;
+  readonly environment: Readonly<Record<string, string>>;
   readonly logRemovalPolicy: RemovalPolicy;
   readonly memorySize?: number;
   /** Retries of a failed asynchronous invocation (0-2). @default Lambda's default, 2 */

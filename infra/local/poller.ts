@@ -52,7 +52,7 @@ export interface Poller {
   stop(): Promise<void>;
 }
 
-/** Poller settings from a queue's entry in lib/constants.ts QUEUES. */
+/** Poller settings from a queue's entry in QUEUES (lib/contracts/deployment.ts). */
 export const pollerSettings = (q: { name: string; batchSize: number; maxBatchingWindowSeconds: number; consumerTimeoutSeconds: number }) => ({
   batchSize: q.batchSize,
   maxBatchingWindowSeconds: q.maxBatchingWindowSeconds,

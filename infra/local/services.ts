@@ -3,7 +3,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
-import { KEY } from '../../lib/store/table';
+import type { EnvMap } from '../../lib/contracts/env';
+import { KEY } from '../../lib/contracts/tableKeys';
 
 /**
  * The real local AWS services the local stack and the integration tests run on:
@@ -138,8 +139,27 @@ export async function provision(endpoints: { dynamodb: string; sqs: string }, ta
   return { tableName, eventsQueueUrl: events.url, eventsDlqUrl: events.dlqUrl, notifyQueueUrl: notify.url, notifyDlqUrl: notify.dlqUrl };
 }
 
-/** Environment that points the SDK (and our config) at the local services. */
-export function localEnv(endpoints: { dynamodb: string; sqs: string }, p: Provisioned): Record<string, string> {
+/**
+ * Variables the local services set besides the environment contract: the SDK's region, credentials
+ * and endpoints, and Powertools' metrics switch.
+ */
+export interface LocalAwsEnv {
+  readonly AWS_REGION: string;
+  readonly AWS_ACCESS_KEY_ID: string;
+  readonly AWS_SECRET_ACCESS_KEY: string;
+  readonly AWS_ENDPOINT_URL_DYNAMODB: string;
+  readonly AWS_ENDPOINT_URL_SQS: string;
+  readonly POWERTOOLS_METRICS_DISABLED: string;
+}
+
+/** An environment on the local services: the contract (lib/contracts/env.ts) and {@link LocalAwsEnv}. */
+export type LocalEnv = EnvMap & LocalAwsEnv;
+
+/**
+ * Environment that points the SDK (and our config) at the local services. Checked against
+ * {@link LocalEnv}; the result keeps its exact keys, each a string.
+ */
+export function localEnv(endpoints: { dynamodb: string; sqs: string }, p: Provisioned) {
   return {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -153,5 +173,5 @@ export function localEnv(endpoints: { dynamodb: string; sqs: string }, p: Provis
     NOTIFY_DLQ_URL: p.notifyDlqUrl,
     // No CloudWatch here: keep Powertools' EMF metric lines out of the local logs.
     POWERTOOLS_METRICS_DISABLED: 'true',
-  };
+  } satisfies LocalEnv;
 }

@@ -2,12 +2,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_TABLE_NAME, QUEUES } from '../../lib/contracts/deployment';
+import type { EnvMap } from '../../lib/contracts/env';
+import { CALLBACK_ROUTE, HOMEPAGE_ROUTE } from '../../lib/contracts/routes';
 import { pollerSettings, startPoller, type SqsHandler } from './poller';
 import type { Simulator } from './dingtalkSimulator/simulator';
 import { lambdaContext, startHttpApi, type Route } from './httpApi';
 import { createTable } from '../../lib/store/table';
 import { startLocalSimulator } from './dingtalkSimulator/local';
-import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal, type Provisioned } from './services';
+import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal, type LocalEnv, type Provisioned } from './services';
 
 export interface LocalStackOptions {
   port?: number;
@@ -28,8 +30,20 @@ export interface LocalStackOptions {
   dynamoDbEndpoint?: (endpoint: string) => Promise<string>;
 }
 
+/** Written to the env file besides the services' environment: the HTTP API's base URL. */
+export interface LocalApiEnv {
+  readonly API_URL: string;
+}
+
+/**
+ * The local stack's environment, as written to the env file: the local services' (every variable
+ * {@link localEnv} sets), DINGTALK_API_URL and DINGTALK_OAPI_URL when it started the simulator, and
+ * {@link LocalApiEnv}.
+ */
+export type LocalStackEnv = ReturnType<typeof localEnv> & LocalEnv & LocalApiEnv;
+
 export interface LocalStack {
-  env: Record<string, string>;
+  env: LocalStackEnv;
   queues: Provisioned;
   /** The DingTalk simulator, when this stack started one (no DINGTALK_API_URL given). */
   simulator?: Simulator;
@@ -39,7 +53,7 @@ export interface LocalStack {
 const num = (v: string | undefined): number | undefined => (v ? Number(v) : undefined);
 
 /**
- * The local stack of DESIGN.md: DynamoDB Local, the SQS server, the table and queues, and the HTTP
+ * The local stack of docs/DESIGN.md: DynamoDB Local, the SQS server, the table and queues, and the HTTP
  * API serving the real handlers. Sets process.env so handlers and the SDK use the local services.
  */
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -58,20 +72,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const queues = await provision(endpoints, opts.tableName ?? DEFAULT_TABLE_NAME);
     // The handlers may reach DynamoDB through a wrapper (the benchmark counts requests there).
     const dynamodb = opts.dynamoDbEndpoint ? await opts.dynamoDbEndpoint(endpoints.dynamodb) : endpoints.dynamodb;
-    const env: Record<string, string> = localEnv({ ...endpoints, dynamodb }, queues);
-    Object.assign(process.env, env);
+    const services = localEnv({ ...endpoints, dynamodb }, queues);
+    Object.assign(process.env, services);
+    let dingtalk: Pick<EnvMap, 'DINGTALK_API_URL' | 'DINGTALK_OAPI_URL'> = {};
     if (!process.env.DINGTALK_API_URL) {
       const local = await startLocalSimulator(createTable(queues.tableName), { jitterMs: opts.simulatorJitterMs, print: opts.print });
       stops.push(local.stop);
-      env.DINGTALK_API_URL = local.sim.url;
-      env.DINGTALK_OAPI_URL = local.sim.oapiUrl;
+      dingtalk = { DINGTALK_API_URL: local.sim.url, DINGTALK_OAPI_URL: local.sim.oapiUrl };
       simulator = local.sim;
     }
-    Object.assign(process.env, env);
+    Object.assign(process.env, dingtalk);
 
     const routes: Route[] = [
-      { method: 'POST', path: '/dingtalk/{tenantId}/callback', handler: async () => (await import('../../functions/callback')).handler },
-      { method: 'GET', path: '/dingtalk/{tenantId}/home', handler: async () => (await import('../../functions/homepage')).handler },
+      { ...CALLBACK_ROUTE, handler: async () => (await import('../../functions/callback')).handler },
+      { ...HOMEPAGE_ROUTE, handler: async () => (await import('../../functions/homepage')).handler },
     ];
     const sqsClient = new SQSClient({});
     stops.push(async () => sqsClient.destroy());
@@ -99,7 +113,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const api = await startHttpApi(routes, opts.port ?? num(process.env.PORT) ?? 3000);
     stops.push(() => new Promise<void>((r) => { api.server.closeAllConnections(); api.server.close(() => r()); }));
-    env.API_URL = api.url;
+    const env: LocalStackEnv = { ...services, ...dingtalk, API_URL: api.url };
 
     if (opts.envFile) {
       mkdirSync(dirname(opts.envFile), { recursive: true });

@@ -1,4 +1,5 @@
 import { STACK_ENV_FILE } from '../../lib/cli/stackEnv';
+import { CALLBACK_ROUTE } from '../../lib/contracts/routes';
 import { startLocalStack } from './stack';
 
 /** `npm start`: runs the local stack until Ctrl-C / SIGTERM, then stops everything it started. */
@@ -7,7 +8,7 @@ async function main(): Promise<void> {
   const e = stack.env;
   console.log(`dingtalk-bridge local stack is up
   HTTP API        ${e.API_URL}
-    callback      POST ${e.API_URL}/dingtalk/<tenantId>/callback
+    callback      ${CALLBACK_ROUTE.method} ${e.API_URL}${CALLBACK_ROUTE.path.replace(/\{(\w+)\}/g, '<$1>')}
   DynamoDB Local  ${e.AWS_ENDPOINT_URL_DYNAMODB}  table ${e.TABLE_NAME}
   SQS server      ${e.AWS_ENDPOINT_URL_SQS}
     events queue  ${e.EVENTS_QUEUE_URL}

@@ -4,7 +4,11 @@ import { readOutcome } from '../delivery/outcomes';
 import { parseNotifyMessage } from '../contracts/notifyMessage';
 import { sendJson } from '../queue/sqs';
 import type { Table } from '../store/table';
-import { applyLocalFlag, cliTable } from './stackEnv';
+import { localArgs, cliTable } from './stackEnv';
+import type { EnvName } from '../contracts/env';
+
+/** The environment contract's name of the notify queue. */
+const QUEUE_VARIABLE: EnvName = 'NOTIFY_QUEUE_URL';
 
 const USAGE = `usage: npm run notify -- [--local] <message.json>
        npm run notify -- [--local] status <tenantId> <id>
@@ -36,7 +40,7 @@ async function send(file: string, io: NotifyCliIo): Promise<number> {
     for (const issue of r.issues) io.err(`  - ${issue}`);
     return 2;
   }
-  const queueUrl = process.env.NOTIFY_QUEUE_URL;
+  const queueUrl = process.env[QUEUE_VARIABLE];
   if (!queueUrl) {
     io.err('NOTIFY_QUEUE_URL is not set (use --local for the local stack, or the stack output NotifyQueueUrl)');
     return 2;
@@ -75,13 +79,8 @@ async function status(tenantId: string | undefined, id: string | undefined, io: 
  * await runNotifyCli(['--local', 'test/fixtures/notify-users.json'], { out: console.log, err: console.error })
  */
 export async function runNotifyCli(argv: string[], io: NotifyCliIo): Promise<number> {
-  let args: string[];
-  try {
-    args = applyLocalFlag(argv);
-  } catch (e) {
-    io.err((e as Error).message);
-    return 2;
-  }
+  const args = localArgs(argv, io);
+  if (!args) return 2;
   try {
     if (args[0] === 'status') return await status(args[1], args[2], io);
     if (args.length !== 1 || args[0].startsWith('-')) {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { openEnvelope, sealEnvelope } from '../dingtalk/crypto';
-import { createTable } from '../store/table';
+import { CALLBACK_ROUTE, pathFor } from '../contracts/routes';
 import { getTenant } from '../store/tenants';
-import { applyLocalFlag } from './stackEnv';
+import { applyLocalFlag, cliTable } from './stackEnv';
 
 /**
  * `npm run push -- [--local] <tenantId> <event.json>`: signs and encrypts an event exactly as
@@ -13,11 +13,12 @@ import { applyLocalFlag } from './stackEnv';
 async function main(argv: string[]): Promise<number> {
   const [tenantId, file] = applyLocalFlag(argv);
   const apiUrl = process.env.API_URL;
-  if (!tenantId || !file || !apiUrl || !process.env.TABLE_NAME) {
+  const table = apiUrl && tenantId && file ? cliTable({ err: console.error }) : undefined;
+  if (!table) {
     console.error('usage: npm run push -- --local <tenantId> <event.json>   (or set API_URL and TABLE_NAME)');
     return 2;
   }
-  const tenant = await getTenant(createTable(process.env.TABLE_NAME), tenantId);
+  const tenant = await getTenant(table, tenantId);
   if (!tenant) {
     console.error(`no tenant ${tenantId}`);
     return 1;
@@ -26,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   const event = JSON.parse(readFileSync(file, 'utf8'));
   const env = sealEnvelope(app, JSON.stringify(event), { timeStamp: String(Date.now()), nonce: randomBytes(4).toString('hex') });
   const qs = new URLSearchParams({ msg_signature: env.msg_signature, timestamp: env.timeStamp, nonce: env.nonce });
-  const res = await fetch(`${apiUrl}/dingtalk/${encodeURIComponent(tenantId)}/callback?${qs}`, {
+  const res = await fetch(`${apiUrl}${pathFor(CALLBACK_ROUTE, tenantId)}?${qs}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ encrypt: env.encrypt }),

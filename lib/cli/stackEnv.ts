@@ -1,6 +1,10 @@
+import type { EnvName } from '../contracts/env';
 import { createTable, type Table } from '../store/table';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+/** The environment contract's name of the table (a rename in lib/contracts/env.ts fails to compile here). */
+const TABLE_VARIABLE: EnvName = 'TABLE_NAME';
 
 /** Where `npm start` writes the local stack's endpoints (KEY=value lines). */
 export const STACK_ENV_FILE = resolve(process.cwd(), '.local/stack.env');
@@ -27,6 +31,22 @@ export function applyLocalFlag(argv: string[], file = STACK_ENV_FILE): string[] 
 }
 
 /**
+ * {@link applyLocalFlag} for a CLI: the remaining arguments, or undefined after printing why the
+ * local stack's endpoints could not be loaded.
+ *
+ * @example
+ * const args = localArgs(argv, io); if (!args) return 2;
+ */
+export function localArgs(argv: string[], io: { err(line: string): void }): string[] | undefined {
+  try {
+    return applyLocalFlag(argv);
+  } catch (e) {
+    io.err((e as Error).message);
+    return undefined;
+  }
+}
+
+/**
  * The table a CLI command works on: the one given (tests), else TABLE_NAME's; undefined after
  * telling the user how to set it.
  *
@@ -35,7 +55,7 @@ export function applyLocalFlag(argv: string[], file = STACK_ENV_FILE): string[] 
  */
 export function cliTable(io: { table?: Table; err(line: string): void }): Table | undefined {
   if (io.table) return io.table;
-  const name = process.env.TABLE_NAME;
+  const name = process.env[TABLE_VARIABLE];
   if (name) return createTable(name);
   io.err('TABLE_NAME is not set (use --local for the local stack, or the stack output TableName)');
   return undefined;

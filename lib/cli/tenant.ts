@@ -8,7 +8,7 @@ import { listParked } from '../quota/parking';
 import { clearExhausted } from '../quota/counter';
 import { chinaMonth } from '../util/chinaTime';
 import { formatUsage, usageReport } from '../quota/usage';
-import { applyLocalFlag, cliTable } from './stackEnv';
+import { localArgs, cliTable } from './stackEnv';
 
 const USAGE = `usage: npm run tenant -- [--local] <command>
   put <file.json>      create or replace a tenant from a JSON record
@@ -111,13 +111,8 @@ async function requireTenant(table: Table, id: string | undefined, cmd: string):
  * await runTenantCli(['list'], { table, out: console.log, err: console.error })
  */
 export async function runTenantCli(argv: string[], io: { table?: Table; out: Out; err: Out }): Promise<number> {
-  let args: string[];
-  try {
-    args = applyLocalFlag(argv);
-  } catch (e) {
-    io.err((e as Error).message);
-    return 2;
-  }
+  const args = localArgs(argv, io);
+  if (!args) return 2;
   const [name, ...rest] = args;
   const cmd = name ? commands[name] : undefined;
   if (!cmd) {

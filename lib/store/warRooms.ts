@@ -194,18 +194,11 @@ export async function addWarRoomMembers(table: Table, tenantId: string, incident
  */
 export async function claimWarRoomSummary(table: Table, tenantId: string, incidentId: string, attemptId: string, messageId: string, nowMs: number): Promise<boolean> {
   const summary: WarRoomSummary = { status: 'pending', attemptId, claimedAt: nowMs, messageId, updatedAt: new Date(nowMs).toISOString() };
-  return tryConditional(
-    table.doc.send(
-      new UpdateCommand({
-        TableName: table.name,
-        Key: warRoomKey(tenantId, incidentId),
-        UpdateExpression: 'SET #summary = :s, #updatedAt = :at',
-        ConditionExpression: `attribute_exists(pk) AND (attribute_not_exists(#summary) OR #summary.#status IN (${SUMMARY_CLAIMABLE.map((_, i) => `:c${i}`).join(', ')}))`,
-        ExpressionAttributeNames: { '#summary': 'summary', '#status': 'status', '#updatedAt': 'updatedAt' },
-        ExpressionAttributeValues: { ':s': summary, ':at': summary.updatedAt, ...Object.fromEntries(SUMMARY_CLAIMABLE.map((st, i) => [`:c${i}`, st])) },
-      }),
-    ),
-  );
+  return writeSummary(table, tenantId, incidentId, summary, {
+    expr: `attribute_exists(pk) AND (attribute_not_exists(#summary) OR #summary.#status IN (${SUMMARY_CLAIMABLE.map((_, i) => `:c${i}`).join(', ')}))`,
+    names: { '#status': 'status' },
+    values: Object.fromEntries(SUMMARY_CLAIMABLE.map((st, i) => [`:c${i}`, st])),
+  });
 }
 
 /**
@@ -225,15 +218,24 @@ export async function recordWarRoomSummary(
   const summary: WarRoomSummary = { ...fields, attemptId, updatedAt: new Date(nowMs).toISOString() };
   const conditions = ['#summary.#attemptId = :owner'];
   if (opts.onlyIfPending) conditions.push('#summary.#status = :pending');
+  return writeSummary(table, tenantId, incidentId, summary, {
+    expr: conditions.join(' AND '),
+    names: { '#attemptId': 'attemptId', ...(opts.onlyIfPending ? { '#status': 'status' } : {}) },
+    values: { ':owner': attemptId ?? '', ...(opts.onlyIfPending ? { ':pending': 'pending' } : {}) },
+  });
+}
+
+/** Sets the war room's `summary` when `cond` holds; false when it does not. */
+function writeSummary(table: Table, tenantId: string, incidentId: string, summary: WarRoomSummary, cond: { expr: string; names: Record<string, string>; values: Record<string, unknown> }): Promise<boolean> {
   return tryConditional(
     table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: warRoomKey(tenantId, incidentId),
         UpdateExpression: 'SET #summary = :s, #updatedAt = :at',
-        ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: { '#summary': 'summary', '#attemptId': 'attemptId', '#updatedAt': 'updatedAt', ...(opts.onlyIfPending ? { '#status': 'status' } : {}) },
-        ExpressionAttributeValues: { ':s': summary, ':at': summary.updatedAt, ':owner': attemptId ?? '', ...(opts.onlyIfPending ? { ':pending': 'pending' } : {}) },
+        ConditionExpression: cond.expr,
+        ExpressionAttributeNames: { '#summary': 'summary', '#updatedAt': 'updatedAt', ...cond.names },
+        ExpressionAttributeValues: { ':s': summary, ':at': summary.updatedAt, ...cond.values },
       }),
     ),
   );

@@ -1,3 +1,4 @@
+import { chinaMonth } from '../../../lib/util/chinaTime';
 /** QPS window and monthly quota bookkeeping for the DingTalk simulator. */
 
 /**
@@ -25,9 +26,7 @@ export class SlidingWindow {
 }
 
 /** Calendar month in China Standard Time (UTC+8), e.g. '2025-11': DingTalk resets quotas on the 1st. */
-export function monthOf(at: number): string {
-  return new Date(at + 8 * 3600_000).toISOString().slice(0, 7);
-}
+export const monthOf = chinaMonth;
 
 /** Calls used per organisation (corpId) per calendar month. */
 export class QuotaBook {

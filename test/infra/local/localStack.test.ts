@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnvFile } from '../../../lib/cli/stackEnv';
+import { CALLBACK_ROUTE, pathFor } from '../../../lib/contracts/routes';
 import { openEnvelope } from '../../../lib/dingtalk/crypto';
 import { listGroups } from '../../../lib/store/groups';
 import { createTable } from '../../../lib/store/table';
@@ -35,8 +36,8 @@ describe('the local stack (npm start)', () => {
       EventType: 'chat_update_title', eventId: 'ev-stack-1', EventTime: String(Date.now()), CorpId: tenant.corpId,
       OpenConversationId: 'cidStack==', Title: '告警群', operator: 'u1',
     });
-    const res = await fetch(`${stack.env.API_URL}/dingtalk/${tenant.tenantId}/callback?${new URLSearchParams(push.query)}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: push.body,
+    const res = await fetch(`${stack.env.API_URL}${pathFor(CALLBACK_ROUTE, tenant.tenantId)}?${new URLSearchParams(push.query)}`, {
+      method: CALLBACK_ROUTE.method, headers: { 'content-type': 'application/json' }, body: push.body,
     });
     expect(res.status).toBe(200);
     const answer = (await res.json()) as Record<string, string>;

@@ -1,0 +1,38 @@
+import type { StackProps } from 'aws-cdk-lib';
+
+/**
+ * The stack's options and their defaults, in a module of their own: infra/stack.ts builds from them
+ * and infra/context.ts reads them from CDK context, and neither imports the other.
+ */
+
+/** CloudFormation stack name (context `stackName`). */
+export const DEFAULT_STACK_NAME = 'DingtalkBridge';
+
+/** HTTP API default-stage throttling. DingTalk pushes a few events per minute per tenant; this leaves ample room. */
+export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+
+/** How often the unpark sweep runs by default (context `unparkMinutes`). */
+export const DEFAULT_UNPARK_MINUTES = 10;
+
+/** Most concurrent sender invocations by default (context `maxConcurrency`). */
+export const DEFAULT_SENDER_MAX_CONCURRENCY = 10;
+
+export interface DingtalkBridgeStackProps extends StackProps {
+  /** Keep the table and its KMS key (and the log groups) when the stack is deleted. @default true */
+  readonly retain?: boolean;
+  /** Send every alarm to an SNS topic with this e-mail subscription. @default no topic */
+  readonly alarmEmail?: string;
+  /** HTTP API default-stage throttling. @default DEFAULT_THROTTLE */
+  readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** DINGTALK_API_URL of the functions. @default DINGTALK_URLS.api (https://api.dingtalk.com) */
+  readonly dingtalkApiUrl?: string;
+  /** DINGTALK_OAPI_URL of the functions. @default DINGTALK_URLS.oapi (https://oapi.dingtalk.com) */
+  readonly dingtalkOapiUrl?: string;
+  /** How often the unpark function re-queues parked messages, whole minutes. @default DEFAULT_UNPARK_MINUTES */
+  readonly unparkMinutes?: number;
+  /**
+   * Most concurrent sender invocations the notify queue's event source starts (SQS maximum
+   * concurrency, 2-1000). @default DEFAULT_SENDER_MAX_CONCURRENCY
+   */
+  readonly senderMaxConcurrency?: number;
+}
