@@ -1,15 +1,14 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig } from '../lib/contracts/env';
 import { createEventBatchHandler, sqsDeadLetter } from '../lib/events';
 import { logger } from '../lib/log';
 import { EventDedupeStore } from '../lib/store/eventDedupe';
-import { createTable } from '../lib/store/table';
+import { createTable, dynamoDbClient } from '../lib/store/table';
 
 const config = loadConfig();
-const dynamo = new DynamoDBClient({});
+const dynamo = dynamoDbClient();
 const sqs = new SQSClient({});
 
 /** Events queue consumer: chat renamed, cool app installed / uninstalled -> DynamoDB (partial batch responses). */

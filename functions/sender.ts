@@ -5,7 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { loadConfig, required } from '../lib/contracts/env';
 import { DingTalkClient } from '../lib/dingtalk/client';
-import { createSender } from '../lib/sender/createSender';
+import { callDeadline, createSender } from '../lib/sender/createSender';
 import { createShaping } from '../lib/shaping/createShaping';
 import { logger } from '../lib/log';
 import { metrics, publishMetrics } from '../lib/metrics';
@@ -28,15 +28,20 @@ const sender = createSender({
   gate: shaping.gate,
   precheck: shaping.precheck,
   park: shaping.park,
+  metrics,
 });
-const processor = new BatchProcessor(EventType.SQS);
 
 /**
  * Notify queue consumer: Flashduty notifications -> DingTalk users and groups (partial batch
- * responses). Identical notifications in one batch share their batchSend calls (sender.prepare).
+ * responses). Identical notifications in one batch share their batchSend calls (sender.prepare); no
+ * call starts too late to finish inside the invocation. One batch processor per invocation: it holds
+ * the invocation's results.
  */
 export const handler = middy((event: SQSEvent, context: Context) =>
-  processPartialResponse(event, sender.prepare(event.Records), processor, { context, throwOnFullBatchFailure: false }),
+  processPartialResponse(event, sender.prepare(event.Records, { deadline: callDeadline(context, config.DINGTALK_TIMEOUT_MS) }), new BatchProcessor(EventType.SQS), {
+    context,
+    throwOnFullBatchFailure: false,
+  }),
 )
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(publishMetrics(metrics));

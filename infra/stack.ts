@@ -162,9 +162,10 @@ export class DingtalkBridgeStack extends Stack {
       unpark: this.addHandler('unpark', {
         description: 'Re-queues messages parked for the monthly quota once their organisation has room',
         every: Duration.minutes(props.unparkMinutes ?? DEFAULT_UNPARK_MINUTES),
-        // Scans the tenants, claims parked items with conditional updates, deletes them once re-queued.
+        // Reads the PARKED work list, claims parked items with conditional updates, deletes them once
+        // re-queued; an item that can never be sent goes to the notify DLQ with its reason.
         table: 'readWrite',
-        sendsTo: [this.notify.queue],
+        sendsTo: [this.notify.queue, this.notify.dlq],
         timeout: Duration.seconds(60),
       }),
       homepage: this.addHandler('homepage', {

@@ -99,7 +99,12 @@ export interface Provisioned {
 }
 
 /** Creates the table (with TTL) and both queues with their dead-letter queues, as the CDK stack does. */
-export async function provision(endpoints: { dynamodb: string; sqs: string }, tableName: string): Promise<Provisioned> {
+export async function provision(
+  endpoints: { dynamodb: string; sqs: string },
+  tableName: string,
+  /** Visibility timeouts other than the deployed ones (the fault drill shortens them to finish sooner). */
+  visibilitySeconds: Partial<Record<keyof typeof QUEUES, number>> = {},
+): Promise<Provisioned> {
   const ddb = client(DynamoDBClient, endpoints.dynamodb);
   await ddb.send(
     new CreateTableCommand({
@@ -119,22 +124,22 @@ export async function provision(endpoints: { dynamodb: string; sqs: string }, ta
   ddb.destroy();
 
   const sqs = client(SQSClient, endpoints.sqs);
-  const queueWithDlq = async (q: (typeof QUEUES)[keyof typeof QUEUES]) => {
+  const queueWithDlq = async (q: (typeof QUEUES)[keyof typeof QUEUES], visibility: number = visibilityTimeoutSeconds(q)) => {
     const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${q.name}-dlq`, Attributes: { MessageRetentionPeriod: '1209600' } }));
     const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
     const main = await sqs.send(
       new CreateQueueCommand({
         QueueName: q.name,
         Attributes: {
-          VisibilityTimeout: String(visibilityTimeoutSeconds(q)),
+          VisibilityTimeout: String(visibility),
           RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: q.maxReceiveCount }),
         },
       }),
     );
     return { url: main.QueueUrl!, dlqUrl: dlq.QueueUrl! };
   };
-  const events = await queueWithDlq(QUEUES.events);
-  const notify = await queueWithDlq(QUEUES.notify);
+  const events = await queueWithDlq(QUEUES.events, visibilitySeconds.events);
+  const notify = await queueWithDlq(QUEUES.notify, visibilitySeconds.notify);
   sqs.destroy();
   return { tableName, eventsQueueUrl: events.url, eventsDlqUrl: events.dlqUrl, notifyQueueUrl: notify.url, notifyDlqUrl: notify.dlqUrl };
 }

@@ -107,7 +107,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     // The schedule that sends parked messages back once the quota allows (every 10 min on AWS).
     const unpark = setInterval(() => {
-      void import('../../functions/unpark').then((m) => m.handler({}, lambdaContext('unpark'))).catch(() => undefined);
+      void import('../../functions/unpark').then((m) => m.handler({}, lambdaContext('unpark'))).catch((e: Error) => console.error(`[unpark] sweep failed: ${e.message}`));
     }, opts.unparkEveryMs ?? 15_000);
     stops.push(async () => clearInterval(unpark));
 

@@ -13,7 +13,8 @@
  * | inbound events per month   | ORG#<corpId>               | EVENTS#<YYYY-MM>         |      |
  * | monthly call counter       | ORG#<corpId>               | QUOTA#<YYYY-MM>          | yes  |
  * | rate limiter (GCRA)        | RATE#<clientId>#<api>      | RATE                     | 1 d  |
- * | parked message             | PARK#<corpId>              | <YYYY-MM>#<messageId>    |      |
+ * | parked message             | PARK#<corpId>              | <0|1>#<parkedAt>#<msgId> |      |
+ * | org with parked messages   | PARKED                     | ORG#<corpId>             |      |
  * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes  |
  * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / TO#<ch>#<to>   | 30 d |
  */
@@ -102,15 +103,27 @@ export const rateKey = (clientId: string, api: string): ItemKey => ({ pk: `RATE#
 export const parkPk = (corpId: string): string => `PARK#${corpId}`;
 
 /**
- * Sort key of a parked message: the month it was parked in, then its id.
+ * Sort key of a parked message: critical first (`0`, else `1`), then the oldest, then its id, so a
+ * sweep that reads in key order takes critical pages before others and old ones before new.
  *
  * @example
- * parkSk('2026-03', 'msg-1') // '2026-03#msg-1'
+ * parkSk(true, 1900000000000, 'msg-1') // '0#001900000000000#msg-1'
  */
-export const parkSk = (month: string, messageId: string): string => `${month}#${messageId}`;
+export const parkSk = (critical: boolean, parkedAt: number, messageId: string): string => `${critical ? 0 : 1}#${String(parkedAt).padStart(15, '0')}#${messageId}`;
 
 /** A parked message's full key. */
-export const parkKey = (corpId: string, month: string, messageId: string): ItemKey => ({ pk: parkPk(corpId), sk: parkSk(month, messageId) });
+export const parkKey = (corpId: string, sk: string): ItemKey => ({ pk: parkPk(corpId), sk });
+
+/** Partition listing the organisations that have parked messages: the unpark sweep's work list. */
+export const PARKED_ORGS_PK = 'PARKED';
+
+/**
+ * An organisation's entry in the work list of the unpark sweep.
+ *
+ * @example
+ * parkedOrgKey('dingcorp') // { pk: 'PARKED', sk: 'ORG#dingcorp' }
+ */
+export const parkedOrgKey = (corpId: string): ItemKey => ({ pk: PARKED_ORGS_PK, sk: `ORG#${corpId}` });
 
 /**
  * The mobile -> userId cache of an organisation.

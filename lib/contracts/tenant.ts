@@ -3,6 +3,9 @@ import { isAesKey } from '../dingtalk/crypto';
 import { ValidationError } from '../errors';
 import { issueList } from './validation';
 
+/** A tenant id: it is part of the public URLs, and anything else is no tenant (never looked up). */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 export const EDITIONS = {
   standard: { qps: 20, monthlyQuota: 10_000 },
   professional: { qps: 40, monthlyQuota: 500_000 },
@@ -16,7 +19,7 @@ const id = (what: string) => z.string().trim().min(1, `${what} is required`).max
 /** The tenant record contract (docs/DESIGN.md). Unknown keys are rejected so typos do not pass silently. */
 export const tenantSchema = z
   .object({
-    tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId: 1-64 letters, digits, _ or -'),
+    tenantId: z.string().regex(TENANT_ID_PATTERN, 'tenantId: 1-64 letters, digits, _ or -'),
     corpId: id('corpId'),
     agentId: z.union([z.string().min(1), z.number().int().positive()]).transform(String),
     clientId: id('clientId'),

@@ -10,11 +10,14 @@ import { tryConditional, ttlAfter, type Table } from '../store/table';
  * - sk `TO#user#<userId>`, `TO#group#<openConversationId>`, `TO#mobile#<mobile>`: one recipient.
  * Everything expires after {@link OUTCOME_TTL_SECONDS}.
  *
- * The rule (at most once per id, docs/DESIGN.md): a recipient is claimed (`pending`, conditional write)
- * before its DingTalk call and its outcome written after. A recipient already `sent` (or otherwise
- * final) is skipped. A `pending` claim younger than {@link CLAIM_LEASE_MS} belongs to an attempt
- * still running: skipped. An older one was left by an attempt that died between its claim and its
- * outcome: DingTalk may or may not have delivered it, so it becomes `unknown` and is NOT re-sent.
+ * The rule (docs/DESIGN.md, "The delivery rule"): a recipient is claimed (`pending`, conditional
+ * write) just before its DingTalk call and its outcome written after. A recipient DingTalk answered
+ * for (`sent`, `invalidUser`, ...) is final and never sent again. A `pending` claim younger than
+ * {@link CLAIM_LEASE_MS} belongs to an attempt still running: the message is deferred until the
+ * lease ends. An older one was left by an attempt that died mid-call: DingTalk may or may not have
+ * delivered, so it is claimed again, sent again and marked `possibleDuplicate` (for a page, a
+ * duplicate beats a loss). An ambiguous failure (timeout, 5xx, reset) is recorded `retry` with
+ * `possibleDuplicate` for the same reason; the mark stays on the record once set.
  */
 
 export const OUTCOME_TTL_SECONDS = 30 * 24 * 3600;
@@ -47,7 +50,7 @@ export type RecipientStatus =
   | 'quotaExhausted'
   /** A permanent DingTalk failure (`code`): the message goes to the dead-letter queue. */
   | 'failed'
-  /** Orphaned claim: DingTalk may have delivered it; never re-sent. */
+  /** Written by earlier versions for an orphaned claim (now claimed again instead); final. */
   | 'unknown';
 
 /** Not sent again, by any attempt. */
@@ -66,6 +69,11 @@ export interface RecipientOutcome {
   userId?: string;
   /** The DingTalk processQueryKey of the send that delivered it. */
   processQueryKey?: string;
+  /**
+   * A call for this recipient got an ambiguous answer, or an attempt died holding its claim: DingTalk
+   * may have delivered it, so a later send may be a duplicate. Never cleared once set.
+   */
+  possibleDuplicate?: boolean;
   attemptId?: string;
   claimedAt?: number;
   updatedAt: string;
@@ -94,8 +102,15 @@ export interface Outcome {
 /** The in-memory map key of a recipient (not a table key). */
 export const recipientKey = (channel: Channel, to: string): string => `${channel}#${to}`;
 
-/** What an attempt does with a recipient, given its record (if any). */
+/**
+ * What an attempt does with a recipient, given its record (if any): claim it; skip it (final);
+ * wait for the attempt holding it (`inFlight`); or take over the claim of an attempt that died
+ * (`orphaned`: sent again, marked `possibleDuplicate`).
+ */
 export type Decision = 'claim' | 'skip' | 'inFlight' | 'orphaned';
+
+/** How long until a `pending` claim's lease ends (0 when it has). */
+export const leaseLeftMs = (record: Pick<RecipientOutcome, 'claimedAt'>, nowMs: number): number => Math.max(0, (record.claimedAt ?? 0) + CLAIM_LEASE_MS - nowMs);
 
 /**
  * The idempotency rule for one recipient.
@@ -191,25 +206,28 @@ export class Outcomes {
 
   /**
    * Marks the start of an attempt. The first attempt stores the content hash; a later one with a
-   * different hash is a re-used id (`conflict`: nothing must be sent for it).
+   * different hash is a re-used id (`conflict`: nothing is written, nothing must be sent for it, and
+   * the original message's record stays as it was).
    */
   async begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number }> {
     const nowIso = new Date(this.now()).toISOString();
     const u = setOf(
       { type: 'notify', tenantId: this.tenantId, id: this.id, kind: m.kind, hash: m.hash, firstSeenAt: nowIso, updatedAt: nowIso, state: 'processing', severity: m.severity, expiresAt: this.expiresAt },
-      ['hash', 'firstSeenAt'],
+      ['firstSeenAt'],
     );
-    const r = await this.table.doc.send(
+    const write = this.table.doc.send(
       new UpdateCommand({
         TableName: this.table.name,
         Key: this.stateKey,
         UpdateExpression: `${u.set} ADD #n_attempts :one`,
+        ConditionExpression: 'attribute_not_exists(#n_hash) OR #n_hash = :v_hash',
         ExpressionAttributeNames: { ...u.names, '#n_attempts': 'attempts' },
         ExpressionAttributeValues: { ...u.values, ':one': 1 },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { conflict: r.Attributes?.hash !== m.hash, attempts: Number(r.Attributes?.attempts ?? 1) };
+    if (!(await tryConditional(write))) return { conflict: true, attempts: 0 };
+    return { conflict: false, attempts: Number((await write).Attributes?.attempts ?? 1) };
   }
 
   /** The message's state at the end of an attempt. */
@@ -232,33 +250,28 @@ export class Outcomes {
     return new Map(recipients.map((r) => [recipientKey(r.channel, r.to), r]));
   }
 
-  /** Claims a recipient for `attemptId`; false when another attempt has it or it is final. */
+  /**
+   * Claims a recipient for `attemptId`: false when another attempt holds it (within its lease) or
+   * it is final. A claim whose lease ended (its attempt died mid-call) is taken over and the record
+   * marked `possibleDuplicate`.
+   */
   async claim(channel: Channel, to: string, attemptId: string): Promise<boolean> {
     const now = this.now();
     const u = setOf({ type: 'recipient', channel, to, status: 'pending', attemptId, claimedAt: now, updatedAt: new Date(now).toISOString(), expiresAt: this.expiresAt });
+    const claimable = CLAIMABLE.map((_, i) => `:c${i}`).join(', ');
+    const names = { ...u.names, '#n_status': 'status', '#n_claimedAt': 'claimedAt', '#n_dup': 'possibleDuplicate' };
+    const values = { ...u.values, ...Object.fromEntries(CLAIMABLE.map((st, i) => [`:c${i}`, st])) };
+    if (await tryConditional(this.update(channel, to, u.set, `attribute_not_exists(pk) OR #n_status IN (${claimable})`, u.names, values))) return true;
+    // The attempt holding it died: take it over, and mark that DingTalk may already have delivered it.
     return tryConditional(
-      this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: this.keyOf(channel, to),
-          UpdateExpression: u.set,
-          ConditionExpression: `attribute_not_exists(pk) OR #n_status IN (${CLAIMABLE.map((_, i) => `:c${i}`).join(', ')})`,
-          ExpressionAttributeNames: u.names,
-          ExpressionAttributeValues: { ...u.values, ...Object.fromEntries(CLAIMABLE.map((st, i) => [`:c${i}`, st])) },
-        }),
-      ),
+      this.update(channel, to, `${u.set}, #n_dup = :dup`, '#n_status = :pending AND #n_claimedAt < :stale', names, { ...u.values, ':pending': 'pending', ':stale': now - CLAIM_LEASE_MS, ':dup': true }),
     );
   }
 
-  /**
-   * Turns an orphaned claim (the attempt `attemptId` died holding it) into `unknown`; false when
-   * it changed meanwhile.
-   */
-  async markUnknown(channel: Channel, to: string, attemptId: string | undefined): Promise<boolean> {
-    return this.write(channel, to, { status: 'unknown', code: 'orphanedClaim', message: 'an earlier attempt died between its claim and its outcome; not re-sent (at most once)' }, {
-      expr: '#n_status = :pending AND #n_attemptId = :owner',
-      values: { ':pending': 'pending', ':owner': attemptId ?? '' },
-    });
+  private update(channel: Channel, to: string, expr: string, cond: string, names: Record<string, string>, values: Record<string, unknown>): Promise<unknown> {
+    return this.table.doc.send(
+      new UpdateCommand({ TableName: this.table.name, Key: this.keyOf(channel, to), UpdateExpression: expr, ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
+    );
   }
 
   /**

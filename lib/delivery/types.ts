@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { NotifyQueueMessage } from '../contracts/notifyMessage';
 import type { Tenant } from '../contracts/tenant';
 import type { AccessTokens } from '../dingtalk/accessTokens';
@@ -18,7 +19,20 @@ export interface DeliveryContext {
   log: Logger;
   /** Concurrent DingTalk sends within one message. */
   concurrency: number;
+  /**
+   * Epoch ms after which no DingTalk call may start: the invocation's end less the client timeout and
+   * a margin, so a call never outlives its invocation holding a claim. Absent: no limit.
+   */
+  deadline?: number;
+  /** Where delivery metrics go (possible duplicates). */
+  metrics?: Metrics;
 }
+
+/** Detail of a recipient left for the retry because the invocation had no time left for its call. */
+export const NOT_STARTED = 'not started: the invocation had no time left for the call';
+
+/** Whether the invocation is past the point where a DingTalk call may still start. */
+export const outOfTime = (ctx: Pick<DeliveryContext, 'deadline' | 'now'>): boolean => ctx.deadline !== undefined && ctx.now() > ctx.deadline;
 
 /** Delivers one message of a kind. The extension point: the war room plugs in here. */
 export type KindHandler<K extends NotifyQueueMessage['kind']> = (ctx: DeliveryContext, msg: Extract<NotifyQueueMessage, { kind: K }>) => Promise<DeliveryResult>;

@@ -112,6 +112,23 @@ export function classifyResponse<T = unknown>(style: 'new' | 'old', status: numb
   return failure(c.kind, code, str(b.errmsg) ?? 'old API answer without errcode', status, requestId, c.cause);
 }
 
+/** Network errors raised before the request left this machine: DingTalk cannot have seen it. */
+const NOT_SENT_NETWORK_CODES = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH)\b/;
+
+/**
+ * Whether DingTalk may have acted on a call that failed: a timeout, a 5xx, a connection reset or a
+ * non-JSON answer can come after the request was processed. Such a recipient is sent again and
+ * marked as a possible duplicate (docs/DESIGN.md, "The delivery rule"); a clear refusal is not ambiguous.
+ *
+ * @example
+ * isAmbiguous(classifyNetworkError(Object.assign(new Error('x'), { name: 'TimeoutError' }))) // true
+ */
+export function isAmbiguous(f: Pick<DingTalkFailure, 'kind' | 'cause' | 'message'>): boolean {
+  if (f.kind !== 'retryable') return false;
+  if (f.cause === 'server' || f.cause === 'timeout' || f.cause === 'nonJson') return true;
+  return f.cause === 'network' && !NOT_SENT_NETWORK_CODES.test(f.message);
+}
+
 /** A call that got no answer: our timeout (AbortSignal.timeout) or a network error. Both retryable. */
 export function classifyNetworkError(err: unknown): DingTalkFailure {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };

@@ -2,13 +2,14 @@ import type { NotifyRequest } from '../contracts/notifyMessage';
 import type { DingTalkResult } from '../dingtalk/errors';
 import { BATCH_SEND_MAX_USERS } from '../dingtalk/client';
 import type { Channel } from '../delivery/outcomes';
-import type { DeliveryContext, KindHandler } from '../delivery/types';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, type DeliveryResult } from '../delivery/verdict';
 import { coolAppCodeOf } from '../store/groups';
 import { runPool } from '../util/pool';
 import { groupBy } from '../util/lists';
 import { coalesceKey, coalesceRecipients, type SharedRecipient } from './coalesce';
-import { NotifyAttempt, openNotify, type Row } from './notifyAttempt';
+import { claimAll, NotifyAttempt, openNotify, releaseAll, type Row } from './notifyAttempt';
 
 /** A `notify` message to deliver, with the context (logger) of its own record. */
 export interface NotifyDelivery {
@@ -17,9 +18,9 @@ export interface NotifyDelivery {
 }
 
 /**
- * Delivers `notify` messages together: each message resolves its mobiles and claims its recipients
+ * Delivers `notify` messages together: each message resolves its mobiles and selects its recipients
  * on its own, then the messages whose DingTalk message is the same ({@link coalesceKey}) share
- * their batchSend calls: the union of the users they claimed, 20 distinct users per call, each
+ * their batchSend calls: the union of their users, 20 distinct users per call, claimed just before it, each
  * call through the gate once. A user claimed by several of them gets one DingTalk message,
  * recorded for each. Groups are posted per message. Every message gets its own result, in order:
  * its verdict, or the error of a call made for it (its claims given back) for SQS to retry.
@@ -64,12 +65,27 @@ export const deliverNotify: KindHandler<'notify'> = async (ctx, msg) => {
   return r.value;
 };
 
-/** Calls DingTalk for claimed recipients; if it throws before an answer, gives every claim back. */
-async function callReleasing<T>(channel: Channel, claims: ReadonlyArray<readonly [NotifyAttempt, string]>, call: () => Promise<DingTalkResult<T>>): Promise<DingTalkResult<T>> {
+/**
+ * One DingTalk call for `pairs` (attempt, recipient): not started when the invocation is out of
+ * time (the recipients wait for the retry, unclaimed); else the recipients are claimed just before
+ * it and the call made for those claimed. If the call throws before DingTalk answered, every claim
+ * is given back. Undefined when nothing was called.
+ */
+async function claimedCall<T>(
+  channel: Channel,
+  pairs: ReadonlyArray<readonly [NotifyAttempt, string]>,
+  call: (claims: ReadonlyArray<readonly [NotifyAttempt, string]>) => Promise<DingTalkResult<T>>,
+): Promise<{ claims: ReadonlyArray<readonly [NotifyAttempt, string]>; r: DingTalkResult<T> } | undefined> {
+  if (outOfTime(pairs[0][0].ctx)) {
+    for (const [a, to] of pairs) a.note(channel, to, 'retry', NOT_STARTED);
+    return undefined;
+  }
+  const claims = await claimAll(channel, pairs);
+  if (!claims.length) return undefined;
   try {
-    return await call();
+    return { claims, r: await call(claims) };
   } catch (e) {
-    await Promise.allSettled(claims.map(([a, to]) => a.outcomes.record(channel, to, a.attemptId, { status: 'retry', code: 'internal', message: (e as Error).message })));
+    await releaseAll(channel, claims, (e as Error).message);
     throw e;
   }
 }
@@ -83,15 +99,27 @@ async function recordAll(channel: Channel, rows: readonly Row[], detailOf: (fiel
     }),
   );
   for (const [a, count] of lost) a.log.error('claim lost before its outcome was written', { channel, count });
-  for (const [a, to, fields] of rows) a.note(channel, to, fields.status, detailOf(fields), retryAfterMs);
+  const duplicates = new Map<NotifyAttempt, number>();
+  for (const [a, to, fields] of rows) {
+    a.note(channel, to, fields.status, detailOf(fields), retryAfterMs);
+    if (fields.status === 'sent' && a.maybeDelivered(channel, to)) duplicates.set(a, (duplicates.get(a) ?? 0) + 1);
+  }
+  for (const [a, count] of duplicates) {
+    a.log.warn('sent again after an ambiguous answer: possible duplicate', { channel, count });
+    a.ctx.metrics?.addMetric('PossibleDuplicates', MetricUnit.Count, count);
+  }
 }
 
 /** One batchSend for up to 20 distinct users, claimed by one or more messages with the same content. */
 async function sendDm(shared: ReadonlyArray<SharedRecipient<NotifyAttempt>>, index: number): Promise<void> {
-  const userIds = shared.map((s) => s.to);
-  const claims = shared.flatMap((s) => s.holders.map((a) => [a, s.to] as const));
   const lead = shared[0].holders[0];
-  const r = await callReleasing('user', claims, () => lead.session.batchSend({ userIds, msgKey: lead.rendered.msgKey, msgParam: lead.rendered.msgParam }));
+  let userIds: string[] = [];
+  const called = await claimedCall('user', shared.flatMap((s) => s.holders.map((a) => [a, s.to] as const)), (claimed) => {
+    userIds = [...new Set(claimed.map(([, u]) => u))];
+    return lead.session.batchSend({ userIds, msgKey: lead.rendered.msgKey, msgParam: lead.rendered.msgParam });
+  });
+  if (!called) return;
+  const { claims, r } = called;
   // Logged once per message (its notifyId): how many of the call's users were its own.
   const perMessage = new Map<NotifyAttempt, number>();
   for (const [a] of claims) perMessage.set(a, (perMessage.get(a) ?? 0) + 1);
@@ -117,10 +145,12 @@ async function sendDm(shared: ReadonlyArray<SharedRecipient<NotifyAttempt>>, ind
 
 async function sendGroup(a: NotifyAttempt, openConversationId: string): Promise<void> {
   const { ctx, msg, session, rendered } = a;
-  const r = await callReleasing('group', [[a, openConversationId]], async () => {
+  const called = await claimedCall('group', [[a, openConversationId]], async () => {
     const coolAppCode = await coolAppCodeOf(ctx.table, msg.tenantId, openConversationId);
     return session.groupSend({ openConversationId, msgKey: rendered.msgKey, msgParam: rendered.msgParam, ...(coolAppCode ? { coolAppCode } : {}) });
   });
+  if (!called) return;
+  const { r } = called;
   if (r.kind !== 'ok') {
     await recordAll('group', [[a, openConversationId, failureFields(r)]], () => describe(r), r.retryAfterMs);
     a.log.warn('groupSend failed', { openConversationId, kind: r.kind, code: r.code, requestId: r.requestId });

@@ -4,8 +4,8 @@ import type { NotifyRequest } from '../contracts/notifyMessage';
 import { AppSession, resolveMobile } from '../dingtalk/appSession';
 import { NO_SUCH_MOBILE } from '../dingtalk/client';
 import { contentHash } from '../delivery/contentHash';
-import { decide, Outcomes, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/outcomes';
-import type { DeliveryContext } from '../delivery/types';
+import { CLAIM_LEASE_MS, decide, leaseLeftMs, Outcomes, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/outcomes';
+import { NOT_STARTED, outOfTime, type DeliveryContext } from '../delivery/types';
 import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult } from '../delivery/verdict';
 import { dedupe } from '../util/lists';
 import { maskMobile } from '../util/mask';
@@ -21,7 +21,10 @@ export type Row = readonly [NotifyAttempt, string, Parameters<Outcomes['record']
  */
 export class NotifyAttempt {
   readonly attemptId = randomUUID();
-  /** Users (from userIds and resolved mobiles) and groups this attempt claimed: it must call DingTalk for them. */
+  /**
+   * Users (from userIds and resolved mobiles) and groups this attempt must call DingTalk for: not
+   * final, not held by a live attempt. Each is claimed just before its call ({@link claimAll}).
+   */
   users: string[] = [];
   groups: string[] = [];
   private readonly final = new Map<string, [string, RecipientStatus | 'inFlight', string?]>();
@@ -55,27 +58,26 @@ export class NotifyAttempt {
     return this.snapshot.get(recipientKey(channel, to));
   }
 
-  /** Claims `targets` (in order): skips what is final or in flight elsewhere; orphaned claims become 'unknown'. */
-  async claim(channel: Channel, targets: string[]): Promise<string[]> {
-    const { ctx, outcomes } = this;
-    const mine: string[] = [];
-    await Promise.all(
-      targets.map(async (to) => {
-        const rec = this.known(channel, to);
-        const d = decide(rec, ctx.now());
-        if (d === 'skip') return this.note(channel, to, rec!.status);
-        if (d === 'inFlight') return this.note(channel, to, 'inFlight');
-        if (d === 'orphaned') {
-          await outcomes.markUnknown(channel, to, rec!.attemptId);
-          this.log.warn('orphaned claim: an earlier attempt died mid-send; recorded as unknown, not re-sent', { channel, to: channel === 'mobile' ? maskMobile(to) : to });
-          return this.note(channel, to, 'unknown');
-        }
-        if (await outcomes.claim(channel, to, this.attemptId)) mine.push(to);
-        else this.note(channel, to, 'inFlight');
-      }),
-    );
-    const order = new Map(targets.map((t, i) => [t, i]));
-    return mine.sort((a, b) => order.get(a)! - order.get(b)!);
+  /** Whether DingTalk may already have this recipient's message (a send now may duplicate it). */
+  maybeDelivered(channel: Channel, to: string): boolean {
+    const rec = this.known(channel, to);
+    return !!rec && (rec.possibleDuplicate === true || decide(rec, this.ctx.now()) === 'orphaned');
+  }
+
+  /**
+   * The `targets` this attempt must send to (in order), by the records it read: what is final is
+   * noted and left out; what a live attempt holds is noted `inFlight` (the message is deferred until
+   * that claim's lease ends); the claim of an attempt that died is taken over at call time.
+   */
+  select(channel: Channel, targets: readonly string[]): string[] {
+    const now = this.ctx.now();
+    return targets.filter((to) => {
+      const rec = this.known(channel, to);
+      const d = decide(rec, now);
+      if (d === 'skip') this.note(channel, to, rec!.status);
+      else if (d === 'inFlight') this.note(channel, to, 'inFlight', 'claimed by another attempt', leaseLeftMs(rec!, now) + 1000);
+      return d === 'claim' || d === 'orphaned';
+    });
   }
 
   /** The verdict of this attempt, or the error of a call that threw. */
@@ -86,8 +88,43 @@ export class NotifyAttempt {
 }
 
 /**
+ * Claims `pairs` (attempt, recipient) for one call, just before it: the pairs it holds now. A
+ * recipient another attempt took meanwhile is noted `inFlight` (deferred, never taken for done).
+ * When a claim write fails, the claims already taken are given back and the error thrown: nothing
+ * is left `pending` without a call, and the message comes back through SQS.
+ *
+ * @example
+ * const mine = await claimAll('user', shared.flatMap((s) => s.holders.map((a) => [a, s.to] as const)));
+ */
+export async function claimAll(channel: Channel, pairs: ReadonlyArray<readonly [NotifyAttempt, string]>): Promise<Array<readonly [NotifyAttempt, string]>> {
+  const settled = await Promise.allSettled(pairs.map(([a, to]) => a.outcomes.claim(channel, to, a.attemptId)));
+  const mine = pairs.filter((_, i) => settled[i].status === 'fulfilled' && (settled[i] as PromiseFulfilledResult<boolean>).value);
+  const error = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (error) {
+    await releaseAll(channel, mine, (error.reason as Error).message);
+    throw error.reason;
+  }
+  pairs.forEach(([a, to], i) => {
+    if (!(settled[i] as PromiseFulfilledResult<boolean>).value) a.note(channel, to, 'inFlight', 'claimed by another attempt', CLAIM_LEASE_MS);
+  });
+  return mine;
+}
+
+/**
+ * Gives claims back (`retry`) after a call that was never made, or that threw before DingTalk
+ * answered. A release that fails is logged: its claim then ends its lease and is taken over.
+ */
+export async function releaseAll(channel: Channel, claims: ReadonlyArray<readonly [NotifyAttempt, string]>, reason: string): Promise<void> {
+  const released = await Promise.allSettled(claims.map(([a, to]) => a.outcomes.record(channel, to, a.attemptId, { status: 'retry', code: 'internal', message: reason })));
+  released.forEach((r, i) => {
+    if (r.status === 'rejected') claims[i][0].log.error('could not give a claim back: it is taken over when its lease ends', { channel, error: r.reason as Error });
+  });
+}
+
+/**
  * Starts a message's attempt: tenant, content check (a re-used id is refused), rendering, mobiles
- * resolved to users, then users and groups claimed. A result instead when nothing may be sent.
+ * resolved to users, then the users and groups to send to selected (claimed later, call by call).
+ * A result instead when nothing may be sent.
  */
 export async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Promise<NotifyAttempt | DeliveryResult> {
   const tenant = await ctx.getTenant(msg.tenantId);
@@ -108,8 +145,8 @@ export async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Prom
   }, msg.severity);
   const attempt = new NotifyAttempt(ctx, msg, outcomes, session, rendered, await outcomes.snapshot());
   const fromMobiles = await resolveMobiles(attempt, tenant.corpId);
-  attempt.users = await attempt.claim('user', dedupe([...(msg.to.userIds ?? []), ...fromMobiles]));
-  attempt.groups = await attempt.claim('group', dedupe(msg.to.openConversationIds));
+  attempt.users = attempt.select('user', dedupe([...(msg.to.userIds ?? []), ...fromMobiles]));
+  attempt.groups = attempt.select('group', dedupe(msg.to.openConversationIds));
   return attempt;
 }
 
@@ -126,6 +163,10 @@ async function resolveMobiles(attempt: NotifyAttempt, corpId: string): Promise<s
     }
     if (known?.status === 'unknownMobile') {
       attempt.note('mobile', mobile, 'unknownMobile');
+      continue;
+    }
+    if (outOfTime(ctx)) {
+      attempt.note('mobile', mobile, 'retry', NOT_STARTED);
       continue;
     }
     const r = await resolveMobile(ctx, attempt.session, corpId, mobile);

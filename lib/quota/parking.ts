@@ -1,28 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { sqsJson } from '../queue/sqs';
 import { tryConditional, type Table } from '../store/table';
 import { chinaMonth } from '../util/chinaTime';
-import { parkKey, parkPk } from '../contracts/tableKeys';
+import { PARKED_ORGS_PK, parkedOrgKey, parkKey, parkPk, parkSk } from '../contracts/tableKeys';
 
 /**
  * Messages the monthly quota cannot carry, kept in DynamoDB until the month turns or the quota is
- * raised: item `PARK#<corpId>` / `<YYYY-MM>#<messageId>` (oldest month first), no TTL (never lost).
+ * raised: item `PARK#<corpId>` / `<0|1>#<parkedAt>#<messageId>` (critical first, then oldest), no
+ * TTL (never lost), and the organisation listed in the `PARKED` partition so the unpark sweep finds
+ * it without scanning the table.
+ *
+ * Parking always writes a new item: a message parked again while an unpark sweep holds its earlier
+ * copy (re-queued, not yet acknowledged) gets an item of its own, and the sweep's acknowledgement
+ * removes only the copy it leased. So no sequence of park and unpark deletes the only copy; a copy
+ * re-queued twice is harmless because the sender never sends a recipient DingTalk answered for again.
  *
  * Taking is two-phase so a crash cannot lose a message: {@link takeParked} claims with a
  * conditional write (a lease no other instance can take while it runs), the caller re-enqueues,
  * then {@link ackParked} removes the item with a conditional delete. A claimer that dies leaves
- * the lease to expire and the message is taken again; a duplicate enqueue is harmless because
- * the sender delivers an id at most once.
+ * the lease to expire and the message is taken again.
  */
 
 export interface ParkedMessage<T = unknown> {
   corpId: string;
   messageId: string;
+  /** The item's sort key (see {@link parkSk}). */
+  sk: string;
   /** China-time month it was parked in. */
   month: string;
   /** Epoch ms. */
   parkedAt: number;
   reason: string;
+  critical: boolean;
+  /** The message as parked (JSON text), for re-queueing unchanged. */
+  body: string;
+  /** The parsed body; undefined when the stored text is not JSON (a poison item). */
   message: T;
   /** Present on claimed messages (from takeParked, or leased ones in listParked). */
   lease?: { id: string; until: number };
@@ -30,32 +43,104 @@ export interface ParkedMessage<T = unknown> {
 
 type Item = Record<string, unknown>;
 
+const parseOrUndefined = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
 const fromItem = <T>(item: Item): ParkedMessage<T> => ({
   corpId: String(item.corpId),
   messageId: String(item.messageId),
+  sk: String(item.sk),
   month: String(item.month),
   parkedAt: Number(item.parkedAt),
   reason: String(item.reason),
-  message: JSON.parse(String(item.body)) as T,
+  critical: item.critical === true,
+  body: String(item.body),
+  message: parseOrUndefined(String(item.body)) as T,
   ...(typeof item.leaseId === 'string' ? { lease: { id: item.leaseId, until: Number(item.leaseUntil) } } : {}),
 });
 
 /**
- * Parks a message that cannot be sent for quota. Idempotent per month: parking the same id again
- * keeps the first copy and returns false.
+ * Parks a message that cannot be sent for quota: a new item (critical ones are taken first), and
+ * the organisation on the unpark sweep's work list.
  *
  * @example
- * if (grant.granted === 0) await park(table, tenant.corpId, msg, grant.reason ?? 'quota');
+ * if (grant.granted === 0) await park(table, tenant.corpId, msg, grant.reason ?? 'quota', { tenantId: tenant.tenantId, critical });
  */
-export async function park<T extends { id: string }>(table: Table, corpId: string, message: T, reason: string, now: number = Date.now()): Promise<boolean> {
-  const month = chinaMonth(now);
+export async function park<T extends { id: string }>(
+  table: Table,
+  corpId: string,
+  message: T,
+  reason: string,
+  opts: { tenantId: string; critical: boolean; now?: number },
+): Promise<void> {
+  const now = opts.now ?? Date.now();
+  await table.doc.send(
+    new UpdateCommand({
+      TableName: table.name,
+      Key: parkedOrgKey(corpId),
+      UpdateExpression: 'SET corpId = :corp, lastParkedAt = :now ADD tenantIds :tenant',
+      ExpressionAttributeValues: { ':corp': corpId, ':now': now, ':tenant': new Set([opts.tenantId]) },
+    }),
+  );
+  await table.doc.send(
+    new PutCommand({
+      TableName: table.name,
+      Item: {
+        ...parkKey(corpId, parkSk(opts.critical, now, message.id)),
+        type: 'parked',
+        corpId,
+        messageId: message.id,
+        month: chinaMonth(now),
+        parkedAt: now,
+        reason,
+        critical: opts.critical,
+        body: sqsJson(message),
+      },
+    }),
+  );
+}
+
+/** An organisation on the unpark sweep's work list. */
+export interface ParkedOrg {
+  corpId: string;
+  /** Tenants whose messages it parked (their quotas set the organisation's). */
+  tenantIds: string[];
+  lastParkedAt: number;
+}
+
+/**
+ * The organisations that have (or recently had) parked messages: one Query, no table scan.
+ *
+ * @example
+ * for (const org of await parkedOrgs(table)) await sweep(org);
+ */
+export async function parkedOrgs(table: Table): Promise<ParkedOrg[]> {
+  const out: ParkedOrg[] = [];
+  let start: Item | undefined;
+  do {
+    const r = await table.doc.send(
+      new QueryCommand({ TableName: table.name, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': PARKED_ORGS_PK }, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    for (const i of r.Items ?? []) out.push({ corpId: String(i.corpId), tenantIds: [...((i.tenantIds as Set<string> | undefined) ?? [])].sort(), lastParkedAt: Number(i.lastParkedAt) });
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/**
+ * Takes an organisation off the work list once nothing of it is parked, unless it parked again
+ * since `seen` was read (then it stays). True when removed.
+ */
+export async function forgetParkedOrg(table: Table, seen: ParkedOrg): Promise<boolean> {
+  if ((await countParked(table, seen.corpId)) > 0) return false;
   return tryConditional(
     table.doc.send(
-      new PutCommand({
-        TableName: table.name,
-        Item: { ...parkKey(corpId, month, message.id), type: 'parked', corpId, messageId: message.id, month, parkedAt: now, reason, body: JSON.stringify(message) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
+      new DeleteCommand({ TableName: table.name, Key: parkedOrgKey(seen.corpId), ConditionExpression: 'lastParkedAt = :seen', ExpressionAttributeValues: { ':seen': seen.lastParkedAt } }),
     ),
   );
 }
@@ -79,7 +164,7 @@ async function* pages(table: Table, corpId: string, extra: { select?: 'COUNT' } 
 }
 
 /**
- * Every parked message of the organisation, oldest month first.
+ * Every parked message of the organisation, critical first, then oldest.
  *
  * @example
  * const parked = await listParked(table, corpId);
@@ -109,7 +194,7 @@ export interface TakeOptions {
 }
 
 /**
- * Claims up to `limit` parked messages, oldest first, with a conditional write per message, so
+ * Claims up to `limit` parked messages, critical first, then oldest, with a conditional write per message, so
  * two instances never hold the same one. Re-enqueue them, then {@link ackParked}.
  *
  * @example
@@ -166,7 +251,7 @@ export async function ackParked(table: Table, taken: readonly ParkedMessage[]): 
         table.doc.send(
           new DeleteCommand({
             TableName: table.name,
-            Key: parkKey(p.corpId, p.month, p.messageId),
+            Key: parkKey(p.corpId, p.sk),
             ConditionExpression: 'leaseId = :id',
             ExpressionAttributeValues: { ':id': p.lease?.id ?? '' },
           }),
@@ -191,7 +276,7 @@ export async function unleaseParked(table: Table, taken: readonly ParkedMessage[
         table.doc.send(
           new UpdateCommand({
             TableName: table.name,
-            Key: parkKey(p.corpId, p.month, p.messageId),
+            Key: parkKey(p.corpId, p.sk),
             UpdateExpression: 'REMOVE leaseId, leaseUntil',
             ConditionExpression: 'leaseId = :id',
             ExpressionAttributeValues: { ':id': p.lease?.id ?? '' },

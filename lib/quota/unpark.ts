@@ -1,58 +1,119 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { NotifyQueueMessage } from '../contracts/notifyMessage';
-import { sendJson } from '../queue/sqs';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { parseNotifyMessage, type NotifyQueueMessage } from '../contracts/notifyMessage';
+import { limitsOf } from '../contracts/tenant';
+import { BATCH_SEND_MAX_USERS } from '../dingtalk/client';
+import { logger as rootLogger } from '../log';
+import { deadLetter } from '../queue/deadLetter';
+import { isPermanentSendError, sendText } from '../queue/sqs';
 import type { Table } from '../store/table';
-import { limitsOf, type Tenant } from '../contracts/tenant';
-import { ackParked, takeParked, unleaseParked } from './parking';
+import { getTenant } from '../store/tenants';
 import { limitFor, usage } from './counter';
+import { ackParked, forgetParkedOrg, parkedOrgs, takeParked, unleaseParked, type ParkedMessage, type ParkedOrg } from './parking';
 
 export interface UnparkResult {
   corpId: string;
   requeued: number;
-  /** Why nothing more was taken: the month is still exhausted, or nothing is parked. */
+  /** Parked items that could never be sent (not a valid message, refused by SQS): moved to the DLQ with the reason. */
+  deadLettered?: number;
+  /** Why nothing more was taken: the month is still exhausted, or the quota has no room. */
   skipped?: 'exhausted' | 'full';
   /** Why this organisation's sweep failed (the others still ran). */
   error?: string;
 }
 
+export interface UnparkDeps {
+  table: Table;
+  sqs: SQSClient;
+  queueUrl: string;
+  /** The notify DLQ: where a parked item that can never be sent goes, with the reason. */
+  dlqUrl: string;
+  now?: number;
+  log?: Logger;
+  metrics?: Metrics;
+}
+
+/** Calls a message may cost: one batchSend per 20 users (mobiles resolve to users), one per group. */
+export function callsOf(msg: NotifyQueueMessage): number {
+  if (msg.kind !== 'notify') return 2 + Math.ceil(msg.memberMobiles.length / BATCH_SEND_MAX_USERS);
+  const users = (msg.to.userIds?.length ?? 0) + (msg.to.mobiles?.length ?? 0);
+  return Math.max(1, Math.ceil(users / BATCH_SEND_MAX_USERS) + (msg.to.openConversationIds?.length ?? 0));
+}
+
 /**
  * Sends parked messages back to the notify queue once their organisation has quota again: the
- * month turned, or the tenant's `monthlyQuota` was raised. Oldest first, at most what the quota
- * has room for; each claimed with a lease so concurrent sweeps never double-send (and the
- * sender's per-recipient records would skip a duplicate anyway). Run on a schedule.
+ * month turned, or the tenant's `monthlyQuota` was raised. Critical first, then the oldest, as many
+ * as the quota has room for by their estimated calls; each claimed with a lease so concurrent sweeps
+ * never both re-queue one. Organisations come from the `PARKED` work list, never a table scan. A
+ * parked item that can never be sent goes to the DLQ with its reason instead of blocking the rest.
+ * Every organisation is tried; each failure is logged and counted (`UnparkErrors`), and the sweep
+ * then throws so the function's errors alarm fires. Run on a schedule.
  *
  * @example
- * await unparkAll({ table, sqs, queueUrl }, await listTenants(table));
+ * await unparkAll({ table, sqs, queueUrl, dlqUrl });
  */
-export async function unparkAll(
-  deps: { table: Table; sqs: SQSClient; queueUrl: string; now?: number },
-  tenants: readonly Tenant[],
-  maxPerOrg = 500,
-): Promise<UnparkResult[]> {
-  const now = deps.now ?? Date.now();
-  const orgs = new Map<string, number>();
-  for (const t of tenants) orgs.set(t.corpId, Math.max(orgs.get(t.corpId) ?? 0, limitsOf(t).monthlyQuota));
+export async function unparkAll(deps: UnparkDeps, maxCallsPerOrg = 500): Promise<UnparkResult[]> {
+  const log = deps.log ?? rootLogger;
   const results: UnparkResult[] = [];
-  for (const [corpId, quota] of orgs) {
+  for (const org of await parkedOrgs(deps.table)) {
     try {
-      results.push(await unparkOrg(deps, corpId, quota, now, maxPerOrg));
+      results.push(await unparkOrg(deps, org, deps.now ?? Date.now(), maxCallsPerOrg));
     } catch (e) {
-      results.push({ corpId, requeued: 0, error: (e as Error).message });
+      log.error('unpark failed for an organisation; its parked messages stay parked', { corpId: org.corpId, error: e as Error });
+      deps.metrics?.addMetric('UnparkErrors', MetricUnit.Count, 1);
+      results.push({ corpId: org.corpId, requeued: 0, error: (e as Error).message });
     }
   }
+  const failed = results.filter((r) => r.error);
+  if (failed.length) throw new Error(`unpark failed for ${failed.length} organisation(s): ${failed.map((r) => `${r.corpId}: ${r.error}`).join('; ')}`);
   return results;
 }
 
-async function unparkOrg(deps: { table: Table; sqs: SQSClient; queueUrl: string }, corpId: string, quota: number, now: number, maxPerOrg: number): Promise<UnparkResult> {
-  const u = await usage(deps.table, corpId, now);
-  if (u.exhausted) return { corpId, requeued: 0, skipped: 'exhausted' };
-  const room = Math.min(maxPerOrg, quota - u.used);
-  if (room <= 0) return { corpId, requeued: 0, skipped: 'full' };
-  const taken = await takeParked<NotifyQueueMessage>(deps.table, corpId, room, { now });
-  // A non-critical message only goes back when it fits under the critical reserve.
-  const fits = taken.filter((p) => u.used < limitFor({ quota, severity: p.message.kind === 'notify' ? p.message.severity : undefined }));
-  for (const p of fits) await sendJson(deps.sqs, deps.queueUrl, p.message);
-  await ackParked(deps.table, fits);
-  await unleaseParked(deps.table, taken.filter((p) => !fits.includes(p)));
-  return { corpId, requeued: fits.length };
+async function unparkOrg(deps: UnparkDeps, org: ParkedOrg, now: number, maxCallsPerOrg: number): Promise<UnparkResult> {
+  const { table } = deps;
+  const tenants = (await Promise.all(org.tenantIds.map((id) => getTenant(table, id)))).filter((t) => t !== undefined);
+  if (!tenants.length) throw new Error(`no tenant left for the parked messages of ${org.corpId} (tenants ${org.tenantIds.join(', ')})`);
+  const quota = Math.max(...tenants.map((t) => limitsOf(t).monthlyQuota));
+  const u = await usage(table, org.corpId, now);
+  if (u.exhausted) return { corpId: org.corpId, requeued: 0, skipped: 'exhausted' };
+  const room = Math.min(maxCallsPerOrg, quota - u.used);
+  if (room <= 0) return { corpId: org.corpId, requeued: 0, skipped: 'full' };
+
+  const taken = await takeParked<NotifyQueueMessage>(table, org.corpId, room, { now });
+  const fits: ParkedMessage<NotifyQueueMessage>[] = [];
+  const poison: Array<[ParkedMessage<NotifyQueueMessage>, string]> = [];
+  let calls = 0;
+  for (const p of taken) {
+    const parsed = parseNotifyMessage(p.body);
+    if (!parsed.ok) {
+      poison.push([p, `parked item is not a valid message: ${parsed.reason}`]);
+      continue;
+    }
+    const cost = callsOf(parsed.message);
+    // In order: a message that does not fit the room waits for the next sweep, and so does what follows it.
+    if (calls + cost > room) break;
+    // A non-critical message only goes back when it fits under the critical reserve.
+    if (u.used + calls + cost > limitFor({ quota, severity: parsed.message.severity })) continue;
+    calls += cost;
+    fits.push(p);
+  }
+  const sent: ParkedMessage[] = [];
+  for (const p of fits) {
+    try {
+      await sendText(deps.sqs, deps.queueUrl, p.body);
+      sent.push(p);
+    } catch (e) {
+      if (!isPermanentSendError(e)) throw Object.assign(e as Error, { message: `re-queueing ${p.messageId}: ${(e as Error).message}` });
+      poison.push([p, `SQS refused the parked message: ${(e as Error).message}`]);
+    }
+  }
+  for (const [p, reason] of poison) {
+    await deadLetter(deps.sqs, deps.dlqUrl, p.body, { source: 'sender', reason, messageId: p.messageId, tenantId: (p.message as { tenantId?: string } | undefined)?.tenantId });
+    (deps.log ?? rootLogger).error('parked item dead-lettered', { corpId: org.corpId, messageId: p.messageId, reason });
+  }
+  await ackParked(table, [...sent, ...poison.map(([p]) => p)]);
+  await unleaseParked(table, taken.filter((p) => !sent.includes(p) && !poison.some(([q]) => q === p)));
+  await forgetParkedOrg(table, org);
+  return { corpId: org.corpId, requeued: sent.length, ...(poison.length ? { deadLettered: poison.length } : {}) };
 }

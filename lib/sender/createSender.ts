@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { QUEUES } from '../contracts/deployment';
 import { parseNotifyMessage, type NotifyQueueMessage, type NotifyRequest, type ParseResult } from '../contracts/notifyMessage';
@@ -50,6 +51,8 @@ export interface SenderDeps {
   precheck?: (msg: NotifyQueueMessage, deferrals: number) => Promise<number>;
   concurrency?: number;
   logger?: Logger;
+  /** Where delivery metrics go (possible duplicates). */
+  metrics?: Metrics;
 }
 
 export interface Sender {
@@ -57,7 +60,7 @@ export interface Sender {
    * Handles one SQS record: resolves when it is done with (delivered, dead-lettered or parked);
    * throws (after delaying its redelivery) when SQS should bring it back: a batch item failure.
    */
-  processRecord(record: SQSRecord): Promise<DeliveryResult>;
+  processRecord(record: SQSRecord, deadline?: number): Promise<DeliveryResult>;
   /**
    * Starts delivering a batch (one invocation's records, any number): `notify` messages of one
    * tenant with the same DingTalk message and severity share their batchSend calls, 20 distinct
@@ -70,8 +73,21 @@ export interface Sender {
    * export const handler = (event: SQSEvent, context: Context) =>
    *   processPartialResponse(event, sender.prepare(event.Records), processor, { context });
    */
-  prepare(records: readonly SQSRecord[]): (record: SQSRecord) => Promise<DeliveryResult>;
+  prepare(records: readonly SQSRecord[], opts?: { deadline?: number }): (record: SQSRecord) => Promise<DeliveryResult>;
 }
+
+/** Time kept free at the end of an invocation beyond one DingTalk call's timeout: writing outcomes, settling records. */
+export const DEADLINE_MARGIN_MS = 3000;
+
+/**
+ * The last moment a DingTalk call may start in this invocation: its remaining time less the client
+ * timeout and {@link DEADLINE_MARGIN_MS}, so no call outlives the invocation holding a claim.
+ *
+ * @example
+ * sender.prepare(event.Records, { deadline: callDeadline(context, config.DINGTALK_TIMEOUT_MS) });
+ */
+export const callDeadline = (context: { getRemainingTimeInMillis(): number }, clientTimeoutMs: number, now: number = Date.now()): number =>
+  now + context.getRemainingTimeInMillis() - clientTimeoutMs - DEADLINE_MARGIN_MS;
 
 /** Message attribute on a re-queued (deferred) copy: how many times the message was deferred. */
 export const DEFERRALS_ATTRIBUTE = 'deferrals';
@@ -105,7 +121,7 @@ export function createSender(deps: SenderDeps): Sender {
    * Validates a record and asks the pre-check (unless `precheck` is false: its calls are already
    * counted): a job to deliver, or the record's result already (invalid: dead-lettered; deferred: re-queued).
    */
-  const admit = async (record: SQSRecord, parsed: ParseResult = parseNotifyMessage(record.body), precheck = true): Promise<Admission> => {
+  const admit = async (record: SQSRecord, deadline: number | undefined, parsed: ParseResult = parseNotifyMessage(record.body), precheck = true): Promise<Admission> => {
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
     if (!parsed.ok) {
       baseLog.error('invalid notify message: dead-lettered', { sqsMessageId: record.messageId, tenantId: parsed.tenantId, notifyId: parsed.id, reason: parsed.reason });
@@ -114,7 +130,7 @@ export function createSender(deps: SenderDeps): Sender {
     }
     const msg = parsed.message;
     const log = baseLog.createChild({ persistentKeys: { tenantId: msg.tenantId, notifyId: msg.id, kind: msg.kind, sqsMessageId: record.messageId, receiveCount } });
-    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: deps.concurrency ?? 4 };
+    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: deps.concurrency ?? 4, deadline, metrics: deps.metrics };
     const deferrals = Number(record.messageAttributes?.[DEFERRALS_ATTRIBUTE]?.stringValue ?? '0') || 0;
     const job: Job = { record, msg, ctx, log, receiveCount, deferrals };
     const wait = deps.precheck && precheck ? await deps.precheck(msg, deferrals) : 0;
@@ -200,8 +216,8 @@ export function createSender(deps: SenderDeps): Sender {
     }
   };
 
-  const processRecord = async (record: SQSRecord): Promise<DeliveryResult> => {
-    const admitted = await admit(record);
+  const processRecord = async (record: SQSRecord, deadline?: number): Promise<DeliveryResult> => {
+    const admitted = await admit(record, deadline);
     if ('result' in admitted) return admitted.result;
     const { ctx, msg } = admitted.job;
     return conclude(admitted.job, () => handlers[msg.kind](ctx, msg as never));
@@ -213,13 +229,13 @@ export function createSender(deps: SenderDeps): Sender {
    * the others ride on the shared batchSend calls already admitted. Never rejects: each record's
    * outcome (admission error, early result, or its job and attempt) comes back in order.
    */
-  const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>): Promise<Planned[]> => {
+  const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>, deadline: number | undefined): Promise<Planned[]> => {
     const ledger = new CallLedger(BATCH_SEND_MAX_USERS);
     const admissions: Array<PromiseSettledResult<Admission>> = [];
     for (const { record, parsed } of members) {
       const to = (parsed.message as NotifyRequest).to;
       try {
-        const a = await admit(record, parsed, ledger.opensCall(to));
+        const a = await admit(record, deadline, parsed, ledger.opensCall(to));
         if ('job' in a) ledger.add(to);
         admissions.push({ status: 'fulfilled', value: a });
       } catch (e) {
@@ -241,7 +257,7 @@ export function createSender(deps: SenderDeps): Sender {
   return {
     processRecord,
 
-    prepare(records: readonly SQSRecord[]) {
+    prepare(records: readonly SQSRecord[], { deadline }: { deadline?: number } = {}) {
       const planned = new Map<string, Promise<Planned>>();
       if (handlers.notify === deliverNotify) {
         const candidates = records.flatMap((record) => {
@@ -249,13 +265,13 @@ export function createSender(deps: SenderDeps): Sender {
           return parsed.ok && parsed.message.kind === 'notify' ? [{ record, parsed, key: coalesceKey(parsed.message, render(parsed.message.message)) }] : [];
         });
         for (const members of groupBy(candidates, (c) => c.key)) {
-          const delivered = deliverGroup(members).catch((e: unknown) => members.map((): Planned => ({ error: e })));
+          const delivered = deliverGroup(members, deadline).catch((e: unknown) => members.map((): Planned => ({ error: e })));
           members.forEach((m, i) => planned.set(recordKey(m.record), delivered.then((all) => all[i])));
         }
       }
       return async (record: SQSRecord): Promise<DeliveryResult> => {
         const mine = planned.get(recordKey(record));
-        if (!mine) return processRecord(record);
+        if (!mine) return processRecord(record, deadline);
         const p = await mine;
         if ('error' in p) throw p.error;
         if ('result' in p) return p.result;

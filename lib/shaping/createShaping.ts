@@ -72,7 +72,7 @@ export function createShaping(
     async park(msg, reason) {
       const tenant = await getTenant(msg.tenantId);
       if (!tenant) throw new Error(`unknown tenant ${msg.tenantId}`);
-      await park(table, tenant.corpId, msg, reason);
+      await park(table, tenant.corpId, msg, reason, { tenantId: tenant.tenantId, critical: msg.severity === 'critical' });
     },
   };
 }

@@ -9,7 +9,17 @@ export interface Table {
 }
 
 /** A document client with the SDK's own endpoint resolution (AWS_ENDPOINT_URL_DYNAMODB locally). */
-export function createTable(name: string, client: DynamoDBClient = new DynamoDBClient({})): Table {
+/**
+ * Attempts per DynamoDB request (the SDK's default is 3): a delivery record that cannot be written
+ * after DingTalk answered would leave its claim to be taken over and the recipient paged twice, so
+ * throttling is waited out longer (the SDK backs off exponentially between attempts).
+ */
+export const DYNAMODB_MAX_ATTEMPTS = 8;
+
+/** A DynamoDB client as every function makes it: the SDK's own endpoint resolution, patient retries. */
+export const dynamoDbClient = (): DynamoDBClient => new DynamoDBClient({ maxAttempts: DYNAMODB_MAX_ATTEMPTS });
+
+export function createTable(name: string, client: DynamoDBClient = dynamoDbClient()): Table {
   return {
     name,
     doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),

@@ -1,5 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { parseTenant, tenantSchema, type Tenant } from '../contracts/tenant';
+import { parseTenant, TENANT_ID_PATTERN, tenantSchema, type Tenant } from '../contracts/tenant';
 import { TENANT_SK, tenantKey } from '../contracts/tableKeys';
 import { Table } from './table';
 
@@ -15,7 +15,9 @@ function fromItem(item: Record<string, unknown> | undefined): Tenant | undefined
   return tenantSchema.parse(rest);
 }
 
+/** The tenant, or undefined; an id that cannot be a tenant's (a forged URL, say) is never looked up. */
 export async function getTenant(table: Table, tenantId: string): Promise<Tenant | undefined> {
+  if (!TENANT_ID_PATTERN.test(tenantId)) return undefined;
   const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: tenantKey(tenantId) }));
   return fromItem(r.Item);
 }

@@ -26,7 +26,7 @@ export type SummaryStatus =
   | 'quotaExhausted'
   /** A permanent failure: a redrive from the dead-letter queue may try again. */
   | 'failed'
-  /** An attempt died between its claim and its outcome: DingTalk may have posted it; never re-posted. */
+  /** Written by earlier versions for an orphaned claim (now taken over and posted again instead). */
   | 'unknown';
 
 /** A later attempt (any message for the incident) may claim these again: nothing was posted. */
@@ -43,6 +43,8 @@ export interface WarRoomSummary {
   message?: string;
   requestId?: string;
   processQueryKey?: string;
+  /** An earlier post's answer was ambiguous, or its attempt died mid-call: a post now may be a duplicate. */
+  possibleDuplicate?: boolean;
   updatedAt: string;
 }
 
@@ -190,10 +192,19 @@ export async function addWarRoomMembers(table: Table, tenantId: string, incident
 
 /**
  * Claims the incident's summary post for `attemptId`: true when nobody posted it and no other
- * attempt holds it (its status is absent or one of {@link SUMMARY_CLAIMABLE}).
+ * attempt holds it (its status is absent or one of {@link SUMMARY_CLAIMABLE}). With `takeOverBefore`
+ * (epoch ms), also takes over a `pending` claim made before then (its attempt died mid-call) and
+ * marks the summary `possibleDuplicate`.
  */
-export async function claimWarRoomSummary(table: Table, tenantId: string, incidentId: string, attemptId: string, messageId: string, nowMs: number): Promise<boolean> {
+export async function claimWarRoomSummary(table: Table, tenantId: string, incidentId: string, attemptId: string, messageId: string, nowMs: number, opts: { takeOverBefore?: number } = {}): Promise<boolean> {
   const summary: WarRoomSummary = { status: 'pending', attemptId, claimedAt: nowMs, messageId, updatedAt: new Date(nowMs).toISOString() };
+  if (opts.takeOverBefore !== undefined) {
+    return writeSummary(table, tenantId, incidentId, { ...summary, possibleDuplicate: true }, {
+      expr: '#summary.#status = :pending AND #summary.#claimedAt < :stale',
+      names: { '#status': 'status', '#claimedAt': 'claimedAt' },
+      values: { ':pending': 'pending', ':stale': opts.takeOverBefore },
+    });
+  }
   return writeSummary(table, tenantId, incidentId, summary, {
     expr: `attribute_exists(pk) AND (attribute_not_exists(#summary) OR #summary.#status IN (${SUMMARY_CLAIMABLE.map((_, i) => `:c${i}`).join(', ')}))`,
     names: { '#status': 'status' },

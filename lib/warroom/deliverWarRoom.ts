@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { contentHash } from '../delivery/contentHash';
 import { NO_SUCH_MOBILE } from '../dingtalk/client';
-import { isRobotNotInGroup, type DingTalkFailure, type DingTalkResult } from '../dingtalk/errors';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { isAmbiguous, isRobotNotInGroup, type DingTalkFailure, type DingTalkResult } from '../dingtalk/errors';
 import { resolveMobile } from '../dingtalk/appSession';
-import { decide, Outcomes, recipientKey, type Channel, type RecipientStatus } from '../delivery/outcomes';
+import { CLAIM_LEASE_MS, decide, leaseLeftMs, Outcomes, recipientKey, type Channel, type RecipientStatus } from '../delivery/outcomes';
 import { dedupe } from '../util/lists';
 import { maskMobile } from '../util/mask';
-import type { DeliveryContext, KindHandler } from '../delivery/types';
+import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult, type OutcomeFields } from '../delivery/verdict';
 import type { WarRoomCreateRequest } from '../contracts/notifyMessage';
 import { addWarRoomMembers, claimWarRoomSummary, getWarRoom, recordWarRoom, recordWarRoomSummary, type SummaryStatus, type WarRoom } from '../store/warRooms';
@@ -38,9 +39,9 @@ class Tally {
   private readonly lines = new Map<string, Line>();
   private deferMs = 0;
 
-  note(channel: Channel | 'warRoom', to: string, status: Line[1], detail?: string, failure?: DingTalkFailure): void {
+  note(channel: Channel | 'warRoom', to: string, status: Line[1], detail?: string, failure?: Pick<DingTalkFailure, 'retryAfterMs'>): void {
     this.lines.set(`${channel}#${to}`, [`${channel} ${channel === 'mobile' ? maskMobile(to) : to}`, status, detail]);
-    if (status === 'deferred') this.deferMs = Math.max(this.deferMs, failure?.retryAfterMs ?? 0);
+    if (status === 'deferred' || status === 'inFlight') this.deferMs = Math.max(this.deferMs, failure?.retryAfterMs ?? 0);
   }
 
   result(over?: Pick<DeliveryResult, 'verdict' | 'reason'>): DeliveryResult {
@@ -222,8 +223,9 @@ interface SummaryDeps {
 
 /**
  * Posts the summary unless it was posted (or is being posted) for the incident: claimed on the
- * war-room record before the first send, its outcome written after. A claim left by an attempt that
- * died mid-send becomes `unknown` and is not re-posted (at most once, as the sender's recipients).
+ * war-room record before the send, its outcome written after. A claim held by a live attempt defers
+ * the message until its lease ends; one left by an attempt that died mid-call is taken over and the
+ * summary posted again, marked `possibleDuplicate` (docs/DESIGN.md, "The delivery rule").
  */
 async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<void> {
   const { session, outcomes, tally, msg, room } = d;
@@ -231,32 +233,33 @@ async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<void> 
   const cid = room.openConversationId;
   const incidentId = msg.incident.id;
   const s = room.summary;
-  const decision = decide(s ? { status: s.status, claimedAt: s.claimedAt } : undefined, ctx.now());
+  const now = ctx.now();
+  const decision = decide(s ? { status: s.status, claimedAt: s.claimedAt } : undefined, now);
   if (decision === 'skip') {
     tally.note('group', cid, s!.status, s!.status === 'sent' ? undefined : 'summary state unknown: not re-posted');
     log.info('war room summary already posted: not posted again', { incidentId, openConversationId: cid, by: s!.messageId });
     return;
   }
   if (decision === 'inFlight') {
-    tally.note('group', cid, 'inFlight');
+    tally.note('group', cid, 'inFlight', 'summary claimed by another attempt', { retryAfterMs: leaseLeftMs(s!, now) + 1000 });
     return;
   }
-  if (decision === 'orphaned') {
-    const message = 'an earlier attempt died between its claim and its outcome; not re-posted (at most once)';
-    await recordWarRoomSummary(ctx.table, msg.tenantId, incidentId, s!.attemptId, { status: 'unknown', code: 'orphanedClaim', message, messageId: s!.messageId }, ctx.now(), { onlyIfPending: true });
-    await outcomes.record('group', cid, undefined, { status: 'unknown', code: 'orphanedClaim', message });
-    tally.note('group', cid, 'unknown');
-    log.warn('orphaned war room summary claim: recorded as unknown, not re-posted', { incidentId, openConversationId: cid });
+  if (outOfTime(ctx)) {
+    tally.note('group', cid, 'retry', NOT_STARTED);
     return;
   }
   const attemptId = randomUUID();
-  if (!(await claimWarRoomSummary(ctx.table, msg.tenantId, incidentId, attemptId, msg.id, ctx.now()))) {
-    tally.note('group', cid, 'inFlight');
+  const takeOver = decision === 'orphaned' ? { takeOverBefore: now - CLAIM_LEASE_MS } : {};
+  if (!(await claimWarRoomSummary(ctx.table, msg.tenantId, incidentId, attemptId, msg.id, now, takeOver))) {
+    tally.note('group', cid, 'inFlight', 'summary claimed by another attempt', { retryAfterMs: CLAIM_LEASE_MS });
     return;
   }
+  const maybeDuplicate = decision === 'orphaned' || s?.possibleDuplicate === true;
+  if (decision === 'orphaned') log.warn('orphaned war room summary claim: posting again (possible duplicate)', { incidentId, openConversationId: cid });
 
-  const finish = async (status: SummaryStatus, fields: { code?: string; message?: string; requestId?: string; processQueryKey?: string }) => {
-    const kept = await recordWarRoomSummary(ctx.table, msg.tenantId, incidentId, attemptId, { status, messageId: msg.id, ...fields }, ctx.now());
+  const finish = async (status: SummaryStatus, fields: { code?: string; message?: string; requestId?: string; processQueryKey?: string; possibleDuplicate?: boolean }) => {
+    const marked = maybeDuplicate || fields.possibleDuplicate ? { possibleDuplicate: true } : {};
+    const kept = await recordWarRoomSummary(ctx.table, msg.tenantId, incidentId, attemptId, { status, messageId: msg.id, ...fields, ...marked }, ctx.now());
     if (!kept) log.error('war room summary claim lost before its outcome was written', { incidentId });
     await outcomes.record('group', cid, undefined, { status, ...fields });
   };
@@ -271,19 +274,23 @@ async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<void> 
       await d.sleep(d.interval);
     }
   } catch (e) {
-    // Nothing was posted for sure: give the claim back to a later attempt.
-    await finish('retry', { code: 'internal', message: (e as Error).message }).catch(() => undefined);
+    // Nothing was posted for sure: give the claim back to a later attempt. If that write fails too,
+    // the claim ends its lease and the next attempt takes it over.
+    await finish('retry', { code: 'internal', message: (e as Error).message }).catch((release: unknown) =>
+      log.error('could not give the summary claim back: it is taken over when its lease ends', { incidentId, error: release as Error }),
+    );
     throw e;
   }
   if (r.kind === 'ok') {
     await finish('sent', { requestId: r.requestId, processQueryKey: r.data.processQueryKey });
     tally.note('group', cid, 'sent');
+    if (maybeDuplicate) ctx.metrics?.addMetric('PossibleDuplicates', MetricUnit.Count, 1);
     log.info('war room summary posted', { incidentId, openConversationId: cid, robotCode: d.botId, requestId: r.requestId });
     return;
   }
   // Still no bot after the retries: the template may be slow; SQS brings the message back.
   const status = isRobotNotInGroup(r) ? 'retry' : statusOfFailure(r);
-  await finish(status, { code: r.code, message: r.message, requestId: r.requestId });
+  await finish(status, { code: r.code, message: r.message, requestId: r.requestId, ...(isAmbiguous(r) ? { possibleDuplicate: true } : {}) });
   tally.note('group', cid, status, `summary: ${describe(r)}`, r);
   log.warn('war room summary not posted', { incidentId, openConversationId: cid, kind: r.kind, code: r.code, requestId: r.requestId });
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: shaping through the local stack (SQS server, DynamoDB Local, the DingTalk
- * simulator with 0-50 ms jitter, 4 concurrent sender pollers). Prints figures against targets;
+ * simulator with 0-50 ms jitter, BENCH_POLLERS concurrent sender pollers, default 8). Prints figures against targets;
  * asserts nothing. BENCH_BURST (default 3000) scales the bursts down for a quick look;
  * BENCH_LOG_LEVEL=INFO shows the handlers' logs (silent by default).
  */
@@ -15,7 +15,7 @@ import type { Tenant } from '../../lib/contracts/tenant';
 import { syncApps } from '../../infra/local/dingtalkSimulator/local';
 import { startLocalStack } from '../../infra/local/stack';
 import { aTenant } from '../support/factories';
-import { startCountingProxy } from './countingProxy';
+import { startDynamoProxy } from '../support/dynamoProxy';
 
 const BURST = Number(process.env.BENCH_BURST ?? 3000);
 const POLLERS = Number(process.env.BENCH_POLLERS ?? 8);
@@ -27,14 +27,14 @@ const pct = (xs: number[], p: number) => {
 const line = (label: string, value: string, target: string) => console.log(`  ${label.padEnd(46)} ${value.padEnd(18)} target ${target}`);
 
 async function main(): Promise<void> {
-  let proxy!: Awaited<ReturnType<typeof startCountingProxy>>;
+  let proxy!: Awaited<ReturnType<typeof startDynamoProxy>>;
   const stack = await startLocalStack({
     port: 0,
     tableName: `bench-${process.pid}`,
     pollerConcurrency: POLLERS,
     simulatorJitterMs: [0, 50],
     unparkEveryMs: 3_600_000,
-    dynamoDbEndpoint: async (endpoint) => (proxy = await startCountingProxy(endpoint)).url,
+    dynamoDbEndpoint: async (endpoint) => (proxy = await startDynamoProxy(endpoint)).url,
   });
   const sim = stack.simulator!;
   const table = createTable(stack.env.TABLE_NAME);

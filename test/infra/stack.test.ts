@@ -250,12 +250,13 @@ describe('event sources', () => {
     expect(granted).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
   });
 
-  it('only the sender and the unpark sweep may put messages on the notify queue; each consumer may dead-letter to its own DLQ', () => {
+  it('only the sender and the unpark sweep may put messages on the notify queue; each may dead-letter to its own DLQ', () => {
     const sends = (name: HandlerName) => resourcesFor(deployed, deployed.stack.functions[name], 'sqs:SendMessage');
     const { events, notify } = deployed.stack;
     expect(sends('sender')).toEqual(expect.arrayContaining([getAtt(notify.queue), getAtt(notify.dlq)]));
     expect(sends('sender')).toHaveLength(2);
-    expect(sends('unpark')).toEqual([getAtt(notify.queue)]);
+    expect(sends('unpark')).toEqual(expect.arrayContaining([getAtt(notify.queue), getAtt(notify.dlq)]));
+    expect(sends('unpark')).toHaveLength(2);
     expect(sends('events')).toEqual([getAtt(events.dlq)]);
     expect(sends('callback')).toEqual([getAtt(events.queue)]);
     expect(sends('homepage')).toEqual([]);
@@ -346,15 +347,15 @@ describe('unpark schedule', () => {
     configured.template.hasResourceProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumEventAgeInSeconds: 300 }) })] });
   });
 
-  it('lets the unpark function scan and update the table and send to the notify queue only, within 60 s', () => {
+  it('lets the unpark function query and update the table and send to the notify queue and its DLQ only, within 60 s', () => {
     const { stack, template } = deployed;
     const fn = stack.functions.unpark;
     const granted = actions(roleStatements(deployed, fn));
     expect(granted).toEqual(
-      expect.arrayContaining(['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
+      expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
     );
     expect(granted.filter((a) => a.startsWith('sqs:'))).toEqual(['sqs:SendMessage']);
-    expect(resourcesFor(deployed, fn, 'sqs:SendMessage')).toEqual([getAtt(stack.notify.queue)]);
+    expect(resourcesFor(deployed, fn, 'sqs:SendMessage')).toEqual(expect.arrayContaining([getAtt(stack.notify.queue), getAtt(stack.notify.dlq)]));
     // A scheduled function, not a consumer: no event source mapping.
     expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: logicalId(fn) } } }))).toEqual([]);
     template.hasResourceProperties('AWS::Lambda::Function', {

@@ -31,7 +31,17 @@ export interface SimCall {
   /** Set when an injected fault answered this call. */
   fault?: Fault['kind'];
 }
-export interface Fault { api?: string; kind: '5xx' | 'timeout' | 'qps' | 'html' | 'quota' | 'invalidToken'; count: number }
+/**
+ * An injected fault. Refused before processing (nothing delivered): `5xx`, `timeout` (no answer),
+ * `qps`, `html`, `quota`, `invalidToken`, `reset` (connection dropped). Processed, then the answer
+ * is lost (delivered, yet the caller cannot know): `hangThenDeliver` (no answer before the caller
+ * gives up), `deliverThen5xx`, `deliverThenReset`.
+ */
+export type FaultKind = '5xx' | 'timeout' | 'qps' | 'html' | 'quota' | 'invalidToken' | 'reset' | 'hangThenDeliver' | 'deliverThen5xx' | 'deliverThenReset';
+export interface Fault { api?: string; kind: FaultKind; count: number }
+/** Faults drawn at random for every call of the listed APIs (all but the token API when absent), by probability. */
+export interface FaultRates { apis?: string[]; rates: Partial<Record<FaultKind, number>> }
+const AFTER_DELIVERY: ReadonlySet<FaultKind> = new Set(['hangThenDeliver', 'deliverThen5xx', 'deliverThenReset']);
 export interface SimulatorOptions {
   port?: number;
   /** Random delay [min, max] ms before a request "arrives" (network latency). */
@@ -43,7 +53,11 @@ export interface SimGroupCreated {
   openConversationId: string; chatId: string; title: string; templateId: string;
   ownerUserId: string; userIds: string[]; uuid: string;
 }
-export interface SimMessage { api: string; robotCode: string; to: string; msgKey: string; msgParam: any; coolAppCode?: string }
+export interface SimMessage {
+  api: string; robotCode: string; to: string; msgKey: string; msgParam: any; coolAppCode?: string;
+  /** Delivered, but the caller never got the answer (an injected after-delivery fault). */
+  answerLost?: boolean;
+}
 export interface Simulator {
   url: string;
   oapiUrl: string;
@@ -52,6 +66,8 @@ export interface Simulator {
   addGroup(corpId: string, group: { openConversationId: string; robotCodes?: string[]; coolAppCode?: string; disbanded?: boolean }): void;
   addTemplate(corpId: string, tpl: { templateId: string; botId: string; installDelayMs?: number }): void;
   inject(fault: Fault): void;
+  /** Faults at random, per call, until `setFaultRates(undefined)`. */
+  setFaultRates(rates: FaultRates | undefined): void;
   expireTokens(): void;
   setQuotaUsed(corpId: string, used: number): void;
   calls: SimCall[];
@@ -138,7 +154,7 @@ function idList(v: unknown): string[] | undefined {
   return undefined;
 }
 
-function errorFor(kind: Exclude<Fault['kind'], 'timeout'>, old: boolean, seq: number): Reply {
+function errorFor(kind: '5xx' | 'qps' | 'html' | 'quota' | 'invalidToken', old: boolean, seq: number): Reply {
   switch (kind) {
     case 'invalidToken':
       return old ? oldFail(40014, '不合法的access_token') : fail(400, 'InvalidAuthentication', '不合法的access_token');
@@ -193,6 +209,7 @@ class DingTalkSimulator implements Simulator {
   private readonly quota = new QuotaBook();
   private readonly timers = new Set<NodeJS.Timeout>();
   private faults: Fault[] = [];
+  private rates?: FaultRates;
   private delivered: SimMessage[] = [];
   private created: SimGroupCreated[] = [];
   private overLimit = 0;
@@ -232,6 +249,10 @@ class DingTalkSimulator implements Simulator {
     if (fault.count > 0) this.faults.push({ ...fault });
   }
 
+  setFaultRates(rates: FaultRates | undefined): void {
+    this.rates = rates;
+  }
+
   expireTokens(): void {
     this.tokens.clear();
     this.tokenOfApp.clear();
@@ -262,6 +283,7 @@ class DingTalkSimulator implements Simulator {
   reset(): void {
     this.calls.length = 0;
     this.faults = [];
+    this.rates = undefined;
     this.delivered = [];
     this.created = [];
     this.window.clear();
@@ -319,10 +341,11 @@ class DingTalkSimulator implements Simulator {
     if (app) { call.clientId = app.clientId; call.corpId = app.corpId; }
 
     const fault = this.takeFault(route.api);
-    if (fault) {
-      call.fault = fault;
+    if (fault) call.fault = fault;
+    if (fault && !AFTER_DELIVERY.has(fault)) {
       if (fault === 'timeout') return this.hold(res);
-      return answer(errorFor(fault, route.old, fault === '5xx' ? this.faultSeq++ : 0));
+      if (fault === 'reset') return void res.socket?.destroy();
+      return answer(errorFor(fault as Parameters<typeof errorFor>[0], route.old, fault === '5xx' ? this.faultSeq++ : 0));
     }
     if (app && !this.window.tryAcquire(`${app.clientId}|${route.api}`, at, app.qps)) {
       call.overLimit = true;
@@ -341,6 +364,7 @@ class DingTalkSimulator implements Simulator {
       return answer(errorFor('quota', route.old, 0));
     }
     let reply: Reply;
+    const deliveredBefore = this.delivered.length;
     try {
       reply = this.handle(route.api, { at, body, app, corp });
     } catch (e) {
@@ -351,6 +375,15 @@ class DingTalkSimulator implements Simulator {
       this.quota.add(app.corpId, at);
       call.counted = true;
     }
+    if (fault && reply.status === 200) {
+      // Processed (and counted): only the answer is lost.
+      for (const m of this.delivered.slice(deliveredBefore)) m.answerLost = true;
+      call.status = reply.status;
+      call.response = reply.body;
+      if (fault === 'hangThenDeliver') return this.hold(res);
+      if (fault === 'deliverThenReset') return void res.socket?.destroy();
+      return answer(errorFor('5xx', route.old, this.faultSeq++));
+    }
     answer(reply);
   }
 
@@ -359,11 +392,22 @@ class DingTalkSimulator implements Simulator {
     return info && info.expiresAt > at ? this.apps.get(info.clientId) : undefined;
   }
 
-  private takeFault(api: string): Fault['kind'] | undefined {
+  private takeFault(api: string): FaultKind | undefined {
     const f = this.faults.find((x) => x.count > 0 && (x.api === undefined || x.api === api));
-    if (!f) return undefined;
+    if (!f) return this.drawFault(api);
     if (--f.count === 0) this.faults.splice(this.faults.indexOf(f), 1);
     return f.kind;
+  }
+
+  private drawFault(api: string): FaultKind | undefined {
+    const r = this.rates;
+    if (!r || (r.apis ? !r.apis.includes(api) : api === 'token')) return undefined;
+    let x = Math.random();
+    for (const [kind, p] of Object.entries(r.rates) as Array<[FaultKind, number]>) {
+      if (x < p) return kind;
+      x -= p;
+    }
+    return undefined;
   }
 
   /** 'timeout' fault: say nothing, then drop the connection after 30 s (or on close()). */

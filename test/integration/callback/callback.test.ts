@@ -178,6 +178,15 @@ describe('DingTalk callback (real local services)', () => {
     expect(queued).toMatchObject([{ tenantId: tenant.tenantId, eventId: event.eventId, eventType: 'im_cool_app_install', event }]);
   });
 
+  it('a signed event carrying characters SQS refuses raw (U+FFFE, U+FFFF) is queued, escaped, byte-exact', async () => {
+    const tenant = await aStoredTenant();
+    const event = titleChanged('odd \uFFFE title \uFFFF');
+    const { res } = await invoke(aCallback(tenant, event));
+    expect(res.statusCode).toBe(200);
+    const [queued] = await receiveEvents();
+    expect(queued.event.title).toBe('odd \uFFFE title \uFFFF');
+  });
+
   it('the older `signature` parameter name is accepted', async () => {
     const tenant = await aStoredTenant();
     const push = signedPush(tenant, { EventType: 'check_url' });
@@ -200,6 +209,15 @@ describe('DingTalk callback (real local services)', () => {
         status: 404,
         reason: /unknown tenant/,
         build: (t) => aCallback({ ...t, tenantId: `missing-${randomBytes(3).toString('hex')}` }, titleChanged(secretTitle)),
+      },
+      {
+        name: 'a tenant id longer than a DynamoDB key (forged URL, 3,000 characters)',
+        status: 404,
+        reason: /unknown tenant/,
+        build: (t) => {
+          const push = signedPush(t, titleChanged(secretTitle));
+          return callbackEvent('x'.repeat(3000), push.query, push.body);
+        },
       },
       { name: 'forged signature', status: 401, reason: /signature mismatch/, build: (t) => aCallback(t, titleChanged(secretTitle), { token: 'forgedToken123' }) },
       {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ackParked, countParked, listParked, park, takeParked } from '../../../lib/quota/parking';
+import { ackParked, countParked, forgetParkedOrg, listParked, park as parkAs, parkedOrgs, takeParked } from '../../../lib/quota/parking';
 import { reserveCalls } from '../../../lib/quota/counter';
 import { formatUsage, usageReport } from '../../../lib/quota/usage';
 import { useLocalTable } from '../../support/localAws';
@@ -8,30 +8,55 @@ const table = useLocalTable();
 
 const NOW = Date.parse('2031-03-20T02:00:00Z');
 const aCorp = () => `dingcorp-${randomUUID().slice(0, 8)}`;
+/** Parks a non-critical message of tenant t1 at `now`. */
+const park = (table: Parameters<typeof parkAs>[0], corp: string, msg: { id: string }, reason: string, now: number, critical = false) => parkAs(table, corp, msg, reason, { tenantId: 't1', critical, now });
 const aMessage = (id: string = randomUUID()) => ({ version: 1, id, tenantId: 't1', kind: 'notify', message: { title: 'CPU', markdown: '**high**' } });
 
 describe('parked messages', () => {
-  it('are kept with their reason and listed oldest month first', async () => {
+  it('are kept with their reason and listed critical first, then oldest', async () => {
     const corp = aCorp();
     const march = aMessage('m-1');
     const february = aMessage('m-2');
-    expect(await park(table, corp, march, 'quota_reached', NOW)).toBe(true);
-    expect(await park(table, corp, february, 'exhausted', Date.parse('2031-02-10T00:00:00Z'))).toBe(true);
+    const critical = aMessage('m-3');
+    await park(table, corp, march, 'quota_reached', NOW);
+    await park(table, corp, february, 'exhausted', Date.parse('2031-02-10T00:00:00Z'));
+    await park(table, corp, critical, 'exhausted', NOW + 1000, true);
     const parked = await listParked(table, corp);
-    expect(parked.map((p) => [p.month, p.messageId, p.reason])).toEqual([
-      ['2031-02', 'm-2', 'exhausted'],
-      ['2031-03', 'm-1', 'quota_reached'],
+    expect(parked.map((p) => [p.month, p.messageId, p.reason, p.critical])).toEqual([
+      ['2031-03', 'm-3', 'exhausted', true],
+      ['2031-02', 'm-2', 'exhausted', false],
+      ['2031-03', 'm-1', 'quota_reached', false],
     ]);
-    expect(parked[1]).toMatchObject({ corpId: corp, parkedAt: NOW, message: march });
-    expect(await countParked(table, corp)).toBe(2);
+    expect(parked[2]).toMatchObject({ corpId: corp, parkedAt: NOW, message: march });
+    expect(await countParked(table, corp)).toBe(3);
   });
 
-  it('are parked once per month even when the same message comes twice', async () => {
+  it('parked again while a sweep holds the earlier copy, keep the new copy when the sweep acknowledges', async () => {
+    // given: a sweep took the parked copy and re-queued it
     const corp = aCorp();
     const msg = aMessage();
-    expect(await park(table, corp, msg, 'quota_reached', NOW)).toBe(true);
-    expect(await park(table, corp, msg, 'exhausted', NOW + 1000)).toBe(false);
-    expect(await listParked(table, corp)).toEqual([expect.objectContaining({ reason: 'quota_reached', parkedAt: NOW })]);
+    await park(table, corp, msg, 'quota_reached', NOW);
+    const taken = await takeParked(table, corp, 10, { now: NOW });
+    // when: the re-queued copy runs out of quota again and is parked before the sweep acknowledges
+    await park(table, corp, msg, 'quota_reached', NOW + 1000);
+    await ackParked(table, taken);
+    // then: the message is still parked (the sweep removed only the copy it leased)
+    expect((await listParked(table, corp)).map((p) => [p.messageId, p.parkedAt])).toEqual([[msg.id, NOW + 1000]]);
+  });
+
+  it('put their organisation on the work list of the unpark sweep until nothing of it is parked', async () => {
+    const corp = aCorp();
+    await park(table, corp, aMessage(), 'quota_reached', NOW);
+    const entry = (await parkedOrgs(table)).find((o) => o.corpId === corp);
+    expect(entry).toEqual({ corpId: corp, tenantIds: ['t1'], lastParkedAt: NOW });
+    expect(await forgetParkedOrg(table, entry!)).toBe(false); // still parked
+    await ackParked(table, await takeParked(table, corp, 10, { now: NOW }));
+    await park(table, corp, aMessage(), 'quota_reached', NOW + 5);
+    await ackParked(table, await takeParked(table, corp, 10, { now: NOW + 5 }));
+    expect(await forgetParkedOrg(table, entry!)).toBe(false); // parked again since it was read
+    const fresh = (await parkedOrgs(table)).find((o) => o.corpId === corp)!;
+    expect(await forgetParkedOrg(table, fresh)).toBe(true);
+    expect((await parkedOrgs(table)).some((o) => o.corpId === corp)).toBe(false);
   });
 
   it('are taken by exactly one of several concurrent instances', async () => {

@@ -1,11 +1,14 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Outcomes } from '../../../lib/delivery/outcomes';
+import { DingTalkClient } from '../../../lib/dingtalk/client';
+import { createSender } from '../../../lib/sender/createSender';
 import { lambdaContext } from '../../support/factories';
 import { aNotify, useWorld, statuses } from '../../support/world';
 
 /**
- * A notify id is delivered at most once: SQS redeliveries, Flashduty re-sending the same id, and a
- * crash between DingTalk's answer and the SQS delete never send a recipient a second copy.
+ * The delivery rule per id: SQS redeliveries, Flashduty re-sending the same id, and a crash between
+ * DingTalk's answer and the SQS delete never send a recipient DingTalk answered for a second copy;
+ * a claim whose attempt died is taken over and sent again, marked as a possible duplicate.
  */
 
 const w = useWorld();
@@ -65,21 +68,23 @@ describe('at most once per id', () => {
   it('an id re-used for different content is dead-lettered and nothing is sent for it', async () => {
     // given
     const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }, { userId: 'user2' }] });
-    const first = aNotify(tenant, { to: { userIds: ['user1'] } });
+    const first = aNotify(tenant, { to: { userIds: ['user1'] }, severity: 'info' });
     await w.send(first);
     await w.deliver();
     w.sim.reset();
     // when
-    await w.send({ ...first, to: { userIds: ['user2'] } });
+    await w.send({ ...first, to: { userIds: ['user2'] }, severity: 'critical' });
     await w.deliver();
     // then
     expect(w.sim.messages()).toHaveLength(0);
     expect((await w.takeDeadLetters()).map((d) => d.reason)).toEqual([`id ${first.id} was already used for a different message: not sent`]);
+    // and the original's record is left as it was
+    expect((await w.outcome(tenant.tenantId, first.id)).message).toMatchObject({ state: 'done', attempts: 1, severity: 'info' });
   });
 });
 
 describe('a claim left behind by an attempt that died mid-send', () => {
-  it('an orphaned claim (older than the lease) is recorded as unknown and not re-sent; the others are delivered', async () => {
+  it('an orphaned claim (older than the lease) is taken over: sent again, marked as a possible duplicate; the others delivered', async () => {
     // given: an attempt claimed user1 ten minutes ago and died before recording what DingTalk said
     const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }, { userId: 'user2' }] });
     const msg = aNotify(tenant, { to: { userIds: ['user1', 'user2'] } });
@@ -88,12 +93,58 @@ describe('a claim left behind by an attempt that died mid-send', () => {
     // when
     await w.send(msg);
     await w.deliver();
-    // then
-    expect(w.sim.messages().map((m) => m.to)).toEqual(['user2']);
+    // then: nobody is left without the page (a duplicate beats a loss), and the record says so
+    expect(w.sim.messages().flatMap((m) => m.to.split(',')).sort()).toEqual(['user1', 'user2']);
     const o = await w.outcome(tenant.tenantId, msg.id);
-    expect(statuses(o)).toEqual({ 'user user1': 'unknown', 'user user2': 'sent' });
-    expect(o.recipients.find((r) => r.to === 'user1')).toMatchObject({ code: 'orphanedClaim' });
+    expect(statuses(o)).toEqual({ 'user user1': 'sent', 'user user2': 'sent' });
+    expect(o.recipients.find((r) => r.to === 'user1')).toMatchObject({ possibleDuplicate: true });
+    expect(o.recipients.find((r) => r.to === 'user2')?.possibleDuplicate).toBeUndefined();
     expect(o.message).toMatchObject({ state: 'done' });
+  });
+
+  it('a claim whose write fails is never taken for done: the claims already taken are given back and the message retried', async () => {
+    // given: DynamoDB refuses the claim of user2 once (throttling after the SDK's own retries, say)
+    const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }, { userId: 'user2' }, { userId: 'user3' }] });
+    const msg = aNotify(tenant, { to: { userIds: ['user1', 'user2', 'user3'] } });
+    const send = w.table.doc.send.bind(w.table.doc);
+    let failed = 0;
+    const spy = jest.spyOn(w.table.doc, 'send').mockImplementation(((cmd: { input?: { Key?: { sk?: string }; ExpressionAttributeValues?: Record<string, unknown> } }) => {
+      if (failed === 0 && cmd.input?.Key?.sk?.endsWith('#user2') && cmd.input.ExpressionAttributeValues?.[':v_status'] === 'pending') {
+        failed++;
+        return Promise.reject(Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' }));
+      }
+      return send(cmd as never);
+    }) as never);
+    try {
+      const sender = createSender({ table: w.table, sqs: w.sqs, client: new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl }), dlqUrl: w.aws.notifyDlqUrl, queueUrl: w.aws.notifyQueueUrl, retry: { baseSeconds: 0 } });
+      const record = { messageId: 'm-1', receiptHandle: 'r-1', body: JSON.stringify(msg), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:none' } as never;
+      // when
+      await expect(sender.processRecord(record)).rejects.toThrow();
+      // then: nothing was sent and no claim is left pending
+      expect(failed).toBe(1);
+      expect(w.sim.messages()).toEqual([]);
+      const o = await w.outcome(tenant.tenantId, msg.id);
+      expect(o.recipients.filter((r) => r.status === 'pending')).toEqual([]);
+      // and the retry delivers everyone, once
+      await sender.processRecord({ ...(record as object), attributes: { ApproximateReceiveCount: '2' } } as never);
+      expect(w.sim.messages().flatMap((m) => m.to.split(',')).sort()).toEqual(['user1', 'user2', 'user3']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('no call starts once the invocation is out of time: the recipients wait for the retry, unclaimed, and are then delivered', async () => {
+    const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }], groups: [{ openConversationId: 'cidA==' }, { openConversationId: 'cidB==' }] });
+    const msg = aNotify(tenant, { to: { userIds: ['user1'], openConversationIds: ['cidA==', 'cidB=='] } });
+    const sender = createSender({ table: w.table, sqs: w.sqs, client: new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl }), dlqUrl: w.aws.notifyDlqUrl, queueUrl: w.aws.notifyQueueUrl, retry: { baseSeconds: 0 } });
+    const record = { messageId: 'm-2', receiptHandle: 'r-2', body: JSON.stringify(msg), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:none' } as never;
+    // when: the invocation's deadline has passed
+    await expect(sender.prepare([record], { deadline: Date.now() - 1 })(record)).rejects.toThrow(/not started/);
+    expect(w.sim.messages()).toEqual([]);
+    expect((await w.outcome(tenant.tenantId, msg.id)).recipients).toEqual([]);
+    // then: the next invocation, with time, delivers all three
+    await sender.prepare([record], { deadline: Date.now() + 60_000 })(record);
+    expect(w.sim.messages().map((m) => m.to).sort()).toEqual(['cidA==', 'cidB==', 'user1']);
   });
 
   it('a fresh claim belongs to an attempt still running: skipped, not sent twice', async () => {
@@ -106,7 +157,10 @@ describe('a claim left behind by an attempt that died mid-send', () => {
     await w.deliver();
     // then
     expect(w.sim.messages().map((m) => m.to)).toEqual(['user2']);
-    expect(statuses(await w.outcome(tenant.tenantId, msg.id))).toEqual({ 'user user1': 'pending', 'user user2': 'sent' });
+    const o = await w.outcome(tenant.tenantId, msg.id);
+    expect(statuses(o)).toEqual({ 'user user1': 'pending', 'user user2': 'sent' });
+    // and the message is deferred until that claim's lease ends, never taken for done
+    expect(o.message).toMatchObject({ state: 'retrying' });
   });
 });
 

@@ -4,7 +4,9 @@ import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { prepareEvent, processEvent } from '../../../lib/events';
 import type { WarRoomCreateRequest } from '../../../lib/contracts/notifyMessage';
 import { applyTitle, getGroup } from '../../../lib/store/groups';
-import { claimWarRoomSummary, getWarRoom, recordWarRoom } from '../../../lib/store/warRooms';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { warRoomKey } from '../../../lib/contracts/tableKeys';
+import { getWarRoom, recordWarRoom } from '../../../lib/store/warRooms';
 import type { Tenant } from '../../../lib/contracts/tenant';
 import { clipWarRoomTitle, warRoomUuid } from '../../../lib/warroom';
 import { useWorld, statuses } from '../../support/world';
@@ -172,23 +174,54 @@ describe('war_room.create opens one war room per incident', () => {
     expect(w.sim.messages().map((m) => m.to)).toEqual([earlier.data.openConversationId]);
   });
 
-  it('an attempt that died while posting the summary leaves it unknown: it is not posted again', async () => {
-    // given: a war room whose summary was claimed long ago by an attempt that never finished
+  it('an attempt that died while posting the summary: the next attempt posts it again, marked as a possible duplicate', async () => {
+    // given: a war room whose summary was claimed long ago by an attempt that never recorded an answer
     const tenant = await aWarRoomTenant();
-    const msg = aWarRoomRequest(tenant);
+    const first = aWarRoomRequest(tenant);
+    await w.send(first);
+    await settled(tenant.tenantId, first.id);
+    const [group] = w.sim.groupsCreated();
     const longAgo = Date.now() - 3600_000;
-    await recordWarRoom(w.table, {
-      tenantId: tenant.tenantId, incidentId: msg.incident.id, openConversationId: 'cidOrphan==', createdTitle: msg.incident.title,
-      templateId: TEMPLATE, botId: BOT, ownerUserId: 'p01', members: ['p02', 'p03', 'p04', 'p05'], uuid: warRoomUuid(tenant.tenantId, msg.incident.id), createdBy: 'earlier',
-    }, longAgo);
-    expect(await claimWarRoomSummary(w.table, tenant.tenantId, msg.incident.id, 'dead-attempt', 'earlier', longAgo)).toBe(true);
-    // when
-    await w.send(msg);
-    const o = await settled(tenant.tenantId, msg.id);
-    // then
+    await w.table.doc.send(
+      new UpdateCommand({
+        TableName: w.table.name,
+        Key: warRoomKey(tenant.tenantId, first.incident.id),
+        UpdateExpression: 'SET summary = :s',
+        ExpressionAttributeValues: { ':s': { status: 'pending', attemptId: 'dead-attempt', claimedAt: longAgo, messageId: first.id, updatedAt: new Date(longAgo).toISOString() } },
+      }),
+    );
+    w.sim.reset();
+    // when: another request for the incident
+    const second = aWarRoomRequest(tenant, { incident: first.incident });
+    await w.send(second);
+    const o = await settled(tenant.tenantId, second.id);
+    // then: posted again (a duplicate beats a lost summary), and marked as one
+    expect(w.sim.messages().map((m) => m.to)).toEqual([group.openConversationId]);
+    expect(statuses(o)[`group ${group.openConversationId}`]).toBe('sent');
+    expect((await getWarRoom(w.table, tenant.tenantId, first.incident.id))?.summary).toMatchObject({ status: 'sent', possibleDuplicate: true, messageId: second.id });
+  });
+
+  it('a summary claim held by a live attempt defers the message instead of taking it for done', async () => {
+    const tenant = await aWarRoomTenant();
+    const first = aWarRoomRequest(tenant);
+    await w.send(first);
+    await settled(tenant.tenantId, first.id);
+    await w.table.doc.send(
+      new UpdateCommand({
+        TableName: w.table.name,
+        Key: warRoomKey(tenant.tenantId, first.incident.id),
+        UpdateExpression: 'SET summary = :s',
+        ExpressionAttributeValues: { ':s': { status: 'pending', attemptId: 'live-attempt', claimedAt: Date.now(), messageId: first.id, updatedAt: new Date().toISOString() } },
+      }),
+    );
+    const [group] = w.sim.groupsCreated();
+    w.sim.reset();
+    const second = aWarRoomRequest(tenant, { incident: first.incident });
+    await w.send(second);
+    const o = await settled(tenant.tenantId, second.id, ['retrying']);
     expect(w.sim.messages()).toHaveLength(0);
-    expect(statuses(o)['group cidOrphan==']).toBe('unknown');
-    expect((await getWarRoom(w.table, tenant.tenantId, msg.incident.id))?.summary).toMatchObject({ status: 'unknown', code: 'orphanedClaim' });
+    expect(o.message?.reason).toMatch(/another attempt's claim/);
+    expect(statuses(o)[`group ${group.openConversationId}`]).toBeUndefined();
   });
 
   it('an unknown member mobile is reported; the group is still created without them', async () => {

@@ -1,5 +1,5 @@
 import { DingTalkClient, NO_SUCH_MOBILE } from '../../../lib/dingtalk/client';
-import { classifyNetworkError, classifyResponse, DingTalkError } from '../../../lib/dingtalk/errors';
+import { classifyNetworkError, classifyResponse, DingTalkError, isAmbiguous } from '../../../lib/dingtalk/errors';
 import { startSimulator, type Simulator } from '../../../infra/local/dingtalkSimulator/simulator';
 
 const newApi = (status: number, code: string) => classifyResponse('new', status, JSON.stringify({ code, message: 'm', requestid: 'REQ-1' }));
@@ -93,6 +93,36 @@ describe('DingTalkClient against the simulator', () => {
     return r.data.accessToken;
   };
   const md = { msgKey: 'sampleMarkdown', msgParam: JSON.stringify({ title: 't', text: 'x' }) };
+
+  it('tells an ambiguous failure (DingTalk may have delivered) from a clear refusal', async () => {
+    const t = await token();
+    const send = () => client.batchSend(t, { robotCode: app.clientId, userIds: ['u1'], ...md });
+    const cases: Array<[Parameters<Simulator['inject']>[0]['kind'], boolean, boolean]> = [
+      // fault, delivered by DingTalk, ambiguous to the client
+      ['deliverThen5xx', true, true],
+      ['hangThenDeliver', true, true],
+      ['deliverThenReset', true, true],
+      ['5xx', false, true],
+      ['reset', false, true],
+      ['qps', false, false],
+      ['invalidToken', false, false],
+    ];
+    for (const [kind, delivered, ambiguous] of cases) {
+      sim.reset();
+      sim.inject({ api: 'batchSend', kind, count: 1 });
+      const r = await send();
+      expect({ kind, ok: r.kind === 'ok', ambiguous: r.kind !== 'ok' && isAmbiguous(r), delivered: sim.messages().length === 1 }).toEqual({ kind, ok: false, ambiguous, delivered });
+    }
+    expect(isAmbiguous(classifyNetworkError(Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED' } })))).toBe(false);
+  });
+
+  it('injects faults at random by rate, only on the listed APIs', async () => {
+    const t = await token();
+    sim.setFaultRates({ apis: ['groupSend'], rates: { deliverThen5xx: 1 } });
+    expect((await client.batchSend(t, { robotCode: app.clientId, userIds: ['u1'], ...md })).kind).toBe('ok');
+    sim.setFaultRates(undefined);
+    expect(sim.calls.filter((c) => c.fault)).toEqual([]);
+  });
 
   it('gets a token, sends a DM and looks a mobile up', async () => {
     const t = await token();
