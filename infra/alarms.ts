@@ -57,6 +57,20 @@ export class Alarms extends Construct {
       this.add(`QuotaUsed${pct}`, `An organisation has used ${pct} % of its monthly DingTalk call quota (npm run tenant -- usage <tenantId> shows which, and the forecast).`, quotaUsed, pct);
     }
 
+    // DingTalk refused for its quota before the configured monthlyQuota was reached: the tenant's figure is wrong.
+    this.add(
+      'QuotaBelowConfigured',
+      "DingTalk refused calls for its monthly quota below an organisation's configured monthlyQuota; npm run tenant -- usage <tenantId> shows DingTalk's limit: set monthlyQuota to it.",
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'QuotaBelowConfigured', dimensionsMap: { service: SERVICE_NAME }, period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+    );
+    // A page sent again after an ambiguous answer: expected now and then; a burst means DingTalk or the network misbehaves.
+    this.add(
+      'PossibleDuplicates',
+      'Pages were sent again after an ambiguous DingTalk answer (timeout, 5xx, reset): recipients may have got them twice. Sustained, check DingTalk and the network.',
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'PossibleDuplicates', dimensionsMap: { service: SERVICE_NAME }, period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      20,
+    );
+
     if (props.email) {
       this.topic = new sns.Topic(this, 'Topic', { displayName: 'dingtalk-bridge alarms', enforceSSL: true });
       this.topic.addSubscription(new EmailSubscription(props.email));

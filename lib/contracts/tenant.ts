@@ -6,6 +6,13 @@ import { issueList } from './validation';
 /** A tenant id: it is part of the public URLs, and anything else is no tenant (never looked up). */
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * Edition defaults, the one place they live. QPS per app per API and calls per organisation per
+ * month, from Flashduty's DingTalk integration guide (the product's seed). DingTalk's own page on API
+ * call limits has since lowered the standard edition (docs/dingtalk-api.md, "Limits"): a tenant's
+ * `qps` / `monthlyQuota` override these, and a quota refusal below the configured figure is recorded
+ * and reported (observedLimit).
+ */
 export const EDITIONS = {
   standard: { qps: 20, monthlyQuota: 10_000 },
   professional: { qps: 40, monthlyQuota: 500_000 },

@@ -1,4 +1,4 @@
-import { COUNTED, NO_SUCH_MOBILE, type BatchSendRequest, type BatchSendResponse, type DingTalkClient, type GroupSendRequest, type GroupSendResponse } from './client';
+import { COUNTED, NO_SUCH_MOBILE, NO_SUCH_MOBILE_CODES, type BatchSendRequest, type BatchSendResponse, type DingTalkClient, type GroupSendRequest, type GroupSendResponse } from './client';
 import { DingTalkError, type DingTalkApi, type DingTalkResult } from './errors';
 import type { Severity } from '../contracts/notifyMessage';
 import { getCachedMobile, putCachedMobile } from '../store/mobiles';
@@ -72,6 +72,6 @@ export async function resolveMobile(
   }
   const r = await session.getUserIdByMobile(mobile);
   if (r.kind === 'ok') await putCachedMobile(ctx.table, corpId, mobile, r.data.userId, ctx.now());
-  else if (r.code === NO_SUCH_MOBILE) await putCachedMobile(ctx.table, corpId, mobile, null, ctx.now());
+  else if (NO_SUCH_MOBILE_CODES.has(r.code)) await putCachedMobile(ctx.table, corpId, mobile, null, ctx.now());
   return r;
 }

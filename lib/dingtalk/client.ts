@@ -6,7 +6,7 @@ export const DEFAULT_TIMEOUT_MS = 8000;
 /** batchSend (robot/oToMessages/batchSend) takes at most 20 userIds. */
 export const BATCH_SEND_MAX_USERS = 20;
 
-/** Whether DingTalk counts an API against the organisation's monthly quota (DINGTALK.md section 4). */
+/** Whether DingTalk counts an API against the organisation's monthly quota (docs/dingtalk-api.md §8: not the token or contacts APIs). */
 export const COUNTED: Record<DingTalkApi, boolean> = {
   token: false,
   getbymobile: false,
@@ -131,8 +131,9 @@ export class DingTalkClient {
    * if (r.kind === 'ok') record(r.data.openConversationId, r.data.chatId);
    */
   async sceneGroupCreate(token: string, req: SceneGroupCreateRequest): Promise<DingTalkResult<SceneGroupCreateResponse>> {
+    // user_ids is an array of strings (docs/dingtalk-api.md, "Scene group"); an empty one is left out.
     const { user_ids: userIds, ...rest } = req;
-    const body = userIds.length ? { ...rest, user_ids: userIds.join(',') } : rest;
+    const body = userIds.length ? { ...rest, user_ids: userIds } : rest;
     const r = await this.post<Record<string, unknown>>('new', `${this.apiUrl}/v1.0/im/sceneGroup/create`, body, token);
     if (r.kind !== 'ok') return r;
     // Some DingTalk answers wrap the payload in `result`.
@@ -150,7 +151,7 @@ export class DingTalkClient {
    * harmless).
    */
   async sceneGroupMemberAdd(token: string, req: SceneGroupMemberAddRequest): Promise<DingTalkResult<Record<string, never>>> {
-    const r = await this.post<unknown>('new', `${this.apiUrl}/v1.0/im/sceneGroup/member/add`, { ...req, user_ids: req.user_ids.join(',') }, token);
+    const r = await this.post<unknown>('new', `${this.apiUrl}/v1.0/im/sceneGroup/member/add`, req, token);
     return r.kind === 'ok' ? { kind: 'ok', data: {}, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) } : r;
   }
 
@@ -189,3 +190,6 @@ export class DingTalkClient {
 
 /** getbymobile's "no such user" errcode. */
 export const NO_SUCH_MOBILE = '60121';
+
+/** getbymobile answers meaning the mobile is nobody in the organisation (§4: 60121, and 40104 "not a valid mobile in the org"). */
+export const NO_SUCH_MOBILE_CODES: ReadonlySet<string> = new Set([NO_SUCH_MOBILE, '40104']);

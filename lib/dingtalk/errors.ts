@@ -43,15 +43,30 @@ export type DingTalkResult<T> = DingTalkOk<T> | DingTalkFailure;
 
 /** Codes for a refused access token. */
 export const REFRESH_CODES: ReadonlySet<string> = new Set(['InvalidAuthentication', '40014', '42001']);
-/** Per-app (90018) and global (90002) QPS limits. New-API codes are matched by prefix. */
-export const QPS_CODES: ReadonlySet<string> = new Set(['90018', '90002']);
-const QPS_PREFIX = 'Forbidden.AccessDenied.QpsLimit';
+/**
+ * Throttling (docs/dingtalk-api.md, "Errors"): per-app (90018) and global (90002) QPS limits, and the
+ * robot-send throttles (`send.too.fast`, `send.byToken.tooFast`). New-API codes
+ * `Forbidden.AccessDenied.QpsLimitFor…` and `…QpmLimitFor…` are matched by prefix.
+ */
+export const QPS_CODES: ReadonlySet<string> = new Set([
+  // §8: QPS, and the old API's "temporarily disabled" throttles
+  '90018', '90002', '90001', '90003', '90004', '90005', '90006',
+  // §2, §3, §8: robot-send and system throttling (HTTP 400 or 500)
+  'send.too.fast', 'send.byToken.tooFast', 'too.many.group', 'too.many.people', 'toomuch.msg', 'system.busy', 'systemError.busy', 'invokeFrequency',
+]);
+const QPS_PREFIXES = ['Forbidden.AccessDenied.QpsLimit', 'Forbidden.AccessDenied.QpmLimit'];
+/** The old API's gateway code that wraps the real one in `sub_code`. */
+export const GATEWAY_ERRCODE = '88';
 /** The organisation's monthly call quota. */
 export const QUOTA_CODES: ReadonlySet<string> = new Set(['Forbidden.AccessDenied.ApiCountLimitForOrg', '90020']);
-/** Old-API "system busy". */
-const BUSY_CODES: ReadonlySet<string> = new Set(['-1']);
+/** Old-API "system busy" (§4, §8), and §3's "send outcome unknown": retried as ambiguous (DingTalk may have sent). */
+const BUSY_CODES: ReadonlySet<string> = new Set(['-1', 'unknown.send.result']);
+/** §0: the IP ban, whatever the HTTP status, may come as JSON `{"status":1111,"punish":"deny","wait":5}`. */
+const isIpBan = (b: Record<string, unknown>): boolean => b.punish !== undefined || b.status === 1111 || b.status === '1111';
+/** §0: a banned IP waits at least this long. */
+export const IP_BAN_WAIT_MS = 5 * 60_000;
 /** Message too long: permanent (the renderer truncates before this can happen). */
-export const TOO_LONG_CODES: ReadonlySet<string> = new Set(['460101', '101002', 'param.tooLong']);
+export const TOO_LONG_CODES: ReadonlySet<string> = new Set(['invalidParameter.msgParam.tooLong']);
 
 const failure = (kind: FailureKind, code: string, message: string, status: number, requestId?: string, cause?: RetryCause): DingTalkFailure => ({
   kind,
@@ -66,7 +81,7 @@ const failure = (kind: FailureKind, code: string, message: string, status: numbe
 export function classifyCode(code: string, status: number): { kind: FailureKind; cause?: RetryCause } {
   if (REFRESH_CODES.has(code)) return { kind: 'refreshToken' };
   if (QUOTA_CODES.has(code)) return { kind: 'quotaExhausted' };
-  if (QPS_CODES.has(code) || code.startsWith(QPS_PREFIX) || status === 429) return { kind: 'retryable', cause: 'qps' };
+  if (QPS_CODES.has(code) || QPS_PREFIXES.some((p) => code.startsWith(p)) || status === 429) return { kind: 'retryable', cause: 'qps' };
   if (status >= 500 || BUSY_CODES.has(code)) return { kind: 'retryable', cause: 'server' };
   return { kind: 'permanent' };
 }
@@ -94,6 +109,10 @@ export function classifyResponse<T = unknown>(style: 'new' | 'old', status: numb
   }
   const b = body as Record<string, unknown>;
   const requestId = str(b.requestid) ?? str(b.request_id) ?? str(b.requestId) ?? headerRequestId;
+  if (isIpBan(b)) {
+    const waitMs = Math.max(IP_BAN_WAIT_MS, Number(b.wait) * 60_000 || 0);
+    return { ...failure('retryable', 'ipBan', `HTTP ${status}: DingTalk banned this IP for ${waitMs / 60_000} min`, status, headerRequestId, 'nonJson'), retryAfterMs: waitMs };
+  }
   if (style === 'new') {
     if (status >= 200 && status < 300) return { kind: 'ok', data: body as T, status, ...(requestId ? { requestId } : {}) };
     const code = str(b.code) ?? `http${status}`;
@@ -107,9 +126,11 @@ export function classifyResponse<T = unknown>(style: 'new' | 'old', status: numb
   }
   const errcode = b.errcode;
   if (errcode === 0 || errcode === '0') return { kind: 'ok', data: body as T, status, ...(requestId ? { requestId } : {}) };
-  const code = errcode === undefined ? 'noErrcode' : String(errcode);
+  // The gateway's errcode 88 carries the real code in sub_code (a refused token: 40014, a rate limit: 90018).
+  const sub = String(errcode) === GATEWAY_ERRCODE && b.sub_code !== undefined && b.sub_code !== null && b.sub_code !== '' ? String(b.sub_code) : undefined;
+  const code = sub ?? (errcode === undefined ? 'noErrcode' : String(errcode));
   const c = classifyCode(code, status);
-  return failure(c.kind, code, str(b.errmsg) ?? 'old API answer without errcode', status, requestId, c.cause);
+  return failure(c.kind, code, (sub ? str(b.sub_msg) : undefined) ?? str(b.errmsg) ?? 'old API answer without errcode', status, requestId, c.cause);
 }
 
 /** Network errors raised before the request left this machine: DingTalk cannot have seen it. */
@@ -170,11 +191,16 @@ export class DingTalkError extends BridgeError {
 }
 
 /**
- * "The robot is not (yet) in this group": right after sceneGroup/create the template's group bot is
- * still being installed (DINGTALK.md section 3: a send may fail briefly; retry after ~2 s).
- * DingTalk does not document the code for this case; `robot.notInGroup` is the simulator's.
+ * "The robot is not (yet) in this group" (docs/dingtalk-api.md §3): right after sceneGroup/create the
+ * template's group bot may not be installed yet. DingTalk documents no code for that moment, only
+ * these for a robot missing from a group; the war-room summary retries on them for a bounded time.
  */
-export const ROBOT_NOT_IN_GROUP_CODES: ReadonlySet<string> = new Set(['robot.notInGroup']);
+export const ROBOT_NOT_IN_GROUP_CODES: ReadonlySet<string> = new Set([
+  'invalidParameter.robotCode.empty',
+  'invalidParameter.robotCode.notExsit',
+  'resource.not.found',
+  'resource.unavailable',
+]);
 
 /**
  * Whether a failed group send means the robot is not in the group (yet), which waiting may fix.

@@ -82,6 +82,7 @@ function usagePanel(u: UsageView): SafeHtml {
 <meter min="0" max="${max}" low="${max - u.reserve}" high="${max - Math.ceil(u.reserve / 2)}" optimum="0" value="${Math.min(u.used, max)}" aria-label="calls used this month">${pct}</meter>
 <p>${number.format(u.remaining)} left, of which ${number.format(u.reserve)} are kept for critical alerts.</p>
 ${u.exhausted ? html`<p class="warn">DingTalk reported the monthly quota as used up: messages are held until the 1st.</p>` : ''}
+${u.observedLimit !== undefined ? html`<p class="warn">DingTalk's limit for this organisation is ${number.format(u.observedLimit)} calls, below the configured ${number.format(u.quota)}: set the tenant's monthlyQuota to ${number.format(u.observedLimit)}.</p>` : ''}
 ${forecastLine(u)}
 ${u.parked ? html`<p class="warn">${plural(u.parked, 'message is', 'messages are')} parked until the quota resets.</p>` : ''}
 <p class="muted">Counted per organisation (CorpId); resets on the 1st, 00:00 China time.</p></section>`;

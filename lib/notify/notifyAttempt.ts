@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { NotifyRequest } from '../contracts/notifyMessage';
 import { AppSession, resolveMobile } from '../dingtalk/appSession';
-import { NO_SUCH_MOBILE } from '../dingtalk/client';
+import { NO_SUCH_MOBILE_CODES } from '../dingtalk/client';
 import { contentHash } from '../delivery/contentHash';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs, Outcomes, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/outcomes';
 import { NOT_STARTED, outOfTime, type DeliveryContext } from '../delivery/types';
@@ -174,7 +174,7 @@ async function resolveMobiles(attempt: NotifyAttempt, corpId: string): Promise<s
       fromMobiles.push(r.data.userId);
       await outcomes.record('mobile', mobile, undefined, { status: 'resolved', userId: r.data.userId });
       attempt.note('mobile', mobile, 'resolved');
-    } else if (r.code === NO_SUCH_MOBILE) {
+    } else if (NO_SUCH_MOBILE_CODES.has(r.code)) {
       await outcomes.record('mobile', mobile, undefined, { status: 'unknownMobile', code: r.code, message: r.message });
       attempt.note('mobile', mobile, 'unknownMobile');
       attempt.log.warn('no DingTalk user with this mobile', { mobile: maskMobile(mobile) });

@@ -51,6 +51,11 @@ export interface QuotaUsage {
   quota?: number;
   exhausted: boolean;
   exhaustedAt?: string;
+  /**
+   * Calls counted when DingTalk first answered with its quota error this month: DingTalk's real limit
+   * for the organisation, when it is below the configured quota (its edition figures have changed before).
+   */
+  observedLimit?: number;
 }
 
 /**
@@ -149,19 +154,21 @@ export async function release(table: Table, corpId: string, n: number, month: st
 }
 
 /**
- * Records that DingTalk answered with its monthly quota error (ApiCountLimitForOrg / 90020):
- * every reservation is refused until the China-time month turns (a new counter item).
+ * Records that DingTalk answered with its monthly quota error (ApiCountLimitForOrg / 90020): every
+ * reservation is refused until the China-time month turns (a new counter item). The first mark of
+ * the month also keeps `observedLimit`: the calls counted at that moment, DingTalk's real limit.
  *
  * @example
- * if (err.code === 'quota') await markExhausted(table, corpId, chinaMonth(Date.now()));
+ * if (result.kind === 'quotaExhausted') await markExhausted(table, corpId, chinaMonth(Date.now()));
  */
 export async function markExhausted(table: Table, corpId: string, month: string, now: number = Date.now()): Promise<void> {
+  const seen = await table.doc.send(new GetCommand({ TableName: table.name, Key: quotaKey(corpId, month), ConsistentRead: true }));
   await table.doc.send(
     new UpdateCommand({
       TableName: table.name,
       Key: quotaKey(corpId, month),
-      UpdateExpression: 'SET exhaustedAt = if_not_exists(exhaustedAt, :at), expiresAt = if_not_exists(expiresAt, :exp)',
-      ExpressionAttributeValues: { ':at': new Date(now).toISOString(), ':exp': ttlAfter(chinaMonthEnd(monthStart(month)), KEEP_AFTER_MONTH_SECONDS) },
+      UpdateExpression: 'SET exhaustedAt = if_not_exists(exhaustedAt, :at), observedLimit = if_not_exists(observedLimit, :used), expiresAt = if_not_exists(expiresAt, :exp)',
+      ExpressionAttributeValues: { ':at': new Date(now).toISOString(), ':used': Number(seen.Item?.used ?? 0), ':exp': ttlAfter(chinaMonthEnd(monthStart(month)), KEEP_AFTER_MONTH_SECONDS) },
     }),
   );
 }
@@ -175,7 +182,7 @@ export async function markExhausted(table: Table, corpId: string, month: string,
 export async function clearExhausted(table: Table, corpId: string, month: string): Promise<void> {
   await tryConditional(
     table.doc.send(
-      new UpdateCommand({ TableName: table.name, Key: quotaKey(corpId, month), UpdateExpression: 'REMOVE exhaustedAt', ConditionExpression: 'attribute_exists(pk)' }),
+      new UpdateCommand({ TableName: table.name, Key: quotaKey(corpId, month), UpdateExpression: 'REMOVE exhaustedAt, observedLimit', ConditionExpression: 'attribute_exists(pk)' }),
     ),
   );
 }
@@ -196,5 +203,6 @@ export async function usage(table: Table, corpId: string, now: number = Date.now
     ...(typeof item.quota === 'number' ? { quota: item.quota } : {}),
     exhausted: typeof item.exhaustedAt === 'string',
     ...(typeof item.exhaustedAt === 'string' ? { exhaustedAt: item.exhaustedAt } : {}),
+    ...(typeof item.observedLimit === 'number' ? { observedLimit: item.observedLimit } : {}),
   };
 }

@@ -22,6 +22,8 @@ export interface UsageReport {
   crossed: number[];
   /** DingTalk answered with its quota error this month. */
   exhausted: boolean;
+  /** DingTalk's quota error came below the configured quota, at this many calls: its real limit. */
+  observedLimit?: number;
   forecast: {
     callsPerDay: number;
     /** China date (YYYY-MM-DD) non-critical messages stop (reserve reached), if this month. */
@@ -39,7 +41,7 @@ export interface UsageReport {
  * buildReport({ corpId: 'ding1', quota: 10_000, used: 8200, parked: 0, now: Date.parse('2026-04-15T04:00:00Z') })
  * // { percent: 82, crossed: [80], reserve: 500, forecast: { exhaustedOn: '2026-04-18', ... }, ... }
  */
-export function buildReport(i: { corpId: string; quota: number; used: number; parked: number; now: number; reservePercent?: number; exhausted?: boolean; month: string }): UsageReport {
+export function buildReport(i: { corpId: string; quota: number; used: number; parked: number; now: number; reservePercent?: number; exhausted?: boolean; observedLimit?: number; month: string }): UsageReport {
   const { quota, used, now } = i;
   const percent = quota > 0 ? Math.round((used / quota) * 1000) / 10 : 100;
   const reserve = reserveOf(quota, i.reservePercent ?? DEFAULT_RESERVE_PERCENT);
@@ -56,6 +58,7 @@ export function buildReport(i: { corpId: string; quota: number; used: number; pa
     reserve,
     crossed: USAGE_THRESHOLDS.filter((t) => percent >= t),
     exhausted: i.exhausted ?? false,
+    ...(i.observedLimit !== undefined && i.observedLimit < i.quota ? { observedLimit: i.observedLimit } : {}),
     forecast: {
       callsPerDay: Math.round(callsPerDay(used, now) * 10) / 10,
       ...(reserveOn ? { reserveReachedOn: reserveOn } : {}),
@@ -75,7 +78,7 @@ export function buildReport(i: { corpId: string; quota: number; used: number; pa
  */
 export async function usageReport(table: Table, org: { corpId: string; quota: number; reservePercent?: number }, now: number = Date.now()): Promise<UsageReport> {
   const [u, parked] = await Promise.all([usage(table, org.corpId, now), countParked(table, org.corpId)]);
-  return buildReport({ ...org, used: u.used, exhausted: u.exhausted, month: u.month, parked, now });
+  return buildReport({ ...org, used: u.used, exhausted: u.exhausted, observedLimit: u.observedLimit, month: u.month, parked, now });
 }
 
 /**
@@ -91,6 +94,7 @@ export function formatUsage(r: UsageReport): string {
     `thresholds crossed: ${r.crossed.length ? r.crossed.map((t) => `${t}%`).join(', ') : 'none'}`,
     `rate: ${r.forecast.callsPerDay} calls/day; non-critical stop: ${r.forecast.reserveReachedOn ?? 'not this month'}; quota exhausted: ${r.exhausted ? 'yes (DingTalk said so)' : (r.forecast.exhaustedOn ?? 'not this month')}`,
     `parked messages: ${r.parked}`,
+    ...(r.observedLimit !== undefined ? [`DingTalk refused for its monthly quota at ${r.observedLimit} calls, below the configured ${r.quota}: set monthlyQuota to ${r.observedLimit} (npm run tenant -- put)`] : []),
   ];
   return lines.join('\n');
 }

@@ -1,7 +1,8 @@
 import { DEFERRED_CODE, DingTalkError, type DingTalkApi, type DingTalkResult } from '../dingtalk/errors';
 import type { Table } from '../store/table';
 import type { CallGate, GateCall } from '../dingtalk/callGate';
-import { markExhausted, release, reserveCalls } from '../quota/counter';
+import { markExhausted, release, reserveCalls, usage } from '../quota/counter';
+import { logger } from '../log';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { RateLimiter } from './rateLimiter';
 import { realSleep, systemClock, type Clock, type Sleep } from '../util/time';
@@ -118,8 +119,28 @@ export class ShapingGate implements CallGate {
     // a network failure, its HTML ban page). Kept: a timeout, which may have been counted.
     const notCounted =
       result.kind === 'refreshToken' || result.kind === 'quotaExhausted' || (result.kind === 'retryable' && result.cause !== 'timeout' && result.cause !== 'deferred');
-    if (result.kind === 'quotaExhausted') await markExhausted(this.opts.table, call.corpId, month, this.clock());
+    // Given back first, so the limit observed below counts only the calls DingTalk took.
     if (notCounted) await release(this.opts.table, call.corpId, 1, month);
+    if (result.kind === 'quotaExhausted') await this.quotaRefused(call, month);
+  }
+
+  /**
+   * DingTalk refused a call for its monthly quota: no more reservations this month; when that came
+   * before the configured quota was reached, its real limit is logged and counted (`QuotaBelowConfigured`)
+   * so the operator sets `monthlyQuota` to it.
+   */
+  private async quotaRefused(call: GateCall, month: string): Promise<void> {
+    await markExhausted(this.opts.table, call.corpId, month, this.clock());
+    const [u, limits] = await Promise.all([usage(this.opts.table, call.corpId, this.clock()), this.opts.limits(call.tenantId)]);
+    if (u.observedLimit !== undefined && u.observedLimit < limits.monthlyQuota) {
+      this.opts.metrics?.addMetric('QuotaBelowConfigured', MetricUnit.Count, 1);
+      logger.warn('DingTalk refused for its monthly quota below the configured one: set monthlyQuota to its limit', {
+        tenantId: call.tenantId,
+        corpId: call.corpId,
+        observedLimit: u.observedLimit,
+        monthlyQuota: limits.monthlyQuota,
+      });
+    }
   }
 
   private async reserveQuota(call: GateCall, quota: number): Promise<string> {

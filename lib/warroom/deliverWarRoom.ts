@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { contentHash } from '../delivery/contentHash';
-import { NO_SUCH_MOBILE } from '../dingtalk/client';
+import { NO_SUCH_MOBILE_CODES } from '../dingtalk/client';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isAmbiguous, isRobotNotInGroup, type DingTalkFailure, type DingTalkResult } from '../dingtalk/errors';
 import { resolveMobile } from '../dingtalk/appSession';
@@ -115,7 +115,7 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
         tally.note('mobile', mobile, 'resolved');
         return { userId: r.data.userId };
       }
-      if (r.code === NO_SUCH_MOBILE) {
+      if (NO_SUCH_MOBILE_CODES.has(r.code)) {
         await outcomes.record('mobile', mobile, undefined, { status: 'unknownMobile', code: r.code, message: r.message });
         tally.note('mobile', mobile, 'unknownMobile');
         log.warn('no DingTalk user with this mobile', { mobile: maskMobile(mobile) });

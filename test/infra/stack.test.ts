@@ -413,6 +413,11 @@ describe('alarms', () => {
     expect(quota.map((a) => (a as { Properties: { Threshold: number } }).Properties.Threshold).sort()).toEqual([80, 95]);
   });
 
+  it('alarms when DingTalk refuses for its quota below the configured one, and on a burst of possible duplicates', () => {
+    expect(alarmsOn(deployed, { Namespace: 'DingtalkBridge', MetricName: 'QuotaBelowConfigured', Threshold: 1 })).toHaveLength(1);
+    expect(alarmsOn(deployed, { Namespace: 'DingtalkBridge', MetricName: 'PossibleDuplicates', Threshold: 20 })).toHaveLength(1);
+  });
+
   it('alarms on HTTP API 5xx, callback errors and throttled invocations of every function', () => {
     expect(alarmsOn(deployed, { Namespace: 'AWS/ApiGateway', MetricName: '5xx' })).toHaveLength(1);
     deployed.template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -35,9 +35,10 @@ export interface SimCall {
  * An injected fault. Refused before processing (nothing delivered): `5xx`, `timeout` (no answer),
  * `qps`, `html`, `quota`, `invalidToken`, `reset` (connection dropped). Processed, then the answer
  * is lost (delivered, yet the caller cannot know): `hangThenDeliver` (no answer before the caller
- * gives up), `deliverThen5xx`, `deliverThenReset`.
+ * gives up), `deliverThen5xx`, `deliverThenReset`. Throttling answers: `qps`, `qpm`, `sendTooFast`,
+ * `byTokenTooFast` (docs/dingtalk-api.md §2, §3, §8).
  */
-export type FaultKind = '5xx' | 'timeout' | 'qps' | 'html' | 'quota' | 'invalidToken' | 'reset' | 'hangThenDeliver' | 'deliverThen5xx' | 'deliverThenReset';
+export type FaultKind = '5xx' | 'timeout' | 'qps' | 'qpm' | 'sendTooFast' | 'byTokenTooFast' | 'html' | 'quota' | 'invalidToken' | 'reset' | 'hangThenDeliver' | 'deliverThen5xx' | 'deliverThenReset';
 export interface Fault { api?: string; kind: FaultKind; count: number }
 /** Faults drawn at random for every call of the listed APIs (all but the token API when absent), by probability. */
 export interface FaultRates { apis?: string[]; rates: Partial<Record<FaultKind, number>> }
@@ -80,13 +81,20 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-/** The simulator's own codes where DingTalk's are undocumented. */
+/**
+ * DingTalk's codes for the refusals the simulator makes, as docs/dingtalk-api.md gives them (the
+ * section of each is in its comment). Every rule below cites the section it follows.
+ */
 export const CODES = {
-  invalidParameter: 'invalidParameter', // suffixed with the field: 'invalidParameter.userIds'
-  tooLong: 'param.tooLong', // group msgParam over MAX_GROUP_MSG_PARAM_BYTES
-  robotNotInGroup: 'robot.notInGroup', // robot not (yet) in the group
-  groupNotExist: 'group.notExist',
-  groupDisbanded: 'group.disbanded',
+  invalidParameter: 'invalidParameter', // §2, §3: field errors, suffixed: 'invalidParameter.userIds'
+  parameterInvalid: 'parameter.invalid', // §5.1, §5.2: scene-group bad input (a comma-joined string where an array is due)
+  tooLong: 'invalidParameter.msgParam.tooLong', // §3: msgParam over 15,000 bytes
+  robotNotInGroup: 'invalidParameter.robotCode.notExsit', // §3: robot not (yet) in the group or org
+  groupNotExist: 'invalid.openConversationId', // §3: unknown group
+  groupDisbanded: 'group.disbanded', // §3
+  memberNotFound: 'member.notFound', // §5.1: owner (or member) userId unknown
+  templateNotFound: 'groupTemplate.notFound', // §5.1
+  sceneGroupNotExist: 'invalidOpenConversationId', // §5.2 (ERR): unknown scene group on member/add
 } as const;
 export const MAX_BATCH_USERS = 20;
 export const MAX_GROUP_MSG_PARAM_BYTES = 15_000;
@@ -147,26 +155,38 @@ const invalid = (field: string, message: string): Rejection => reject(400, `${CO
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** DingTalk documents user_ids as a comma-separated string; arrays are accepted too. */
+/** §5.1, §5.2: `user_ids` is an Array of String; the comma-joined string of the retired topapi routes is refused. */
 function idList(v: unknown): string[] | undefined {
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
   if (Array.isArray(v) && v.every((s) => typeof s === 'string' && s)) return v as string[];
   return undefined;
 }
 
-function errorFor(kind: '5xx' | 'qps' | 'html' | 'quota' | 'invalidToken', old: boolean, seq: number): Reply {
+/** §0, §8: the old API's gateway answers an auth or rate-limit refusal as errcode 88 with the real code in sub_code. */
+const oldGateway = (subCode: string, subMsg: string): Reply => ({
+  status: 200,
+  code: `88/${subCode}`,
+  body: { errcode: 88, errmsg: 'ding talk error[subcode=' + subCode + ',submsg=' + subMsg + ']', sub_code: subCode, sub_msg: subMsg, request_id: requestId() },
+});
+
+function errorFor(kind: '5xx' | 'qps' | 'html' | 'quota' | 'invalidToken' | 'sendTooFast' | 'byTokenTooFast' | 'qpm', old: boolean, seq: number): Reply {
   switch (kind) {
-    case 'invalidToken':
-      return old ? oldFail(40014, '不合法的access_token') : fail(400, 'InvalidAuthentication', '不合法的access_token');
-    case 'qps':
-      return old ? oldFail(90018, '当前企业调用该接口的QPS已达上限')
+    case 'invalidToken': // §8: InvalidAuthentication (new), 40014 wrapped in errcode 88 (old)
+      return old ? oldGateway('40014', '不合法的access_token') : fail(400, 'InvalidAuthentication', '不合法的access_token');
+    case 'qps': // §8: QpsLimitForAppkeyAndApi (new, 403), 90018 wrapped in errcode 88 (old)
+      return old ? oldGateway('90018', '当前企业调用该接口的QPS已达上限')
         : fail(403, 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', '应用调用该接口的QPS已达上限');
-    case 'quota':
+    case 'qpm': // §8: the per-minute limit
+      return fail(403, 'Forbidden.AccessDenied.QpmLimitForAppkeyAndApi', '应用调用该接口的QPM已达上限');
+    case 'sendTooFast': // §2, §3: robot-send throttling, HTTP 400
+      return fail(400, 'send.too.fast', '发送太快');
+    case 'byTokenTooFast': // §2, §3
+      return fail(400, 'send.byToken.tooFast', '发送太快');
+    case 'quota': // §8: ApiCountLimitForOrg / 90020
       return old ? oldFail(90020, '企业当月调用量已达上限')
         : fail(403, 'Forbidden.AccessDenied.ApiCountLimitForOrg', '企业当月调用量已达上限');
-    case '5xx':
-      return seq % 2 ? fail(503, 'ServiceUnavailable', 'service unavailable') : fail(500, 'InternalError', 'internal error');
-    case 'html':
+    case '5xx': // §8: 500 system.error / 503
+      return seq % 2 ? fail(503, 'ServiceUnavailable', 'service unavailable') : fail(500, 'system.error', 'system error');
+    case 'html': // §0: the IP ban page
       return { status: 403, code: 'html', html: true, body: '<!DOCTYPE html><html><head><title>403 Forbidden</title></head><body><h1>访问被拒绝</h1><p>您的IP访问过于频繁，已被临时封禁。</p></body></html>' };
   }
 }
@@ -460,11 +480,12 @@ class DingTalkSimulator implements Simulator {
   }
 
   private batchSend({ body, app, corp }: Ctx): Reply {
-    if (body.robotCode !== app.clientId) throw invalid('robotCode', 'robotCode must be the robot code of this app');
+    // §2: batchSend takes the internal app robot's code (its Client ID), 1..20 userIds.
+    if (body.robotCode !== app.clientId) throw invalid('robotCode.invalid', 'robotCode must be the robot code of this app');
     const ids = body.userIds;
-    if (!Array.isArray(ids) || ids.length < 1 || ids.length > MAX_BATCH_USERS || !ids.every((u) => typeof u === 'string' && u)) {
-      throw invalid('userIds', `userIds must hold 1..${MAX_BATCH_USERS} userIds`);
-    }
+    if (!Array.isArray(ids) || !ids.every((u) => typeof u === 'string' && u)) throw invalid('userIds', 'userIds must be an array of userIds'); // §2
+    if (ids.length < 1) throw invalid('userIds.empty', 'userIds is empty'); // §2
+    if (ids.length > MAX_BATCH_USERS) throw invalid('userIds.overMax', `at most ${MAX_BATCH_USERS} userIds`); // §2 (the strict reading: 20)
     const { msgKey, param } = parseMsg(body.msgKey, body.msgParam);
     const unique = [...new Set(ids as string[])];
     const unknown = unique.filter((u) => !corp.users.has(u));
@@ -476,13 +497,14 @@ class DingTalkSimulator implements Simulator {
 
   private groupSend({ at, body, app, corp }: Ctx): Reply {
     if (typeof body.msgParam === 'string' && Buffer.byteLength(body.msgParam, 'utf8') > MAX_GROUP_MSG_PARAM_BYTES) {
-      throw reject(400, CODES.tooLong, `msgParam is longer than ${MAX_GROUP_MSG_PARAM_BYTES} bytes`);
+      throw reject(400, CODES.tooLong, `msgParam is longer than ${MAX_GROUP_MSG_PARAM_BYTES} bytes`); // §3
     }
     const { msgKey, param } = parseMsg(body.msgKey, body.msgParam);
     const group = this.liveGroup(corp, body.openConversationId);
     const coolAppCode = str(body.coolAppCode) || undefined;
     if (coolAppCode !== group.coolAppCode) {
-      throw invalid('coolAppCode', group.coolAppCode ? 'the robot joined this group through a cool app: coolAppCode is required' : 'no such cool app in this group');
+      // §3: coolAppCode missing, wrong or not used in the group
+      throw invalid('robotCode.coolApp', group.coolAppCode ? 'the robot joined this group through a cool app: coolAppCode is required' : 'no such cool app in this group');
     }
     const robotCode = str(body.robotCode) ?? '';
     this.checkRobot(corp, app, group, robotCode, at);
@@ -495,49 +517,52 @@ class DingTalkSimulator implements Simulator {
     const tpl = group.templateId ? corp.templates.get(group.templateId) : undefined;
     if (tpl && robotCode === tpl.botId) {
       if (at < group.createdAt + (tpl.installDelayMs ?? 0)) {
+        // §3, §6: no "still installing" code is documented; the documented "robot not in group" one stands for it.
         throw reject(400, CODES.robotNotInGroup, 'the robot is not in the group yet: the group template is still installing');
       }
       return;
     }
     const templateBot = [...corp.templates.values()].some((t) => t.botId === robotCode);
-    if (robotCode !== app.clientId && !templateBot) throw invalid('robotCode', `unknown robotCode: ${robotCode}`);
+    if (robotCode !== app.clientId && !templateBot) throw invalid('robotCode.auth', `robotCode is not this app's robot: ${robotCode}`); // §3
     const inGroup = group.robotCodes ? group.robotCodes.includes(robotCode) : robotCode === app.clientId;
     if (!inGroup) throw reject(400, CODES.robotNotInGroup, 'the robot is not a member of this group');
   }
 
   private liveGroup(corp: Corp, id: unknown): Group {
     const group = corp.groups.get(str(id) ?? '');
-    if (!group) throw reject(400, CODES.groupNotExist, 'no such group (openConversationId)');
-    if (group.disbanded) throw reject(400, CODES.groupDisbanded, 'the group has been disbanded');
+    if (!group) throw reject(400, CODES.groupNotExist, 'no such group (openConversationId)'); // §3
+    if (group.disbanded) throw reject(400, CODES.groupDisbanded, 'the group has been disbanded'); // §3
     return group;
   }
 
   private getByMobile({ body, corp }: Ctx): Reply {
     const mobile = str(body.mobile);
-    if (!mobile) return oldFail(40035, '缺少参数 mobile');
+    if (!mobile) return oldFail(400002, '缺少参数 mobile'); // §4
     const user = [...corp.users.values()].find((u) => u.mobile === mobile);
-    return user ? oldOk({ userid: user.userId }) : oldFail(60121, '找不到该用户');
+    return user ? oldOk({ userid: user.userId }) : oldFail(60121, '找不到该用户'); // §4
   }
 
   private memberIds(corp: Corp, v: unknown, max?: number): string[] {
     const ids = idList(v);
-    if (!ids) throw invalid('user_ids', 'user_ids must be a comma-separated string or an array of userIds');
-    if (max !== undefined && ids.length > max) throw invalid('user_ids', `at most ${max} initial members`);
+    if (!ids) throw reject(400, CODES.parameterInvalid, 'user_ids must be an array of userIds'); // §5.1, §5.2
+    // The project's own bound (§5.1: DingTalk documents none per call); the group cap is 1,000 (§5.2).
+    if (max !== undefined && ids.length > max) throw reject(400, CODES.parameterInvalid, `at most ${max} initial members`);
     const unknown = ids.filter((u) => !corp.users.has(u));
-    if (unknown.length) throw invalid('user_ids', `unknown userIds: ${unknown.join(',')}`);
+    if (unknown.length) throw reject(400, CODES.memberNotFound, `unknown userIds: ${unknown.join(',')}`); // §5.1
     return ids;
   }
 
   private sceneGroupCreate({ at, body, corp }: Ctx): Reply {
     const title = str(body.title);
-    if (!title || [...title].length > MAX_SCENE_GROUP_TITLE_CHARS) {
-      throw invalid('title', `title is required, at most ${MAX_SCENE_GROUP_TITLE_CHARS} characters`);
+    // §5.1: "at most 30 字符", read strictly as UTF-16 code units (an emoji counts 2).
+    if (!title || title.length > MAX_SCENE_GROUP_TITLE_CHARS) {
+      throw reject(400, CODES.parameterInvalid, `title is required, at most ${MAX_SCENE_GROUP_TITLE_CHARS} characters`);
     }
     const templateId = str(body.template_id) ?? '';
     const tpl = corp.templates.get(templateId);
-    if (!tpl) throw invalid('template_id', 'no such group template');
+    if (!tpl) throw reject(400, CODES.templateNotFound, 'no such group template'); // §5.1
     const owner = str(body.owner_user_id) ?? '';
-    if (!corp.users.has(owner)) throw invalid('owner_user_id', 'no such owner userId');
+    if (!corp.users.has(owner)) throw reject(400, CODES.memberNotFound, 'no such owner userId'); // §5.1
     const userIds = this.memberIds(corp, body.user_ids ?? [], MAX_SCENE_GROUP_INITIAL_MEMBERS);
     const uuid = str(body.uuid) ?? '';
     let group = uuid ? corp.byUuid.get(uuid) : undefined;
@@ -554,9 +579,10 @@ class DingTalkSimulator implements Simulator {
   }
 
   private sceneGroupMemberAdd({ body, corp }: Ctx): Reply {
-    const group = this.liveGroup(corp, body.open_conversation_id);
+    const group = corp.groups.get(str(body.open_conversation_id) ?? '');
+    if (!group || group.disbanded) throw reject(400, CODES.sceneGroupNotExist, 'no such scene group'); // §5.2
     const ids = this.memberIds(corp, body.user_ids);
-    if (!ids.length) throw invalid('user_ids', 'user_ids is empty');
+    if (!ids.length) throw reject(400, CODES.parameterInvalid, 'user_ids is empty'); // §5.2
     for (const u of ids) group.members.add(u);
     return ok({ success: true });
   }

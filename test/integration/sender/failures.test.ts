@@ -1,3 +1,5 @@
+import { runTenantCli } from '../../../lib/cli/tenant';
+import { homePage, tableSources } from '../../../lib/homepage';
 import { QUEUES } from '../../../lib/contracts/deployment';
 import { listParked } from '../../../lib/quota/parking';
 import { usage } from '../../../lib/quota/counter';
@@ -77,7 +79,7 @@ describe('retryable failures come back through SQS and are then delivered, once'
     expect(failed).toEqual([]);
     const dead = await w.takeDeadLetters();
     expect(dead).toHaveLength(1);
-    expect(dead[0].reason).toMatch(/^gave up after 8 attempts: retryable: user user1: (ServiceUnavailable|InternalError) \(/);
+    expect(dead[0].reason).toMatch(/^gave up after 8 attempts: retryable: user user1: (ServiceUnavailable|system\.error) \(/);
     expect(dead[0].body).toBe(JSON.stringify(msg));
     expect((await w.outcome(tenant.tenantId, msg.id)).message).toMatchObject({ state: 'deadLettered' });
     expect((await w.deliver()).invocations).toBe(0);
@@ -121,7 +123,7 @@ describe('permanent failures are recorded and dead-lettered, the rest delivered'
     const dead = await w.takeDeadLetters();
     expect(dead).toHaveLength(1);
     expect(dead[0].reason).toContain('group cidGone==: group.disbanded');
-    expect(dead[0].reason).toContain('group cidNever==: group.notExist');
+    expect(dead[0].reason).toContain('group cidNever==: invalid.openConversationId');
     expect(o.message).toMatchObject({ state: 'deadLettered' });
   });
 
@@ -176,5 +178,28 @@ describe('the monthly quota', () => {
     expect(parked.map((p) => [p.message, p.reason])).toEqual([[msg, expect.stringMatching(/^monthly quota exhausted: user user1: Forbidden\.AccessDenied\.ApiCountLimitForOrg/)]]);
     expect((await usage(w.table, tenant.corpId)).exhausted).toBe(true);
     expect(w.sim.messages()).toHaveLength(0);
+  });
+
+  it("DingTalk's limit below the configured quota is recorded, reported by tenant usage and the homepage, and nothing more is sent into it", async () => {
+    // given: the tenant is configured for 100 calls a month, DingTalk allows this organisation 3
+    const tenant = await w.aTenantWith({ monthlyQuota: 3, tenant: { monthlyQuota: 100 } });
+    const msgs = Array.from({ length: 6 }, (_, i) => aNotify(tenant, { severity: 'critical', message: { title: `page ${i}`, markdown: `page ${i}` } }));
+    // when: sent one after the other
+    for (const m of msgs) {
+      await w.send(m);
+      await w.deliver();
+    }
+    // then: 3 delivered, DingTalk refused once, the rest parked without another call into the refusal
+    expect(w.sim.messages()).toHaveLength(3);
+    const refused = w.sim.calls.filter((c) => c.code === 'Forbidden.AccessDenied.ApiCountLimitForOrg');
+    expect(refused).toHaveLength(1);
+    expect(await listParked(w.table, tenant.corpId)).toHaveLength(3);
+    expect(await usage(w.table, tenant.corpId)).toMatchObject({ used: 3, exhausted: true, observedLimit: 3 });
+    // and the operator is told what to set
+    const out: string[] = [];
+    expect(await runTenantCli(['usage', tenant.tenantId], { table: w.table, out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
+    expect(out.join('\n')).toContain('DingTalk refused for its monthly quota at 3 calls, below the configured 100: set monthlyQuota to 3');
+    const page = await homePage(tableSources(w.table), { tenantId: tenant.tenantId, corpId: tenant.corpId, now: Date.now() });
+    expect(page.html).toContain("DingTalk's limit for this organisation is 3 calls, below the configured 100");
   });
 });

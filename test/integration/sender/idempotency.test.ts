@@ -172,7 +172,7 @@ describe('redriving a dead-lettered message', () => {
     await w.send(msg);
     await w.deliver();
     const [dead] = await w.takeDeadLetters();
-    expect(dead.reason).toContain('group cidLate==: group.notExist');
+    expect(dead.reason).toContain('group cidLate==: invalid.openConversationId');
     // when: the group exists now and the operator redrives the dead letter
     w.sim.reset();
     w.sim.addGroup(tenant.corpId, { openConversationId: 'cidLate==' });

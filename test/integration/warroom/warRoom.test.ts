@@ -107,7 +107,7 @@ describe('war_room.create opens one war room per incident', () => {
     expect(w.sim.calls.filter((c) => c.counted).map((c) => c.api).sort()).toEqual(['groupSend', 'sceneGroupCreate']);
   });
 
-  it('a title longer than 30 characters is clipped (in characters, not UTF-16 units)', async () => {
+  it('a title longer than 30 characters is clipped (in UTF-16 units: an emoji counts 2)', async () => {
     // given
     const tenant = await aWarRoomTenant();
     const title = '🔥【P1】支付服务错误率超过百分之五，订单服务超时，数据库连接池耗尽，请值班同学立即处理 👩‍💻';
@@ -118,7 +118,8 @@ describe('war_room.create opens one war room per incident', () => {
     // then
     const [group] = w.sim.groupsCreated();
     expect(group.title).toBe(clipWarRoomTitle(title));
-    expect([...group.title]).toHaveLength(30);
+    expect(group.title.length).toBe(30); // UTF-16 units: the leading 🔥 counts 2
+    expect(group.title).toMatch(/^🔥.*…$/u);
     // the summary keeps the whole title
     expect(w.sim.messages()[0].msgParam.title).toBe(title);
   });
@@ -139,7 +140,7 @@ describe('war_room.create opens one war room per incident', () => {
     expect(w.calls('sceneGroupCreate')).toHaveLength(0);
     expect(w.sim.groupsCreated()).toHaveLength(0);
     const adds = w.calls('sceneGroupMemberAdd');
-    expect(adds.map((c) => c.body)).toEqual([{ open_conversation_id: group.openConversationId, user_ids: 'p04,p05' }]);
+    expect(adds.map((c) => c.body)).toEqual([{ open_conversation_id: group.openConversationId, user_ids: ['p04', 'p05'] }]);
     expect(w.sim.messages()).toHaveLength(0);
     const room = await getWarRoom(w.table, tenant.tenantId, first.incident.id);
     expect(room?.openConversationId).toBe(group.openConversationId);
@@ -283,7 +284,7 @@ describe('war_room.create opens one war room per incident', () => {
     // then
     const sends = w.calls('groupSend');
     expect(sends.length).toBeGreaterThanOrEqual(2);
-    expect(sends[0].code).toBe('robot.notInGroup');
+    expect(sends[0].code).toBe('invalidParameter.robotCode.notExsit');
     expect(sends[sends.length - 1].status).toBe(200);
     expect(w.sim.messages()).toHaveLength(1);
     expect(w.sim.messages()[0].robotCode).toBe(BOT);
@@ -301,8 +302,8 @@ describe('war_room.create opens one war room per incident', () => {
     // then
     const [group] = w.sim.groupsCreated();
     expect(group.userIds).toEqual(everyone.slice(1, 41).map((p) => p.userId));
-    const adds = w.calls('sceneGroupMemberAdd').map((c) => c.body as { user_ids: string });
-    expect(adds.map((b) => b.user_ids.split(','))).toEqual([everyone.slice(41).map((p) => p.userId)]);
+    const adds = w.calls('sceneGroupMemberAdd').map((c) => c.body as { user_ids: string[] });
+    expect(adds.map((b) => b.user_ids)).toEqual([everyone.slice(41).map((p) => p.userId)]);
     expect((await getWarRoom(w.table, tenant.tenantId, msg.incident.id))?.members).toHaveLength(44);
     expect(w.sim.messages()).toHaveLength(1);
   });

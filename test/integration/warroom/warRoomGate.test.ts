@@ -121,7 +121,7 @@ describe('the war room and the call gate', () => {
     const [second] = await runSender(sender);
     // then
     expect(first).toBeInstanceOf(Error); // a batch item failure: SQS brings it back
-    expect(afterFirst?.summary).toMatchObject({ status: 'retry', code: 'robot.notInGroup' });
+    expect(afterFirst?.summary).toMatchObject({ status: 'retry', code: 'invalidParameter.robotCode.notExsit' });
     expect(second).toMatchObject({ verdict: 'done' });
     expect(w.sim.groupsCreated()).toHaveLength(1);
     expect(w.sim.messages()).toHaveLength(1);

@@ -5,6 +5,46 @@ import { startSimulator, type Simulator } from '../../../infra/local/dingtalkSim
 const newApi = (status: number, code: string) => classifyResponse('new', status, JSON.stringify({ code, message: 'm', requestid: 'REQ-1' }));
 const oldApi = (errcode: number) => classifyResponse('old', 200, JSON.stringify({ errcode, errmsg: 'm', request_id: 'req-2' }));
 
+describe('classifying the answers docs/dingtalk-api.md documents', () => {
+  const gateway = (sub: string) => classifyResponse('old', 200, JSON.stringify({ errcode: 88, errmsg: 'ding talk error', sub_code: sub, sub_msg: 'real reason', request_id: 'r' }));
+
+  it('the old API gateway errcode 88 is classified by its sub_code', () => {
+    expect(gateway('40014')).toMatchObject({ kind: 'refreshToken', code: '40014', message: 'real reason' });
+    expect(gateway('90018')).toMatchObject({ kind: 'retryable', code: '90018', cause: 'qps' });
+    expect(gateway('60011')).toMatchObject({ kind: 'permanent', code: '60011' });
+    expect(classifyResponse('old', 200, JSON.stringify({ errcode: 88, errmsg: 'no sub code' }))).toMatchObject({ kind: 'permanent', code: '88' });
+  });
+
+  it.each([
+    [400, 'send.too.fast'],
+    [400, 'send.byToken.tooFast'],
+    [400, 'too.many.people'],
+    [400, 'toomuch.msg'],
+    [400, 'invokeFrequency'],
+    [403, 'Forbidden.AccessDenied.QpmLimitForAppkeyAndApi'],
+    [403, 'Forbidden.AccessDenied.QpsLimitForApi'],
+  ])('%i %s is throttling: retried, counted as throttled', (status, code) => {
+    expect(newApi(status, code)).toMatchObject({ kind: 'retryable', code, cause: 'qps' });
+  });
+
+  it('the old API "temporarily disabled" throttles (90001, 90003-90006) are retried', () => {
+    for (const code of [90001, 90003, 90004, 90005, 90006]) expect(oldApi(code)).toMatchObject({ kind: 'retryable', cause: 'qps' });
+  });
+
+  it('"send outcome unknown" is retried as ambiguous', () => {
+    const r = newApi(400, 'unknown.send.result');
+    expect(r).toMatchObject({ kind: 'retryable', cause: 'server' });
+    expect(r.kind !== 'ok' && isAmbiguous(r)).toBe(true);
+  });
+
+  it('the IP ban as JSON, whatever the status, waits at least 5 minutes', () => {
+    for (const status of [200, 403]) {
+      const r = classifyResponse('new', status, JSON.stringify({ status: 1111, wait: 5, source: 'x5', punish: 'deny', uuid: 'u' }));
+      expect(r).toMatchObject({ kind: 'retryable', code: 'ipBan', retryAfterMs: 300_000 });
+    }
+  });
+});
+
 describe('classifying DingTalk answers', () => {
   it('a 200 from a new API is ok, with the request id', () => {
     expect(classifyResponse('new', 200, '{"processQueryKey":"k","requestid":"R"}')).toEqual({ kind: 'ok', data: { processQueryKey: 'k', requestid: 'R' }, status: 200, requestId: 'R' });
@@ -45,13 +85,13 @@ describe('classifying DingTalk answers', () => {
   });
 
   it.each([
-    ['460101', newApi(400, '460101')],
-    ['101002', oldApi(101002)],
-    ['param.tooLong', newApi(400, 'param.tooLong')],
-    ['invalidParameter.userIds', newApi(400, 'invalidParameter.userIds')],
+    ['invalidParameter.msgParam.tooLong', newApi(400, 'invalidParameter.msgParam.tooLong')],
+    ['invalidParameter.userIds.overMax', newApi(400, 'invalidParameter.userIds.overMax')],
     ['group.disbanded', newApi(400, 'group.disbanded')],
-    ['group.notExist', newApi(400, 'group.notExist')],
-    ['robot.notInGroup', newApi(400, 'robot.notInGroup')],
+    ['invalid.openConversationId', newApi(400, 'invalid.openConversationId')],
+    ['invalidParameter.robotCode.notExsit', newApi(400, 'invalidParameter.robotCode.notExsit')],
+    ['parameter.invalid', newApi(400, 'parameter.invalid')],
+    ['40104 not a mobile of the org', oldApi(40104)],
     ['invalidClientIdOrSecret', newApi(400, 'invalidClientIdOrSecret')],
     ['60121 no such user', oldApi(60121)],
   ])('%s -> permanent, keeping code and request id', (code, r) => {

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { decrypt, encrypt, isAesKey, openEnvelope, sealEnvelope, signature, verifySignature, type AppSecrets } from '../../../lib/dingtalk/crypto';
 import { AuthError, CryptoError } from '../../../lib/errors';
 
-/** The published vectors (DINGTALK.md section 1), verified byte-exact with 32-byte padding. */
+/** The published vectors (DingTalk's FAQ and its official Python callback sample), verified byte-exact with 32-byte padding. */
 const VECTOR_A = {
   name: 'A (official FAQ answer sample)',
   token: '123456',
