@@ -22,7 +22,7 @@ export const handler = middy(async (event: APIGatewayProxyEventV2) => {
   const out = await handleCallback(
     {
       getTenant: (id) => getTenant(table, id),
-      enqueue: async (e) => void (await sendJson(sqs, eventsQueueUrl, e)),
+      enqueue: async (e) => void (await sendJson(sqs, eventsQueueUrl, e, { groupId: e.tenantId })),
       now: Date.now,
       windowSeconds: config.CALLBACK_WINDOW_SECONDS,
     },

@@ -36,8 +36,14 @@ export interface PollerOptions {
   batchSize: number;
   /** How long to keep gathering records before invoking with fewer than `batchSize`. */
   maxBatchingWindowSeconds: number;
-  /** Parallel receive loops, each with at most one invocation in flight (default 1). */
+  /** Parallel receive loops always running, each with at most one invocation in flight (default 1). */
   concurrency?: number;
+  /**
+   * Most loops when the queue has a backlog (default `concurrency`): like Lambda's SQS event source
+   * scaling up to its maximum concurrency, a loop that receives a full batch starts another, and an
+   * extra loop that finds the queue empty stops.
+   */
+  maxConcurrency?: number;
   functionName: string;
   logger?: PollerLogger;
   /** The function's timeout: an invocation still running after it counts as failed (default 30). */
@@ -48,6 +54,8 @@ export interface PollerOptions {
 }
 
 export interface Poller {
+  /** Receive loops running now: between `concurrency` and `maxConcurrency`. */
+  readonly concurrency: number;
   /** Stops receiving (aborting pending long polls) and waits for the batches in flight. */
   stop(): Promise<void>;
 }
@@ -271,28 +279,45 @@ export function startPoller(opts: PollerOptions): Poller {
   };
 
   let arnValue = opts.queueArn ?? '';
-  const loop = async () => {
+  const min = Math.max(1, opts.concurrency ?? 1);
+  const max = Math.max(min, opts.maxConcurrency ?? min);
+  const loops = new Set<Promise<void>>();
+  const start = (extra: boolean) => {
+    const p: Promise<void> = loop(extra).finally(() => loops.delete(p));
+    loops.add(p);
+  };
+  async function loop(extra: boolean): Promise<void> {
     while (running) {
       try {
         arnValue = await queueArn();
         const messages = await gather();
-        if (messages.length) await invoke(messages);
+        if (!messages.length) {
+          if (extra) return; // the backlog is gone: scale back down
+          continue;
+        }
+        // A full batch means a backlog: scale up, one loop at a time, as the event source does.
+        if (messages.length >= batchSize && loops.size < max) start(true);
+        await invoke(messages);
       } catch (e) {
         if (!running || isAbort(e)) break;
         log.warn('receive failed; retrying in 1 s', { queueUrl: opts.queueUrl, error: String(e) });
         await sleep(1000);
       }
     }
-  };
+  }
+  for (let i = 0; i < min; i++) start(false);
 
-  const loops = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, loop);
   let stopped: Promise<void> | undefined;
   return {
+    /** Loops running now (for tests and the local stack's report). */
+    get concurrency() {
+      return loops.size;
+    },
     stop() {
       stopped ??= (async () => {
         running = false;
         abort.abort();
-        await Promise.all(loops);
+        while (loops.size) await Promise.all([...loops]);
       })();
       return stopped;
     },

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_TABLE_NAME, QUEUES } from '../../lib/contracts/deployment';
+import { DEFAULT_SENDER_MAX_CONCURRENCY } from '../props';
 import type { EnvMap } from '../../lib/contracts/env';
 import { CALLBACK_ROUTE, HOMEPAGE_ROUTE } from '../../lib/contracts/routes';
 import { pollerSettings, startPoller, type SqsHandler } from './poller';
@@ -22,8 +23,13 @@ export interface LocalStackOptions {
   simulatorJitterMs?: [number, number];
   /** Where the simulator prints each call it receives (npm start: stdout). */
   print?: (line: string) => void;
-  /** Parallel receive loops per queue consumer, like concurrent Lambda instances (default 1). */
+  /** Parallel receive loops per queue consumer always running, like warm Lambda instances (default 1). */
   pollerConcurrency?: number;
+  /**
+   * Most concurrent sender invocations under a backlog (default LOCAL_SENDER_MAX_CONCURRENCY, else the
+   * deployed default, 10).
+   */
+  senderMaxConcurrency?: number;
   /** How often parked messages are offered back to the notify queue (default 15 s). */
   unparkEveryMs?: number;
   /** Returns the endpoint the handlers should use for DynamoDB, given DynamoDB Local's (a counting proxy, say). */
@@ -100,6 +106,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         handler: (await c.load()) as SqsHandler,
         functionName: c.name,
         concurrency: opts.pollerConcurrency ?? 1,
+        // The sender scales with its backlog up to the deployed maximum concurrency, as Lambda's event source does.
+        maxConcurrency: c.name === 'sender' ? opts.senderMaxConcurrency ?? num(process.env.LOCAL_SENDER_MAX_CONCURRENCY) ?? DEFAULT_SENDER_MAX_CONCURRENCY : undefined,
         ...pollerSettings(c.settings),
       });
       stops.push(() => poller.stop());

@@ -48,7 +48,7 @@ async function send(file: string, io: NotifyCliIo): Promise<number> {
   const sqs = io.sqs ?? new SQSClient({});
   try {
     // The file as written: what Flashduty would send.
-    const messageId = await sendJson(sqs, queueUrl, JSON.parse(text));
+    const messageId = await sendJson(sqs, queueUrl, JSON.parse(text), { groupId: r.message.tenantId });
     io.out(`queued ${r.message.kind} ${r.message.id} for tenant ${r.message.tenantId} (SQS MessageId ${messageId})`);
     return 0;
   } finally {

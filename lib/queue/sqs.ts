@@ -15,15 +15,34 @@ const SQS_REFUSED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD80
  */
 export const sqsJson = (value: unknown): string => JSON.stringify(value).replace(SQS_REFUSED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-/** Sends one JSON message; `delaySeconds` (0-900) postpones its first delivery. */
-export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown, delaySeconds?: number): Promise<string> {
-  return sendText(sqs, queueUrl, sqsJson(body), delaySeconds);
+export interface SendOptions {
+  /** Postpones the first delivery, 0-900 s. */
+  delaySeconds?: number;
+  /** Number message attributes. */
+  numbers?: Record<string, number>;
+  /**
+   * The SQS message group: the tenantId on every message the bridge puts on a queue, so that SQS
+   * fair queues serve quiet tenants first while one tenant has a backlog (docs/DESIGN.md, "Contracts").
+   */
+  groupId?: string;
 }
 
-/** Sends a body as it is (a message handed back unchanged), with an optional first-delivery delay. */
-export async function sendText(sqs: SQSClient, queueUrl: string, body: string, delaySeconds?: number, numbers?: Record<string, number>): Promise<string> {
-  const MessageAttributes = numbers && Object.fromEntries(Object.entries(numbers).map(([k, v]) => [k, { DataType: 'Number', StringValue: String(v) }]));
-  const r = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds, MessageAttributes }));
+/**
+ * Sends one JSON message (written with {@link sqsJson}).
+ *
+ * @example
+ * await sendJson(sqs, queueUrl, event, { groupId: event.tenantId });
+ */
+export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown, opts: SendOptions = {}): Promise<string> {
+  return sendText(sqs, queueUrl, sqsJson(body), opts);
+}
+
+/** Sends a body as it is (a message handed back unchanged). */
+export async function sendText(sqs: SQSClient, queueUrl: string, body: string, opts: SendOptions = {}): Promise<string> {
+  const MessageAttributes = opts.numbers && Object.fromEntries(Object.entries(opts.numbers).map(([k, v]) => [k, { DataType: 'Number', StringValue: String(v) }]));
+  const r = await sqs.send(
+    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: opts.delaySeconds, MessageAttributes, ...(opts.groupId ? { MessageGroupId: opts.groupId } : {}) }),
+  );
   return r.MessageId!;
 }
 

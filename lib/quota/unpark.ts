@@ -101,7 +101,7 @@ async function unparkOrg(deps: UnparkDeps, org: ParkedOrg, now: number, maxCalls
   const sent: ParkedMessage[] = [];
   for (const p of fits) {
     try {
-      await sendText(deps.sqs, deps.queueUrl, p.body);
+      await sendText(deps.sqs, deps.queueUrl, p.body, { groupId: (p.message as { tenantId?: string }).tenantId });
       sent.push(p);
     } catch (e) {
       if (!isPermanentSendError(e)) throw Object.assign(e as Error, { message: `re-queueing ${p.messageId}: ${(e as Error).message}` });

@@ -138,13 +138,13 @@ export function createSender(deps: SenderDeps): Sender {
     return { job };
   };
 
-  const requeue = async ({ record, log, deferrals }: Job, deferMs: number, reason: string): Promise<boolean> => {
+  const requeue = async ({ record, msg, log, deferrals }: Job, deferMs: number, reason: string): Promise<boolean> => {
     const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
     if (!queueUrl) return false;
     // A fresh copy with a delay: waiting for a slot is not a failed receive, so it never walks
     // a healthy message towards the dead-letter queue. It comes back at most a second early.
     const delaySeconds = Math.min(900, Math.max(1, Math.floor(deferMs / 1000)));
-    await sendText(deps.sqs, queueUrl, record.body, delaySeconds, { [DEFERRALS_ATTRIBUTE]: deferrals + 1 });
+    await sendText(deps.sqs, queueUrl, record.body, { delaySeconds, numbers: { [DEFERRALS_ATTRIBUTE]: deferrals + 1 }, groupId: msg.tenantId });
     log.info('deferred: re-queued until its app has a rate-limit slot', { reason, delaySeconds });
     return true;
   };

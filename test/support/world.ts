@@ -95,7 +95,9 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
       return tenant;
     },
     async send(body) {
-      const r = await sqs.send(new SendMessageCommand({ QueueUrl: aws.notifyQueueUrl, MessageBody: typeof body === 'string' ? body : JSON.stringify(body) }));
+      // As the contract asks publishers: the message group is the tenant (SQS fair queues).
+      const groupId = typeof body === 'object' && body !== null && typeof (body as { tenantId?: unknown }).tenantId === 'string' ? (body as { tenantId: string }).tenantId : undefined;
+      const r = await sqs.send(new SendMessageCommand({ QueueUrl: aws.notifyQueueUrl, MessageBody: typeof body === 'string' ? body : JSON.stringify(body), ...(groupId ? { MessageGroupId: groupId } : {}) }));
       return r.MessageId!;
     },
     async receive() {

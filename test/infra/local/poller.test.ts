@@ -288,4 +288,26 @@ describe('the local SQS poller', () => {
     expect(inFlight).toBe(0);
     expect(finished).toBeGreaterThan(started);
   });
+
+  it('scales with a backlog up to maxConcurrency, as the SQS event source does, and back down when the queue is empty', async () => {
+    // given: a backlog of 60 messages and a slow handler
+    const q = await aQueue();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const handler = async () => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 200));
+      inFlight -= 1;
+    };
+    for (let i = 0; i < 60; i++) await send(q.url, `m${i}`);
+    // when: one loop always, at most three under the backlog
+    const p = poll(q, handler, { batchSize: 2, concurrency: 1, maxConcurrency: 3 });
+    await until(() => maxInFlight >= 3);
+    await until(async () => (await depth(q.url)) === 0);
+    // then: never more than three at once, and back to one when the backlog is gone
+    expect(maxInFlight).toBe(3);
+    await until(() => p.concurrency === 1, 10_000);
+    await p.stop();
+  });
 });

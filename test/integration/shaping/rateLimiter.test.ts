@@ -76,7 +76,7 @@ describe('the shared rate limiter', () => {
     expect((await limiter.reserve(aKey(), 1, 20, now)).slots).toEqual([now]);
   });
 
-  it('holds 8 concurrent instances to qps arrivals in every 1000 ms window, at close to qps', async () => {
+  it('holds 8 concurrent instances to qps arrivals in every 1000 ms window', async () => {
     // given: 8 instances (own limiter, own cache) sending as fast as they may for 4 s at 20 qps,
     // each call arriving 0-50 ms after it is fired
     const qps = 20;
@@ -84,8 +84,7 @@ describe('the shared rate limiter', () => {
     const arrivals: number[] = [];
     const slotsUsed: number[] = [];
     let skipped = 0;
-    const start = Date.now();
-    const until = start + 4000;
+    const until = Date.now() + 4000;
     const instance = async () => {
       const limiter = new RateLimiter(table);
       while (Date.now() < until) {
@@ -104,16 +103,10 @@ describe('the shared rate limiter', () => {
     };
     // when
     await Promise.all(Array.from({ length: 8 }, instance));
-    // then: strict at arrival; the shared line is kept full (slots handed out at close to the
-    // best rate the margin allows), and most of them fire even on a busy test machine
-    const elapsed = (Math.max(...slotsUsed) - start) / 1000;
-    const best = 1000 / spacingMs(qps);
-    const handedOut = (arrivals.length + skipped) / elapsed;
-    // eslint-disable-next-line no-console
-    console.log(`8 instances: ${arrivals.length} calls + ${skipped} late slots skipped in ${elapsed.toFixed(2)} s: ${handedOut.toFixed(1)} slots/s, best ${best.toFixed(1)}`);
+    // then: strict at arrival, however busy the machine (a late slot is skipped, never bunched).
+    // How close to qps the instances get is a speed figure: `npm run bench` prints it (a), never a test.
+    expect(arrivals.length + skipped).toBeGreaterThan(0);
     expect(maxInWindow(arrivals)).toBeLessThanOrEqual(qps);
     expect(maxInWindow(slotsUsed)).toBeLessThanOrEqual(qps);
-    expect(handedOut).toBeGreaterThan(0.85 * best);
-    expect(arrivals.length / elapsed).toBeGreaterThan(0.5 * best);
   }, 30_000);
 });
