@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { QUEUES } from '../contracts/deployment';
 import { messageKey, recipientItemKey, type ItemKey } from '../contracts/tableKeys';
 import { tryConditional, ttlAfter, type Table } from '../store/table';
+import { CLAIMABLE, CLAIM_LEASE_MS, OUTCOME_TTL_SECONDS, recipientKey, type Channel, type MessageRecord, type MessageState, type Outcome, type RecipientOutcome } from './rule';
 
 /**
  * Per-message, per-recipient delivery records: the idempotency claims and the outcomes read by the
@@ -19,111 +19,6 @@ import { tryConditional, ttlAfter, type Table } from '../store/table';
  * duplicate beats a loss). An ambiguous failure (timeout, 5xx, reset) is recorded `retry` with
  * `possibleDuplicate` for the same reason; the mark stays on the record once set.
  */
-
-export const OUTCOME_TTL_SECONDS = 30 * 24 * 3600;
-/**
- * A claim lives at most as long as the attempt that took it: the sender's Lambda timeout (after
- * which the attempt is dead for sure) plus a margin. SQS redelivers a message only after its
- * visibility timeout (6x the Lambda timeout), so a redelivery always finds an orphaned claim older.
- */
-export const CLAIM_LEASE_MS = QUEUES.notify.consumerTimeoutSeconds * 2 * 1000;
-
-export type Channel = 'user' | 'group' | 'mobile';
-
-export type RecipientStatus =
-  /** Claimed: a DingTalk call for it is (or was) under way. */
-  | 'pending'
-  | 'sent'
-  /** DingTalk said the userId is not a member of the organisation (invalidStaffIdList). */
-  | 'invalidUser'
-  /** DingTalk throttled this user (flowControlledStaffIdList): retried later. */
-  | 'flowControlled'
-  /** No DingTalk user has this mobile (getbymobile 60121): reported, not retried. */
-  | 'unknownMobile'
-  /** A mobile resolved to `userId`; that user's own record tells the delivery. */
-  | 'resolved'
-  /** A retryable failure: the message comes back through SQS for it. */
-  | 'retry'
-  /** Not sent yet: its app had no rate-limit slot soon; the message was re-queued with a delay. */
-  | 'deferred'
-  /** The organisation's monthly quota is used up. */
-  | 'quotaExhausted'
-  /** A permanent DingTalk failure (`code`): the message goes to the dead-letter queue. */
-  | 'failed'
-  /** Written by earlier versions for an orphaned claim (now claimed again instead); final. */
-  | 'unknown';
-
-/** Not sent again, by any attempt. */
-export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'resolved', 'unknown']);
-/** A later attempt (SQS retry, redrive from the dead-letter queue) may claim these again: DingTalk did not deliver. */
-export const CLAIMABLE: readonly RecipientStatus[] = ['retry', 'deferred', 'flowControlled', 'quotaExhausted', 'failed'];
-
-export interface RecipientOutcome {
-  channel: Channel;
-  to: string;
-  status: RecipientStatus;
-  code?: string;
-  message?: string;
-  requestId?: string;
-  /** For a mobile: the DingTalk user it resolved to. */
-  userId?: string;
-  /** The DingTalk processQueryKey of the send that delivered it. */
-  processQueryKey?: string;
-  /**
-   * A call for this recipient got an ambiguous answer, or an attempt died holding its claim: DingTalk
-   * may have delivered it, so a later send may be a duplicate. Never cleared once set.
-   */
-  possibleDuplicate?: boolean;
-  attemptId?: string;
-  claimedAt?: number;
-  updatedAt: string;
-}
-
-export type MessageState = 'processing' | 'done' | 'retrying' | 'deadLettered' | 'parked';
-
-export interface MessageRecord {
-  tenantId: string;
-  id: string;
-  kind: string;
-  hash: string;
-  state: MessageState;
-  reason?: string;
-  attempts: number;
-  firstSeenAt: string;
-  updatedAt: string;
-  severity?: string;
-}
-
-export interface Outcome {
-  message?: MessageRecord;
-  recipients: RecipientOutcome[];
-}
-
-/** The in-memory map key of a recipient (not a table key). */
-export const recipientKey = (channel: Channel, to: string): string => `${channel}#${to}`;
-
-/**
- * What an attempt does with a recipient, given its record (if any): claim it; skip it (final);
- * wait for the attempt holding it (`inFlight`); or take over the claim of an attempt that died
- * (`orphaned`: sent again, marked `possibleDuplicate`).
- */
-export type Decision = 'claim' | 'skip' | 'inFlight' | 'orphaned';
-
-/** How long until a `pending` claim's lease ends (0 when it has). */
-export const leaseLeftMs = (record: Pick<RecipientOutcome, 'claimedAt'>, nowMs: number): number => Math.max(0, (record.claimedAt ?? 0) + CLAIM_LEASE_MS - nowMs);
-
-/**
- * The idempotency rule for one recipient.
- *
- * @example
- * decide({ status: 'pending', claimedAt: now - 10 * 60_000, ... }, now) // 'orphaned'
- */
-export function decide(record: Pick<RecipientOutcome, 'status' | 'claimedAt'> | undefined, nowMs: number): Decision {
-  if (!record) return 'claim';
-  if (record.status === 'pending') return nowMs - (record.claimedAt ?? 0) < CLAIM_LEASE_MS ? 'inFlight' : 'orphaned';
-  if (FINAL.has(record.status)) return 'skip';
-  return 'claim';
-}
 
 /** `SET #n_a = :v_a, ...` for the defined values, every name aliased (reserved words). */
 function setOf(fields: Record<string, unknown>, ifNotExists: readonly string[] = []) {
@@ -244,8 +139,30 @@ export class Outcomes {
     );
   }
 
-  /** Every recipient record of the message, by {@link recipientKey}. */
-  async snapshot(): Promise<Map<string, RecipientOutcome>> {
+  /**
+   * Marks the message `retrying` after a failed attempt and counts it: the number of failed attempts
+   * so far, whatever copy of the message they ran on (a deferred copy starts a new SQS receive count).
+   */
+  async retrying(reason: string): Promise<number> {
+    const r = await this.table.doc.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: this.stateKey,
+        UpdateExpression: 'SET #s = :s, #r = :r, #u = :u ADD #n :one',
+        ExpressionAttributeNames: { '#s': 'state', '#r': 'reason', '#u': 'updatedAt', '#n': 'retries' },
+        ExpressionAttributeValues: { ':s': 'retrying', ':r': reason.slice(0, 2000), ':u': new Date(this.now()).toISOString(), ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(r.Attributes?.retries ?? 1);
+  }
+
+  /**
+   * Every recipient record of the message, by {@link recipientKey}. After the first `begin` of an id
+   * there can be none (every other attempt begins later), so that read is skipped: pass `begin`'s answer.
+   */
+  async snapshot(begun?: { attempts: number }): Promise<Map<string, RecipientOutcome>> {
+    if (begun?.attempts === 1) return new Map();
     const { recipients } = await readOutcome(this.table, this.tenantId, this.id);
     return new Map(recipients.map((r) => [recipientKey(r.channel, r.to), r]));
   }
@@ -261,7 +178,8 @@ export class Outcomes {
     const claimable = CLAIMABLE.map((_, i) => `:c${i}`).join(', ');
     const names = { ...u.names, '#n_status': 'status', '#n_claimedAt': 'claimedAt', '#n_dup': 'possibleDuplicate' };
     const values = { ...u.values, ...Object.fromEntries(CLAIMABLE.map((st, i) => [`:c${i}`, st])) };
-    if (await tryConditional(this.update(channel, to, u.set, `attribute_not_exists(pk) OR #n_status IN (${claimable})`, u.names, values))) return true;
+    // A write of ours that the SDK retried after DynamoDB applied it already holds the claim.
+    if (await tryConditional(this.update(channel, to, u.set, `attribute_not_exists(pk) OR #n_status IN (${claimable}) OR #n_attemptId = :v_attemptId`, u.names, values))) return true;
     // The attempt holding it died: take it over, and mark that DingTalk may already have delivered it.
     return tryConditional(
       this.update(channel, to, `${u.set}, #n_dup = :dup`, '#n_status = :pending AND #n_claimedAt < :stale', names, { ...u.values, ':pending': 'pending', ':stale': now - CLAIM_LEASE_MS, ':dup': true }),

@@ -1,5 +1,5 @@
 import { isAmbiguous, type DingTalkFailure } from '../dingtalk/errors';
-import type { RecipientOutcome, RecipientStatus } from './outcomes';
+import type { RecipientOutcome, RecipientStatus } from './rule';
 
 /**
  * What became of one message in one attempt:
@@ -13,7 +13,10 @@ import type { RecipientOutcome, RecipientStatus } from './outcomes';
 export interface DeliveryResult {
   verdict: 'done' | 'retry' | 'defer' | 'quotaExhausted' | 'deadLetter';
   reason?: string;
-  /** For `defer`: how long until the rate limiter expects a slot (the message is re-queued with this delay). */
+  /**
+   * For `defer`: how long until the rate limiter expects a slot (the message is re-queued with this
+   * delay). For `retry`: the least wait DingTalk asked for (a per-minute limit, an IP ban), if any.
+   */
   deferMs?: number;
   /** Recipients by status after this attempt (users, groups and mobiles). */
   counts: Partial<Record<RecipientStatus | 'inFlight', number>>;
@@ -70,7 +73,7 @@ export function verdictOf(statuses: Iterable<[string, RecipientStatus | 'inFligh
     else if (status === 'failed') failed.push(line);
   }
   const list = (xs: string[]) => `${xs.slice(0, 10).join('; ')}${xs.length > 10 ? `; and ${xs.length - 10} more` : ''}`;
-  if (retry.length) return { verdict: 'retry', reason: `retryable: ${list(retry)}`, counts };
+  if (retry.length) return { verdict: 'retry', reason: `retryable: ${list(retry)}`, counts, ...(deferMs ? { deferMs } : {}) };
   if (deferred) return { verdict: 'defer', reason: `${deferred} ${deferredWhat} waiting for a rate-limit slot or another attempt's claim`, counts, deferMs };
   if (quota.length) return { verdict: 'quotaExhausted', reason: `monthly quota exhausted: ${list(quota)}`, counts };
   if (failed.length) return { verdict: 'deadLetter', reason: `permanent failure: ${list(failed)}`, counts };

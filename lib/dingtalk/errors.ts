@@ -13,7 +13,7 @@ export type DingTalkApi = 'token' | 'batchSend' | 'groupSend' | 'getbymobile' | 
 export type FailureKind = 'retryable' | 'refreshToken' | 'quotaExhausted' | 'permanent';
 
 /** Why a retryable call failed (for logs and metrics: `qps` is throttling). */
-export type RetryCause = 'qps' | 'server' | 'timeout' | 'network' | 'nonJson' | 'deferred';
+export type RetryCause = 'qps' | 'server' | 'timeout' | 'network' | 'nonJson' | 'deferred' | 'notStarted';
 
 /** Our own code for a call not made because its app's rate limit has no slot soon (see ShapingGate). */
 export const DEFERRED_CODE = 'local.deferred';
@@ -63,6 +63,8 @@ export const QUOTA_CODES: ReadonlySet<string> = new Set(['Forbidden.AccessDenied
 const BUSY_CODES: ReadonlySet<string> = new Set(['-1', 'unknown.send.result']);
 /** §0: the IP ban, whatever the HTTP status, may come as JSON `{"status":1111,"punish":"deny","wait":5}`. */
 const isIpBan = (b: Record<string, unknown>): boolean => b.punish !== undefined || b.status === 1111 || b.status === '1111';
+/** §8: a per-minute limit (`…QpmLimit…`) waits at least this long. */
+export const QPM_WAIT_MS = 60_000;
 /** §0: a banned IP waits at least this long. */
 export const IP_BAN_WAIT_MS = 5 * 60_000;
 /** Message too long: permanent (the renderer truncates before this can happen). */
@@ -117,7 +119,9 @@ export function classifyResponse<T = unknown>(style: 'new' | 'old', status: numb
     if (status >= 200 && status < 300) return { kind: 'ok', data: body as T, status, ...(requestId ? { requestId } : {}) };
     const code = str(b.code) ?? `http${status}`;
     const c = classifyCode(code, status);
-    return failure(c.kind, code, str(b.message) ?? `HTTP ${status}`, status, requestId, c.cause);
+    const f = failure(c.kind, code, str(b.message) ?? `HTTP ${status}`, status, requestId, c.cause);
+    // §8: a per-minute limit: back off at least a minute.
+    return code.startsWith('Forbidden.AccessDenied.QpmLimit') ? { ...f, retryAfterMs: QPM_WAIT_MS } : f;
   }
   if (status < 200 || status >= 300) {
     const code = b.errcode !== undefined ? String(b.errcode) : `http${status}`;

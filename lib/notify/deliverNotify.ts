@@ -1,7 +1,7 @@
 import type { NotifyRequest } from '../contracts/notifyMessage';
 import type { DingTalkResult } from '../dingtalk/errors';
 import { BATCH_SEND_MAX_USERS } from '../dingtalk/client';
-import type { Channel } from '../delivery/outcomes';
+import type { Channel } from '../delivery/rule';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, type DeliveryResult } from '../delivery/verdict';

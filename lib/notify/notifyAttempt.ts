@@ -4,7 +4,8 @@ import type { NotifyRequest } from '../contracts/notifyMessage';
 import { AppSession, resolveMobile } from '../dingtalk/appSession';
 import { NO_SUCH_MOBILE_CODES } from '../dingtalk/client';
 import { contentHash } from '../delivery/contentHash';
-import { CLAIM_LEASE_MS, decide, leaseLeftMs, Outcomes, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/outcomes';
+import { Outcomes } from '../delivery/outcomes';
+import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/rule';
 import { NOT_STARTED, outOfTime, type DeliveryContext } from '../delivery/types';
 import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult } from '../delivery/verdict';
 import { dedupe } from '../util/lists';
@@ -137,13 +138,13 @@ export async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Prom
   const rendered = render(msg.message);
   if (rendered.truncated) ctx.log.warn('message body truncated to fit DingTalk', { bytes: rendered.bytes, originalChars: msg.message.markdown.length });
 
-  const session = new AppSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens }, {
+  const session = new AppSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, {
     tenantId: tenant.tenantId,
     corpId: tenant.corpId,
     clientId: tenant.clientId,
     clientSecret: tenant.clientSecret,
   }, msg.severity);
-  const attempt = new NotifyAttempt(ctx, msg, outcomes, session, rendered, await outcomes.snapshot());
+  const attempt = new NotifyAttempt(ctx, msg, outcomes, session, rendered, await outcomes.snapshot(begun));
   const fromMobiles = await resolveMobiles(attempt, tenant.corpId);
   attempt.users = attempt.select('user', dedupe([...(msg.to.userIds ?? []), ...fromMobiles]));
   attempt.groups = attempt.select('group', dedupe(msg.to.openConversationIds));

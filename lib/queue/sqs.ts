@@ -51,7 +51,8 @@ export async function sendText(sqs: SQSClient, queueUrl: string, body: string, o
  * cannot help; throttling, 5xx and network errors are not.
  */
 export function isPermanentSendError(err: unknown): boolean {
-  const e = err as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
-  if (e?.$fault !== 'client') return false;
-  return !/Throttl|RequestThrottled|OverLimit|KmsThrottled/i.test(e.name ?? '');
+  const e = err as { name?: string; $fault?: string };
+  // Only what is wrong with the message itself; access, missing queues or credentials are the
+  // operator's to fix, and the message must wait for that, not go to the DLQ.
+  return e?.$fault === 'client' && /^(InvalidMessageContents|MessageTooLong|InvalidParameterValue)$/.test(e.name ?? '');
 }

@@ -80,14 +80,6 @@ export async function park<T extends { id: string }>(
 ): Promise<void> {
   const now = opts.now ?? Date.now();
   await table.doc.send(
-    new UpdateCommand({
-      TableName: table.name,
-      Key: parkedOrgKey(corpId),
-      UpdateExpression: 'SET corpId = :corp, lastParkedAt = :now ADD tenantIds :tenant',
-      ExpressionAttributeValues: { ':corp': corpId, ':now': now, ':tenant': new Set([opts.tenantId]) },
-    }),
-  );
-  await table.doc.send(
     new PutCommand({
       TableName: table.name,
       Item: {
@@ -103,6 +95,16 @@ export async function park<T extends { id: string }>(
       },
     }),
   );
+  // Listed after the item is written: a sweep that finds nothing parked and forgets the organisation
+  // either sees this item, or is refused by the new lastParkedAt, or is followed by this write.
+  await table.doc.send(
+    new UpdateCommand({
+      TableName: table.name,
+      Key: parkedOrgKey(corpId),
+      UpdateExpression: 'SET corpId = :corp, lastParkedAt = :now ADD tenantIds :tenant, parks :one',
+      ExpressionAttributeValues: { ':corp': corpId, ':now': now, ':tenant': new Set([opts.tenantId]), ':one': 1 },
+    }),
+  );
 }
 
 /** An organisation on the unpark sweep's work list. */
@@ -111,6 +113,8 @@ export interface ParkedOrg {
   /** Tenants whose messages it parked (their quotas set the organisation's). */
   tenantIds: string[];
   lastParkedAt: number;
+  /** Parks so far: changes with every park, so a sweep never forgets an organisation that parked since it looked. */
+  parks: number;
 }
 
 /**
@@ -126,7 +130,7 @@ export async function parkedOrgs(table: Table): Promise<ParkedOrg[]> {
     const r = await table.doc.send(
       new QueryCommand({ TableName: table.name, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': PARKED_ORGS_PK }, ConsistentRead: true, ExclusiveStartKey: start }),
     );
-    for (const i of r.Items ?? []) out.push({ corpId: String(i.corpId), tenantIds: [...((i.tenantIds as Set<string> | undefined) ?? [])].sort(), lastParkedAt: Number(i.lastParkedAt) });
+    for (const i of r.Items ?? []) out.push({ corpId: String(i.corpId), tenantIds: [...((i.tenantIds as Set<string> | undefined) ?? [])].sort(), lastParkedAt: Number(i.lastParkedAt), parks: Number(i.parks ?? 0) });
     start = r.LastEvaluatedKey;
   } while (start);
   return out;
@@ -140,7 +144,7 @@ export async function forgetParkedOrg(table: Table, seen: ParkedOrg): Promise<bo
   if ((await countParked(table, seen.corpId)) > 0) return false;
   return tryConditional(
     table.doc.send(
-      new DeleteCommand({ TableName: table.name, Key: parkedOrgKey(seen.corpId), ConditionExpression: 'lastParkedAt = :seen', ExpressionAttributeValues: { ':seen': seen.lastParkedAt } }),
+      new DeleteCommand({ TableName: table.name, Key: parkedOrgKey(seen.corpId), ConditionExpression: 'parks = :seen', ExpressionAttributeValues: { ':seen': seen.parks } }),
     ),
   );
 }

@@ -98,22 +98,34 @@ async function unparkOrg(deps: UnparkDeps, org: ParkedOrg, now: number, maxCalls
     calls += cost;
     fits.push(p);
   }
-  const sent: ParkedMessage[] = [];
+  // Each item is acknowledged as soon as its copy is on a queue, so a later failure never sends it twice.
+  const done = new Set<ParkedMessage>();
+  const failures: string[] = [];
+  let requeued = 0;
+  const tenantOf = (p: ParkedMessage<NotifyQueueMessage>) => (p.message as { tenantId?: string } | undefined)?.tenantId;
   for (const p of fits) {
     try {
-      await sendText(deps.sqs, deps.queueUrl, p.body, { groupId: (p.message as { tenantId?: string }).tenantId });
-      sent.push(p);
+      await sendText(deps.sqs, deps.queueUrl, p.body, { groupId: tenantOf(p) });
+      requeued++;
+      done.add(p);
+      await ackParked(table, [p]);
     } catch (e) {
-      if (!isPermanentSendError(e)) throw Object.assign(e as Error, { message: `re-queueing ${p.messageId}: ${(e as Error).message}` });
-      poison.push([p, `SQS refused the parked message: ${(e as Error).message}`]);
+      if (isPermanentSendError(e)) poison.push([p, `SQS refused the parked message: ${(e as Error).message}`]);
+      else failures.push(`re-queueing ${p.messageId}: ${(e as Error).message}`);
     }
   }
   for (const [p, reason] of poison) {
-    await deadLetter(deps.sqs, deps.dlqUrl, p.body, { source: 'sender', reason, messageId: p.messageId, tenantId: (p.message as { tenantId?: string } | undefined)?.tenantId });
-    (deps.log ?? rootLogger).error('parked item dead-lettered', { corpId: org.corpId, messageId: p.messageId, reason });
+    try {
+      await deadLetter(deps.sqs, deps.dlqUrl, p.body, { source: 'unpark', reason, messageId: p.messageId, tenantId: tenantOf(p) });
+      done.add(p);
+      await ackParked(table, [p]);
+      (deps.log ?? rootLogger).error('parked item dead-lettered', { corpId: org.corpId, messageId: p.messageId, reason });
+    } catch (e) {
+      failures.push(`dead-lettering ${p.messageId}: ${(e as Error).message}`);
+    }
   }
-  await ackParked(table, [...sent, ...poison.map(([p]) => p)]);
-  await unleaseParked(table, taken.filter((p) => !sent.includes(p) && !poison.some(([q]) => q === p)));
+  await unleaseParked(table, taken.filter((p) => !done.has(p)));
   await forgetParkedOrg(table, org);
-  return { corpId: org.corpId, requeued: sent.length, ...(poison.length ? { deadLettered: poison.length } : {}) };
+  if (failures.length) throw new Error(failures.join('; '));
+  return { corpId: org.corpId, requeued, ...(poison.length ? { deadLettered: poison.length } : {}) };
 }

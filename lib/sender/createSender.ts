@@ -149,8 +149,9 @@ export function createSender(deps: SenderDeps): Sender {
     return true;
   };
 
-  const giveBack = async ({ record, log, receiveCount }: Job, reason: string): Promise<never> => {
-    const delay = backoffSeconds(receiveCount, retry, deps.random);
+  const giveBack = async ({ record, log, receiveCount }: Job, reason: string, atLeastMs = 0): Promise<never> => {
+    // DingTalk may say how long to wait (a per-minute limit, an IP ban): never sooner than that.
+    const delay = Math.min(retry.capSeconds, Math.max(backoffSeconds(receiveCount, retry, deps.random), Math.ceil(atLeastMs / 1000)));
     const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
     try {
       if (queueUrl) await delayRedelivery(deps.sqs, queueUrl, record.receiptHandle, delay);
@@ -203,16 +204,20 @@ export function createSender(deps: SenderDeps): Sender {
         if (!(await requeue(job, result.deferMs ?? 1000, result.reason ?? 'deferred'))) return giveBack(job, result.reason ?? 'deferred');
         await settle('retrying', result.reason);
         return result;
-      case 'retry':
-        if (receiveCount >= retry.maxReceiveCount) {
-          const reason = `gave up after ${receiveCount} attempts: ${result.reason}`;
+      case 'retry': {
+        // Failed attempts are counted on the message's record too: a deferred copy starts a new SQS
+        // receive count, and must not retry (and possibly re-send) without end.
+        const failed = result.untracked ? receiveCount : await outcomes.retrying(result.reason ?? 'retryable failure').catch(() => receiveCount);
+        const attempts = Math.max(receiveCount, failed);
+        if (attempts >= retry.maxReceiveCount) {
+          const reason = `gave up after ${attempts} attempts: ${result.reason}`;
           await toDeadLetter(record, reason, ids, receiveCount);
           await settle('deadLettered', reason);
           log.error('dead-lettered: retries exhausted', { reason, counts: result.counts });
           return { ...result, verdict: 'deadLetter', reason };
         }
-        await settle('retrying', result.reason);
-        return giveBack(job, result.reason ?? 'retryable failure');
+        return giveBack(job, result.reason ?? 'retryable failure', result.deferMs);
+      }
     }
   };
 

@@ -4,7 +4,8 @@ import { NO_SUCH_MOBILE_CODES } from '../dingtalk/client';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isAmbiguous, isRobotNotInGroup, type DingTalkFailure, type DingTalkResult } from '../dingtalk/errors';
 import { resolveMobile } from '../dingtalk/appSession';
-import { CLAIM_LEASE_MS, decide, leaseLeftMs, Outcomes, recipientKey, type Channel, type RecipientStatus } from '../delivery/outcomes';
+import { Outcomes } from '../delivery/outcomes';
+import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type Channel, type RecipientStatus } from '../delivery/rule';
 import { dedupe } from '../util/lists';
 import { maskMobile } from '../util/mask';
 import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
@@ -41,7 +42,7 @@ class Tally {
 
   note(channel: Channel | 'warRoom', to: string, status: Line[1], detail?: string, failure?: Pick<DingTalkFailure, 'retryAfterMs'>): void {
     this.lines.set(`${channel}#${to}`, [`${channel} ${channel === 'mobile' ? maskMobile(to) : to}`, status, detail]);
-    if (status === 'deferred' || status === 'inFlight') this.deferMs = Math.max(this.deferMs, failure?.retryAfterMs ?? 0);
+    if (status === 'deferred' || status === 'inFlight' || status === 'retry') this.deferMs = Math.max(this.deferMs, failure?.retryAfterMs ?? 0);
   }
 
   result(over?: Pick<DeliveryResult, 'verdict' | 'reason'>): DeliveryResult {
@@ -94,8 +95,8 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
     const templateId = tenant.warRoomTemplateId!;
     const botId = tenant.warRoomBotId!;
     const incidentId = msg.incident.id;
-    const session = new WarRoomSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens }, tenant, msg.severity);
-    const snapshot = await outcomes.snapshot();
+    const session = new WarRoomSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, tenant, msg.severity);
+    const snapshot = await outcomes.snapshot(begun);
     const tally = new Tally();
 
     // 1. Mobiles -> userIds.

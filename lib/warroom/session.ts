@@ -1,8 +1,7 @@
-import type { DingTalkClient, GroupSendRequest, GroupSendResponse, SceneGroupCreateRequest, SceneGroupCreateResponse, SceneGroupMemberAddRequest } from '../dingtalk/client';
+import type { GroupSendRequest, GroupSendResponse, SceneGroupCreateRequest, SceneGroupCreateResponse, SceneGroupMemberAddRequest } from '../dingtalk/client';
 import type { DingTalkResult } from '../dingtalk/errors';
-import type { AccessTokens, AppCredentials } from '../dingtalk/accessTokens';
-import { AppSession } from '../dingtalk/appSession';
-import type { CallGate } from '../dingtalk/callGate';
+import type { AppCredentials } from '../dingtalk/accessTokens';
+import { AppSession, type AppSessionDeps } from '../dingtalk/appSession';
 import type { Severity } from '../contracts/notifyMessage';
 
 /**
@@ -20,7 +19,7 @@ export class WarRoomSession {
   private readonly appSession: AppSession;
 
   constructor(
-    private readonly deps: { client: DingTalkClient; gate: CallGate; tokens: AccessTokens },
+    private readonly deps: AppSessionDeps,
     readonly app: AppCredentials,
     readonly severity?: Severity,
   ) {

@@ -4,7 +4,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSCli
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { startPoller, toSqsRecord, type Poller } from '../../infra/local/poller';
 import { QUEUES } from '../../lib/contracts/deployment';
-import type { Outcome } from '../../lib/delivery/outcomes';
+import type { Outcome } from '../../lib/delivery/rule';
 import type { Table } from '../../lib/store/table';
 import type { Tenant } from '../../lib/contracts/tenant';
 import { aNotify, aTenant, lambdaContext } from './factories';

@@ -1,3 +1,4 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { FaultKind } from '../../../infra/local/dingtalkSimulator/simulator';
 import { aNotify, useWorld, statuses } from '../../support/world';
 
@@ -38,7 +39,6 @@ describe('robot sends under every documented throttling answer are retried, and 
   it.each<[string, FaultKind, string]>([
     ['400 send.too.fast', 'sendTooFast', 'send.too.fast'],
     ['400 send.byToken.tooFast', 'byTokenTooFast', 'send.byToken.tooFast'],
-    ['403 Forbidden.AccessDenied.QpmLimitForAppkeyAndApi', 'qpm', 'Forbidden.AccessDenied.QpmLimitForAppkeyAndApi'],
     ['403 Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', 'qps', 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi'],
   ])('%s on a DM and on a group post', async (_name, kind, code) => {
     const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }], groups: [{ openConversationId: 'cidOps==' }] });
@@ -52,5 +52,20 @@ describe('robot sends under every documented throttling answer are retried, and 
     expect(w.sim.messages().map((m) => m.to).sort()).toEqual(['cidOps==', 'user1']);
     expect(statuses(await w.outcome(tenant.tenantId, msg.id))).toEqual({ 'user user1': 'sent', 'group cidOps==': 'sent' });
     expect(await w.takeDeadLetters()).toEqual([]);
+  });
+
+  it('403 Forbidden.AccessDenied.QpmLimitForAppkeyAndApi (a per-minute limit) is retried, but no sooner than a minute later', async () => {
+    const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }] });
+    const msg = aNotify(tenant, { to: { userIds: ['user1'] } });
+    w.sim.inject({ api: 'batchSend', kind: 'qpm', count: 1 });
+    await w.send(msg);
+    await w.deliver();
+    // handed back, waiting out the minute (not visible yet), nothing sent meanwhile
+    expect(w.sim.messages()).toEqual([]);
+    const o = await w.outcome(tenant.tenantId, msg.id);
+    expect(o.message).toMatchObject({ state: 'retrying' });
+    expect(o.recipients[0]).toMatchObject({ status: 'retry', code: 'Forbidden.AccessDenied.QpmLimitForAppkeyAndApi' });
+    const attrs = await w.sqs.send(new GetQueueAttributesCommand({ QueueUrl: w.aws.notifyQueueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }));
+    expect(Number(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(1);
   });
 });

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_MSG_PARAM_BYTES } from '../../../lib/notify/render';
-import type { MessageState } from '../../../lib/delivery/outcomes';
+import type { MessageState } from '../../../lib/delivery/rule';
 import { runNotifyCli } from '../../../lib/cli/notify';
 import { applyLink } from '../../../lib/store/groups';
 import { aNotify, useWorld, statuses } from '../../support/world';

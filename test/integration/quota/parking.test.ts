@@ -48,7 +48,7 @@ describe('parked messages', () => {
     const corp = aCorp();
     await park(table, corp, aMessage(), 'quota_reached', NOW);
     const entry = (await parkedOrgs(table)).find((o) => o.corpId === corp);
-    expect(entry).toEqual({ corpId: corp, tenantIds: ['t1'], lastParkedAt: NOW });
+    expect(entry).toEqual({ corpId: corp, tenantIds: ['t1'], lastParkedAt: NOW, parks: 1 });
     expect(await forgetParkedOrg(table, entry!)).toBe(false); // still parked
     await ackParked(table, await takeParked(table, corp, 10, { now: NOW }));
     await park(table, corp, aMessage(), 'quota_reached', NOW + 5);

@@ -127,8 +127,28 @@ describe('parked messages go back to the notify queue when the quota allows', ()
     expect(await sweep(tenant, endOfMarch)).toEqual({ corpId: tenant.corpId, requeued: 1, deadLettered: 1 });
     expect(await requeued(tenant)).toEqual(['fine']);
     const dead = (await receive(aws.notifyDlqUrl)).filter((d) => d.attrs.messageId === 'broken');
-    expect(dead).toEqual([{ body: '{"version":1,"id":"broken"', attrs: expect.objectContaining({ source: 'sender', reason: expect.stringContaining('not a valid message') }) }]);
+    expect(dead).toEqual([{ body: '{"version":1,"id":"broken"', attrs: expect.objectContaining({ source: 'unpark', reason: expect.stringContaining('not a valid message') }) }]);
     expect(await listParked(table, tenant.corpId)).toEqual([]);
+  });
+
+  it('acknowledges each item as soon as it is re-queued: a send that fails later leaves only the unsent ones parked', async () => {
+    const tenant = await aRegisteredTenant({ monthlyQuota: 1000 });
+    await parkFor(tenant, msg(tenant.tenantId, 'first'), endOfMarch);
+    await parkFor(tenant, msg(tenant.tenantId, 'second'), endOfMarch + 1);
+    // the SQS server answers the second send with an outage
+    let sends = 0;
+    const flaky = {
+      send: (cmd: { constructor: { name: string } }) => {
+        if (cmd.constructor.name === 'SendMessageCommand' && ++sends === 2) return Promise.reject(Object.assign(new Error('service unavailable'), { name: 'ServiceUnavailable', $fault: 'server' }));
+        return sqs.send(cmd as never);
+      },
+    } as unknown as SQSClient;
+    await expect(unparkAll({ table, sqs: flaky, queueUrl: aws.notifyQueueUrl, dlqUrl: aws.notifyDlqUrl, now: endOfMarch + 2 })).rejects.toThrow(/re-queueing second: service unavailable/);
+    expect(await requeued(tenant)).toEqual(['first']);
+    expect((await listParked(table, tenant.corpId)).map((p) => [p.messageId, p.lease])).toEqual([['second', undefined]]);
+    // the next sweep takes the rest
+    expect((await sweep(tenant, endOfMarch + 3))?.requeued).toBe(1);
+    expect(await requeued(tenant)).toEqual(['second']);
   });
 
   it('reports an organisation it cannot sweep (logged, counted, thrown) after sweeping the others', async () => {

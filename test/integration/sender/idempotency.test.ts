@@ -183,3 +183,19 @@ describe('redriving a dead-lettered message', () => {
     expect(statuses(await w.outcome(tenant.tenantId, msg.id))).toMatchObject({ 'group cidLate==': 'sent', 'user p1': 'sent' });
   });
 });
+
+describe('a message failing again and again ends in the DLQ, however many copies it had', () => {
+  it('failed attempts are counted on the record: a fresh copy (receive count 1 again) still gives up after 8', async () => {
+    const tenant = await w.aTenantWith({ groups: [{ openConversationId: 'cidFlaky==' }] });
+    const msg = aNotify(tenant, { to: { openConversationIds: ['cidFlaky=='] } });
+    w.sim.inject({ api: 'groupSend', kind: '5xx', count: 100 });
+    const sender = createSender({ table: w.table, sqs: w.sqs, client: new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl }), dlqUrl: w.aws.notifyDlqUrl, queueUrl: w.aws.notifyQueueUrl, retry: { baseSeconds: 0 } });
+    // every attempt runs on a fresh copy, as a deferred re-queue makes one: its receive count is 1
+    const attempt = (n: number) => sender.processRecord({ messageId: `copy-${n}`, receiptHandle: `r-${n}`, body: JSON.stringify(msg), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:none' } as never);
+    for (let n = 1; n < 8; n++) await expect(attempt(n)).rejects.toThrow();
+    const last = await attempt(8);
+    expect(last).toMatchObject({ verdict: 'deadLetter', reason: expect.stringMatching(/^gave up after 8 attempts/) });
+    expect((await w.takeDeadLetters()).map((d) => d.notifyId)).toEqual([msg.id]);
+  });
+});
+

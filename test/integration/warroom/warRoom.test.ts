@@ -1,5 +1,5 @@
 import { fixture } from '../../support/factories';
-import type { MessageState } from '../../../lib/delivery/outcomes';
+import type { MessageState } from '../../../lib/delivery/rule';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { prepareEvent, processEvent } from '../../../lib/events';
 import type { WarRoomCreateRequest } from '../../../lib/contracts/notifyMessage';

@@ -16,6 +16,9 @@ describe('JSON for SQS', () => {
     expect(isPermanentSendError(Object.assign(new Error('x'), { name: 'RequestThrottled', $fault: 'client' }))).toBe(false);
     expect(isPermanentSendError(Object.assign(new Error('x'), { name: 'InternalError', $fault: 'server' }))).toBe(false);
     expect(isPermanentSendError(new Error('socket hang up'))).toBe(false);
+    // the operator's to fix, not the message's: it waits, it is not dead-lettered
+    expect(isPermanentSendError(Object.assign(new Error('x'), { name: 'AccessDenied', $fault: 'client' }))).toBe(false);
+    expect(isPermanentSendError(Object.assign(new Error('x'), { name: 'QueueDoesNotExist', $fault: 'client' }))).toBe(false);
   });
 });
 

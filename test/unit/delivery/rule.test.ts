@@ -1,4 +1,4 @@
-import { CLAIM_LEASE_MS, decide } from '../../../lib/delivery/outcomes';
+import { CLAIM_LEASE_MS, decide } from '../../../lib/delivery/rule';
 
 describe('idempotency rule', () => {
   const now = 1_000_000_000;
