@@ -213,9 +213,8 @@ export async function claimWarRoomSummary(table: Table, tenantId: string, incide
 }
 
 /**
- * Writes the outcome of the summary post while `attemptId` still holds the claim (or, with
- * `onlyIfPending`, turns the orphaned claim of a dead attempt into `unknown`); false when the claim
- * changed meanwhile.
+ * Writes the outcome of the summary post while `attemptId` still holds the claim; false when the
+ * claim changed meanwhile.
  */
 export async function recordWarRoomSummary(
   table: Table,
@@ -224,16 +223,9 @@ export async function recordWarRoomSummary(
   attemptId: string | undefined,
   fields: Omit<WarRoomSummary, 'updatedAt' | 'attemptId' | 'claimedAt'>,
   nowMs: number,
-  opts: { onlyIfPending?: boolean } = {},
 ): Promise<boolean> {
   const summary: WarRoomSummary = { ...fields, attemptId, updatedAt: new Date(nowMs).toISOString() };
-  const conditions = ['#summary.#attemptId = :owner'];
-  if (opts.onlyIfPending) conditions.push('#summary.#status = :pending');
-  return writeSummary(table, tenantId, incidentId, summary, {
-    expr: conditions.join(' AND '),
-    names: { '#attemptId': 'attemptId', ...(opts.onlyIfPending ? { '#status': 'status' } : {}) },
-    values: { ':owner': attemptId ?? '', ...(opts.onlyIfPending ? { ':pending': 'pending' } : {}) },
-  });
+  return writeSummary(table, tenantId, incidentId, summary, { expr: '#summary.#attemptId = :owner', names: { '#attemptId': 'attemptId' }, values: { ':owner': attemptId ?? '' } });
 }
 
 /** Sets the war room's `summary` when `cond` holds; false when it does not. */
