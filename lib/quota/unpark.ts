@@ -93,8 +93,11 @@ async function unparkOrg(deps: UnparkDeps, org: ParkedOrg, now: number, maxCalls
     const cost = callsOf(parsed.message);
     // In order: a message that does not fit the room waits for the next sweep, and so does what follows it.
     if (calls + cost > room) break;
-    // A non-critical message only goes back when it fits under the critical reserve.
-    if (u.used + calls + cost > limitFor({ quota, severity: parsed.message.severity })) continue;
+    // Each message against its own tenant's quota, as the gate will check it (tenants of one
+    // organisation may be configured differently); non-critical ones only below the critical reserve.
+    const own = tenants.find((t) => t.tenantId === parsed.message.tenantId);
+    const ownQuota = own ? limitsOf(own).monthlyQuota : quota;
+    if (u.used + calls + cost > limitFor({ quota: ownQuota, severity: parsed.message.severity })) continue;
     calls += cost;
     fits.push(p);
   }

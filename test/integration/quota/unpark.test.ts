@@ -98,6 +98,20 @@ describe('parked messages go back to the notify queue when the quota allows', ()
     expect((await requeued(tenant)).sort()).toEqual(['big', 'small']);
   });
 
+  it("checks each message against its own tenant's quota when an organisation's tenants differ", async () => {
+    // given: two apps of one organisation, configured for 10 and for 1,000 calls; 10 used
+    const small = await aRegisteredTenant({ monthlyQuota: 10 });
+    const large = await aRegisteredTenant({ corpId: small.corpId, monthlyQuota: 1000 });
+    await reserveCalls(table, small.corpId, 10, { quota: 10, severity: 'critical' }, endOfMarch);
+    await parkFor(small, msg(small.tenantId, 'for-small', 'critical'), endOfMarch);
+    await parkFor(large, msg(large.tenantId, 'for-large', 'critical'), endOfMarch + 1);
+    // when
+    await sweep(small, endOfMarch + 2);
+    // then: only the message its gate will let through goes back; the other stays parked
+    expect(await requeued(large)).toEqual(['for-large']);
+    expect((await listParked(table, small.corpId)).map((p) => p.messageId)).toEqual(['for-small']);
+  });
+
   it('DingTalk saying the organisation is exhausted keeps everything parked until the month turns', async () => {
     const tenant = await aRegisteredTenant({ monthlyQuota: 1000 });
     await markExhausted(table, tenant.corpId, '2031-03', endOfMarch);
