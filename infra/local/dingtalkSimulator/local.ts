@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startSimulator, type Simulator } from './simulator';
+import { startSimulator, type SimApp, type Simulator } from './simulator';
 import type { Table } from '../../../lib/store/table';
 import { listTenants } from '../../../lib/store/tenants';
-import { limitsOf } from '../../../lib/contracts/tenant';
+import { limitsOf, type Tenant } from '../../../lib/contracts/tenant';
 
 export const SIMULATOR_SEED = resolve(__dirname, 'seed.json');
 
@@ -25,12 +25,21 @@ export function seedSimulator(sim: Simulator, seed: Seed = JSON.parse(readFileSy
   }
 }
 
+/** A tenant's app as the simulator knows it (credentials, QPS, quota). */
+const simApp = (t: Tenant): SimApp => {
+  const limits = limitsOf(t);
+  return { clientId: t.clientId, clientSecret: t.clientSecret, corpId: t.corpId, qps: limits.qps, monthlyQuota: limits.monthlyQuota };
+};
+
+/** The app of the tenant with this Client ID, if any: a tenant just put is known at its first token request. */
+async function appOf(table: Table, clientId: string): Promise<SimApp | undefined> {
+  const t = (await listTenants(table)).find((x) => x.clientId === clientId);
+  return t ? simApp(t) : undefined;
+}
+
 /** Registers every tenant's app (credentials, QPS, quota) with the simulator, as DingTalk knows them. */
 export async function syncApps(sim: Simulator, table: Table): Promise<void> {
-  for (const t of await listTenants(table)) {
-    const limits = limitsOf(t);
-    sim.addApp({ clientId: t.clientId, clientSecret: t.clientSecret, corpId: t.corpId, qps: limits.qps, monthlyQuota: limits.monthlyQuota });
-  }
+  for (const t of await listTenants(table)) sim.addApp(simApp(t));
 }
 
 /**
@@ -38,7 +47,7 @@ export async function syncApps(sim: Simulator, table: Table): Promise<void> {
  * DingTalk would have received printed as one line.
  */
 export async function startLocalSimulator(table: Table, opts: { port?: number; jitterMs?: [number, number]; print?: (line: string) => void } = {}) {
-  const sim = await startSimulator({ port: opts.port ?? 0, jitterMs: opts.jitterMs });
+  const sim = await startSimulator({ port: opts.port ?? 0, jitterMs: opts.jitterMs, lookupApp: (clientId) => appOf(table, clientId) });
   seedSimulator(sim);
   await syncApps(sim, table);
   let printed = 0;

@@ -49,6 +49,11 @@ export interface SimulatorOptions {
   jitterMs?: [number, number];
   tokenTtlSeconds?: number;
   now?: () => number;
+  /**
+   * Where an app unknown to a token request is looked up before it is refused (the local stack reads
+   * the tenant table: DingTalk knows an app as soon as it exists in the developer console).
+   */
+  lookupApp?: (clientId: string) => Promise<SimApp | undefined>;
 }
 export interface SimGroupCreated {
   openConversationId: string; chatId: string; title: string; templateId: string;
@@ -236,7 +241,10 @@ class DingTalkSimulator implements Simulator {
   private pastQuota = 0;
   private faultSeq = 0;
 
+  private readonly lookupApp?: SimulatorOptions['lookupApp'];
+
   constructor(opts: SimulatorOptions) {
+    this.lookupApp = opts.lookupApp;
     this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     this.ttl = opts.tokenTtlSeconds ?? 7200;
     this.jitter = opts.jitterMs;
@@ -355,8 +363,13 @@ class DingTalkSimulator implements Simulator {
     const answer = (r: Reply): void => this.send(res, call, r);
     if (!route) return answer(fail(404, 'NotFound', `no such API: ${req.method} ${url.pathname}`));
 
+    const appKey = route.api === 'token' && isObject(body) ? str(body.appKey) ?? '' : '';
+    if (appKey && !this.apps.has(appKey) && this.lookupApp) {
+      const found = await this.lookupApp(appKey).catch(() => undefined);
+      if (found) this.addApp(found);
+    }
     const app = route.api === 'token'
-      ? this.apps.get(isObject(body) ? str(body.appKey) ?? '' : '')
+      ? this.apps.get(appKey)
       : this.appOfToken(route.old ? url.searchParams.get('access_token') : req.headers['x-acs-dingtalk-access-token'], at);
     if (app) { call.clientId = app.clientId; call.corpId = app.corpId; }
 
