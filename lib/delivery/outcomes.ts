@@ -4,6 +4,13 @@ import { tryConditional, ttlAfter, type Table } from '../store/table';
 import { CLAIMABLE, CLAIM_LEASE_MS, OUTCOME_TTL_SECONDS, recipientKey, type Channel, type MessageRecord, type MessageState, type Outcome, type RecipientOutcome } from './rule';
 
 /**
+ * What a claim got: the recipient (`maybeDelivered` when an earlier call's answer was ambiguous or
+ * its attempt died, so this send may duplicate a delivery), or nothing (`false`: another attempt
+ * holds it, or it is final).
+ */
+export type Claim = 'claimed' | 'maybeDelivered' | false;
+
+/**
  * Per-message, per-recipient delivery records: the idempotency claims and the outcomes read by the
  * CLI and tests. One partition per message, `NOTIFY#<tenantId>#<id>`:
  * - sk `MESSAGE`: kind, content hash, state, reason, attempts;
@@ -172,23 +179,23 @@ export class Outcomes {
    * it is final. A claim whose lease ended (its attempt died mid-call) is taken over and the record
    * marked `possibleDuplicate`.
    */
-  async claim(channel: Channel, to: string, attemptId: string): Promise<boolean> {
+  async claim(channel: Channel, to: string, attemptId: string): Promise<Claim> {
     const now = this.now();
     const u = setOf({ type: 'recipient', channel, to, status: 'pending', attemptId, claimedAt: now, updatedAt: new Date(now).toISOString(), expiresAt: this.expiresAt });
     const claimable = CLAIMABLE.map((_, i) => `:c${i}`).join(', ');
     const names = { ...u.names, '#n_status': 'status', '#n_claimedAt': 'claimedAt', '#n_dup': 'possibleDuplicate' };
     const values = { ...u.values, ...Object.fromEntries(CLAIMABLE.map((st, i) => [`:c${i}`, st])) };
     // A write of ours that the SDK retried after DynamoDB applied it already holds the claim.
-    if (await tryConditional(this.update(channel, to, u.set, `attribute_not_exists(pk) OR #n_status IN (${claimable}) OR #n_attemptId = :v_attemptId`, u.names, values))) return true;
+    const first = this.update(channel, to, u.set, `attribute_not_exists(pk) OR #n_status IN (${claimable}) OR #n_attemptId = :v_attemptId`, u.names, values);
+    if (await tryConditional(first)) return (await first).Attributes?.possibleDuplicate === true ? 'maybeDelivered' : 'claimed';
     // The attempt holding it died: take it over, and mark that DingTalk may already have delivered it.
-    return tryConditional(
-      this.update(channel, to, `${u.set}, #n_dup = :dup`, '#n_status = :pending AND #n_claimedAt < :stale', names, { ...u.values, ':pending': 'pending', ':stale': now - CLAIM_LEASE_MS, ':dup': true }),
-    );
+    const takeover = this.update(channel, to, `${u.set}, #n_dup = :dup`, '#n_status = :pending AND #n_claimedAt < :stale', names, { ...u.values, ':pending': 'pending', ':stale': now - CLAIM_LEASE_MS, ':dup': true });
+    return (await tryConditional(takeover)) ? 'maybeDelivered' : false;
   }
 
-  private update(channel: Channel, to: string, expr: string, cond: string, names: Record<string, string>, values: Record<string, unknown>): Promise<unknown> {
+  private update(channel: Channel, to: string, expr: string, cond: string, names: Record<string, string>, values: Record<string, unknown>) {
     return this.table.doc.send(
-      new UpdateCommand({ TableName: this.table.name, Key: this.keyOf(channel, to), UpdateExpression: expr, ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
+      new UpdateCommand({ TableName: this.table.name, Key: this.keyOf(channel, to), UpdateExpression: expr, ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values, ReturnValues: 'ALL_OLD' }),
     );
   }
 

@@ -67,8 +67,6 @@ const isIpBan = (b: Record<string, unknown>): boolean => b.punish !== undefined 
 export const QPM_WAIT_MS = 60_000;
 /** §0: a banned IP waits at least this long. */
 export const IP_BAN_WAIT_MS = 5 * 60_000;
-/** Message too long: permanent (the renderer truncates before this can happen). */
-export const TOO_LONG_CODES: ReadonlySet<string> = new Set(['invalidParameter.msgParam.tooLong']);
 
 const failure = (kind: FailureKind, code: string, message: string, status: number, requestId?: string, cause?: RetryCause): DingTalkFailure => ({
   kind,

@@ -4,7 +4,7 @@ import type { NotifyRequest } from '../contracts/notifyMessage';
 import { AppSession, resolveMobile } from '../dingtalk/appSession';
 import { NO_SUCH_MOBILE_CODES } from '../dingtalk/client';
 import { contentHash } from '../delivery/contentHash';
-import { Outcomes } from '../delivery/outcomes';
+import { Outcomes, type Claim } from '../delivery/outcomes';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/rule';
 import { NOT_STARTED, outOfTime, type DeliveryContext } from '../delivery/types';
 import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult } from '../delivery/verdict';
@@ -59,10 +59,15 @@ export class NotifyAttempt {
     return this.snapshot.get(recipientKey(channel, to));
   }
 
-  /** Whether DingTalk may already have this recipient's message (a send now may duplicate it). */
+  /** Recipients whose claim showed DingTalk may already have their message (a send now may duplicate it). */
+  private readonly maybeDuplicated = new Set<string>();
+
+  markMaybeDelivered(channel: Channel, to: string): void {
+    this.maybeDuplicated.add(recipientKey(channel, to));
+  }
+
   maybeDelivered(channel: Channel, to: string): boolean {
-    const rec = this.known(channel, to);
-    return !!rec && (rec.possibleDuplicate === true || decide(rec, this.ctx.now()) === 'orphaned');
+    return this.maybeDuplicated.has(recipientKey(channel, to));
   }
 
   /**
@@ -99,14 +104,16 @@ export class NotifyAttempt {
  */
 export async function claimAll(channel: Channel, pairs: ReadonlyArray<readonly [NotifyAttempt, string]>): Promise<Array<readonly [NotifyAttempt, string]>> {
   const settled = await Promise.allSettled(pairs.map(([a, to]) => a.outcomes.claim(channel, to, a.attemptId)));
-  const mine = pairs.filter((_, i) => settled[i].status === 'fulfilled' && (settled[i] as PromiseFulfilledResult<boolean>).value);
+  const claimOf = (i: number) => (settled[i].status === 'fulfilled' ? (settled[i] as PromiseFulfilledResult<Claim>).value : false);
+  const mine = pairs.filter((_, i) => claimOf(i) !== false);
   const error = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (error) {
     await releaseAll(channel, mine, (error.reason as Error).message);
     throw error.reason;
   }
   pairs.forEach(([a, to], i) => {
-    if (!(settled[i] as PromiseFulfilledResult<boolean>).value) a.note(channel, to, 'inFlight', 'claimed by another attempt', CLAIM_LEASE_MS);
+    if (claimOf(i) === 'maybeDelivered') a.markMaybeDelivered(channel, to);
+    else if (claimOf(i) === false) a.note(channel, to, 'inFlight', 'claimed by another attempt', CLAIM_LEASE_MS);
   });
   return mine;
 }

@@ -156,21 +156,24 @@ export async function release(table: Table, corpId: string, n: number, month: st
 /**
  * Records that DingTalk answered with its monthly quota error (ApiCountLimitForOrg / 90020): every
  * reservation is refused until the China-time month turns (a new counter item). The first mark of
- * the month also keeps `observedLimit`: the calls counted at that moment, DingTalk's real limit.
+ * the month also keeps `observedLimit`: the calls counted at that moment, DingTalk's real limit,
+ * which it returns.
  *
  * @example
  * if (result.kind === 'quotaExhausted') await markExhausted(table, corpId, chinaMonth(Date.now()));
  */
-export async function markExhausted(table: Table, corpId: string, month: string, now: number = Date.now()): Promise<void> {
+export async function markExhausted(table: Table, corpId: string, month: string, now: number = Date.now()): Promise<number> {
   const seen = await table.doc.send(new GetCommand({ TableName: table.name, Key: quotaKey(corpId, month), ConsistentRead: true }));
-  await table.doc.send(
+  const r = await table.doc.send(
     new UpdateCommand({
       TableName: table.name,
       Key: quotaKey(corpId, month),
       UpdateExpression: 'SET exhaustedAt = if_not_exists(exhaustedAt, :at), observedLimit = if_not_exists(observedLimit, :used), expiresAt = if_not_exists(expiresAt, :exp)',
       ExpressionAttributeValues: { ':at': new Date(now).toISOString(), ':used': Number(seen.Item?.used ?? 0), ':exp': ttlAfter(chinaMonthEnd(monthStart(month)), KEEP_AFTER_MONTH_SECONDS) },
+      ReturnValues: 'UPDATED_NEW',
     }),
   );
+  return Number(r.Attributes?.observedLimit ?? seen.Item?.observedLimit ?? seen.Item?.used ?? 0);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { DEFERRED_CODE, DingTalkError, type DingTalkApi, type DingTalkResult } from '../dingtalk/errors';
 import type { Table } from '../store/table';
 import type { CallGate, GateCall } from '../dingtalk/callGate';
-import { markExhausted, release, reserveCalls, usage } from '../quota/counter';
+import { markExhausted, release, reserveCalls } from '../quota/counter';
 import { logger } from '../log';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { RateLimiter } from './rateLimiter';
@@ -130,14 +130,14 @@ export class ShapingGate implements CallGate {
    * so the operator sets `monthlyQuota` to it.
    */
   private async quotaRefused(call: GateCall, month: string): Promise<void> {
-    await markExhausted(this.opts.table, call.corpId, month, this.clock());
-    const [u, limits] = await Promise.all([usage(this.opts.table, call.corpId, this.clock()), this.opts.limits(call.tenantId)]);
-    if (u.observedLimit !== undefined && u.observedLimit < limits.monthlyQuota) {
+    const observedLimit = await markExhausted(this.opts.table, call.corpId, month, this.clock());
+    const limits = await this.opts.limits(call.tenantId);
+    if (observedLimit < limits.monthlyQuota) {
       this.opts.metrics?.addMetric('QuotaBelowConfigured', MetricUnit.Count, 1);
       logger.warn('DingTalk refused for its monthly quota below the configured one: set monthlyQuota to its limit', {
         tenantId: call.tenantId,
         corpId: call.corpId,
-        observedLimit: u.observedLimit,
+        observedLimit,
         monthlyQuota: limits.monthlyQuota,
       });
     }

@@ -3,6 +3,7 @@ import type { CallGate, GateCall } from '../../lib/dingtalk/callGate';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { startPoller, toSqsRecord, type Poller } from '../../infra/local/poller';
+import { readDeadLetter } from '../../lib/contracts/deadLetter';
 import { QUEUES } from '../../lib/contracts/deployment';
 import type { Outcome } from '../../lib/delivery/rule';
 import type { Table } from '../../lib/store/table';
@@ -138,7 +139,8 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
           continue;
         }
         for (const m of ms) {
-          out.push({ body: m.Body ?? '', reason: m.MessageAttributes?.reason?.StringValue ?? '', notifyId: m.MessageAttributes?.messageId?.StringValue });
+          const dead = readDeadLetter(m.MessageAttributes);
+          out.push({ body: m.Body ?? '', reason: dead.reason ?? '', notifyId: dead.messageId });
           await sqs.send(new DeleteMessageCommand({ QueueUrl: aws.notifyDlqUrl, ReceiptHandle: m.ReceiptHandle! }));
         }
       }

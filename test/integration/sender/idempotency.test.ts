@@ -89,7 +89,7 @@ describe('a claim left behind by an attempt that died mid-send', () => {
     const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }, { userId: 'user2' }] });
     const msg = aNotify(tenant, { to: { userIds: ['user1', 'user2'] } });
     const tenMinutesAgo = Date.now() - 10 * 60_000;
-    expect(await new Outcomes(w.table, tenant.tenantId, msg.id, () => tenMinutesAgo).claim('user', 'user1', 'dead-attempt')).toBe(true);
+    expect(await new Outcomes(w.table, tenant.tenantId, msg.id, () => tenMinutesAgo).claim('user', 'user1', 'dead-attempt')).toBe('claimed');
     // when
     await w.send(msg);
     await w.deliver();
@@ -100,6 +100,23 @@ describe('a claim left behind by an attempt that died mid-send', () => {
     expect(o.recipients.find((r) => r.to === 'user1')).toMatchObject({ possibleDuplicate: true });
     expect(o.recipients.find((r) => r.to === 'user2')?.possibleDuplicate).toBeUndefined();
     expect(o.message).toMatchObject({ state: 'done' });
+  });
+
+  it('a send after an ambiguous answer or a dead attempt counts one PossibleDuplicates; a clean send counts none', async () => {
+    const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }, { userId: 'user2' }] });
+    const msg = aNotify(tenant, { to: { userIds: ['user1'] } });
+    const clean = aNotify(tenant, { to: { userIds: ['user2'] } });
+    // given: an attempt claimed user1 long ago and died
+    await new Outcomes(w.table, tenant.tenantId, msg.id, () => Date.now() - 10 * 60_000).claim('user', 'user1', 'dead-attempt');
+    const counted: Array<[string, number]> = [];
+    const metrics = { addMetric: (name: string, _unit: unknown, n: number) => void counted.push([name, n]) } as never;
+    const sender = createSender({ table: w.table, sqs: w.sqs, client: new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl }), dlqUrl: w.aws.notifyDlqUrl, queueUrl: w.aws.notifyQueueUrl, metrics });
+    const record = (m: typeof msg, n: number) => ({ messageId: `m-${n}`, receiptHandle: `r-${n}`, body: JSON.stringify(m), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:none' }) as never;
+    // when
+    await sender.processRecord(record(msg, 1));
+    await sender.processRecord(record(clean, 2));
+    // then
+    expect(counted).toEqual([['PossibleDuplicates', 1]]);
   });
 
   it('a claim whose write fails is never taken for done: the claims already taken are given back and the message retried', async () => {
