@@ -96,9 +96,11 @@ export interface Provisioned {
   eventsDlqUrl: string;
   notifyQueueUrl: string;
   notifyDlqUrl: string;
+  drainQueueUrl: string;
+  drainDlqUrl: string;
 }
 
-/** Creates the table (with TTL) and both queues with their dead-letter queues, as the CDK stack does. */
+/** Creates the table (with TTL) and the queues with their dead-letter queues, as the CDK stack does. */
 export async function provision(
   endpoints: { dynamodb: string; sqs: string },
   tableName: string,
@@ -140,8 +142,17 @@ export async function provision(
   };
   const events = await queueWithDlq(QUEUES.events, visibilitySeconds.events);
   const notify = await queueWithDlq(QUEUES.notify, visibilitySeconds.notify);
+  const drain = await queueWithDlq(QUEUES.drain, visibilitySeconds.drain);
   sqs.destroy();
-  return { tableName, eventsQueueUrl: events.url, eventsDlqUrl: events.dlqUrl, notifyQueueUrl: notify.url, notifyDlqUrl: notify.dlqUrl };
+  return {
+    tableName,
+    eventsQueueUrl: events.url,
+    eventsDlqUrl: events.dlqUrl,
+    notifyQueueUrl: notify.url,
+    notifyDlqUrl: notify.dlqUrl,
+    drainQueueUrl: drain.url,
+    drainDlqUrl: drain.dlqUrl,
+  };
 }
 
 /**
@@ -176,6 +187,7 @@ export function localEnv(endpoints: { dynamodb: string; sqs: string }, p: Provis
     EVENTS_DLQ_URL: p.eventsDlqUrl,
     NOTIFY_QUEUE_URL: p.notifyQueueUrl,
     NOTIFY_DLQ_URL: p.notifyDlqUrl,
+    DRAIN_QUEUE_URL: p.drainQueueUrl,
     // No CloudWatch here: keep Powertools' EMF metric lines out of the local logs.
     POWERTOOLS_METRICS_DISABLED: 'true',
   } satisfies LocalEnv;

@@ -98,6 +98,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const consumers = [
       { name: 'events', queueUrl: queues.eventsQueueUrl, settings: QUEUES.events, load: async () => (await import('../../functions/events')).handler },
       { name: 'sender', queueUrl: queues.notifyQueueUrl, settings: QUEUES.notify, load: async () => (await import('../../functions/sender')).handler },
+      { name: 'drain', queueUrl: queues.drainQueueUrl, settings: QUEUES.drain, load: async () => (await import('../../functions/drain')).handler },
     ];
     for (const c of consumers) {
       const poller = startPoller({
@@ -106,8 +107,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         handler: (await c.load()) as SqsHandler,
         functionName: c.name,
         concurrency: opts.pollerConcurrency ?? 1,
-        // The sender scales with its backlog up to the deployed maximum concurrency, as Lambda's event source does.
-        maxConcurrency: c.name === 'sender' ? opts.senderMaxConcurrency ?? num(process.env.LOCAL_SENDER_MAX_CONCURRENCY) ?? DEFAULT_SENDER_MAX_CONCURRENCY : undefined,
+        // The sender and the drain scale with their backlog up to the deployed maximum concurrency, as Lambda's event source does.
+        maxConcurrency: c.name !== 'events' ? opts.senderMaxConcurrency ?? num(process.env.LOCAL_SENDER_MAX_CONCURRENCY) ?? DEFAULT_SENDER_MAX_CONCURRENCY : undefined,
         ...pollerSettings(c.settings),
       });
       stops.push(() => poller.stop());

@@ -9,6 +9,8 @@ export const SERVICE_NAME = 'dingtalk-bridge';
 export const QUEUES = {
   events: { name: 'dingtalk-events', batchSize: 10, maxBatchingWindowSeconds: 1, maxReceiveCount: 5, consumerTimeoutSeconds: 30 },
   notify: { name: 'dingtalk-notify', batchSize: 10, maxBatchingWindowSeconds: 0, maxReceiveCount: 8, consumerTimeoutSeconds: 60 },
+  /** Drain requests (lib/lanes): one app per message; its holder sends for up to its whole timeout. */
+  drain: { name: 'dingtalk-drain', batchSize: 1, maxBatchingWindowSeconds: 0, maxReceiveCount: 5, consumerTimeoutSeconds: 120 },
 } as const;
 
 /** SQS visibility timeout for a queue: six times its consumer's timeout, as AWS recommends. */

@@ -18,6 +18,8 @@ export const envSchema = z.object({
   NOTIFY_QUEUE_URL: z.string().url().optional(),
   /** The notify dead-letter queue: the sender puts messages that can never be delivered here, with the reason. */
   NOTIFY_DLQ_URL: z.string().url().optional(),
+  /** The drain queue: requests to send an app's backlog (lib/lanes). */
+  DRAIN_QUEUE_URL: z.string().url().optional(),
   /** Sender retry backoff: delay before the 2nd receive, doubling per receive (jittered), seconds. */
   NOTIFY_RETRY_BASE_SECONDS: z.coerce.number().min(0).max(900).default(5),
   /** Per-request timeout for DingTalk calls, ms. */

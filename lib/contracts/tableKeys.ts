@@ -13,6 +13,8 @@
  * | inbound events per month   | ORG#<corpId>               | EVENTS#<YYYY-MM>         |      |
  * | monthly call counter       | ORG#<corpId>               | QUOTA#<YYYY-MM>          | yes  |
  * | rate limiter (GCRA)        | RATE#<clientId>#<api>      | RATE                     | 1 d  |
+ * | app's lane lease (pacer)   | LANES                      | APP#<clientId>           |      |
+ * | app's backlog (a message)  | BACKLOG#<clientId>         | <0|1>#<queuedAt>#<sqsId> |      |
  * | parked message             | PARK#<corpId>              | <0|1>#<parkedAt>#<msgId> |      |
  * | org with parked messages   | PARKED                     | ORG#<corpId>             |      |
  * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes  |
@@ -124,6 +126,31 @@ export const PARKED_ORGS_PK = 'PARKED';
  * parkedOrgKey('dingcorp') // { pk: 'PARKED', sk: 'ORG#dingcorp' }
  */
 export const parkedOrgKey = (corpId: string): ItemKey => ({ pk: PARKED_ORGS_PK, sk: `ORG#${corpId}` });
+
+/** Partition of the lane leases, one item per app: the sweep's work list (lib/lanes/lease.ts). */
+export const LANES_PK = 'LANES';
+
+/**
+ * The lease of an app's lane: who paces its robot calls now, until when, and the last calls' bounds.
+ *
+ * @example
+ * laneKey('dingabc') // { pk: 'LANES', sk: 'APP#dingabc' }
+ */
+export const laneKey = (clientId: string): ItemKey => ({ pk: LANES_PK, sk: `APP#${clientId}` });
+
+/** The clientId of a lane item's sort key. */
+export const clientIdOfLane = (sk: string): string => sk.replace(/^APP#/, '');
+
+/** Partition of an app's backlog: the messages waiting for its lane's holder. */
+export const backlogPk = (clientId: string): string => `BACKLOG#${clientId}`;
+
+/**
+ * Sort key of a backlogged message: critical first, then the oldest, then its SQS message id (unique).
+ *
+ * @example
+ * backlogSk(false, 1900000000000, 'm-1') // '1#001900000000000#m-1'
+ */
+export const backlogSk = parkSk;
 
 /**
  * The mobile -> userId cache of an organisation.

@@ -44,11 +44,6 @@ export interface SenderDeps {
   /** Where a message stopped by the monthly quota goes. Default: the dead-letter queue (the quota issue plugs parking in). */
   park?: (msg: NotifyQueueMessage, reason: string) => Promise<void>;
   handlers?: Partial<KindHandlers>;
-  /**
-   * Asked before any work on a message: ms to defer it by (its app has no rate-limit slot soon),
-   * or 0 to deliver now. Deferring re-queues it with a delay: no delivery records, no DingTalk call.
-   */
-  precheck?: (msg: NotifyQueueMessage, deferrals: number) => Promise<number>;
   concurrency?: number;
   logger?: Logger;
   /** Where delivery metrics go (possible duplicates). */
@@ -73,7 +68,14 @@ export interface Sender {
    * export const handler = (event: SQSEvent, context: Context) =>
    *   processPartialResponse(event, sender.prepare(event.Records), processor, { context });
    */
-  prepare(records: readonly SQSRecord[], opts?: { deadline?: number }): (record: SQSRecord) => Promise<DeliveryResult>;
+  prepare(records: readonly SQSRecord[], opts?: PrepareOptions): (record: SQSRecord) => Promise<DeliveryResult>;
+}
+
+export interface PrepareOptions {
+  /** Epoch ms after which no DingTalk call may start (see {@link callDeadline}). */
+  deadline?: number;
+  /** Concurrent DingTalk calls for the batch (a lane: its app's QPS); default the sender's. */
+  concurrency?: number;
 }
 
 /** Time kept free at the end of an invocation beyond one DingTalk call's timeout: writing outcomes, settling records. */
@@ -89,8 +91,11 @@ export const DEADLINE_MARGIN_MS = 3000;
 export const callDeadline = (context: { getRemainingTimeInMillis(): number }, clientTimeoutMs: number, now: number = Date.now()): number =>
   now + context.getRemainingTimeInMillis() - clientTimeoutMs - DEADLINE_MARGIN_MS;
 
-/** Message attribute on a re-queued (deferred) copy: how many times the message was deferred. */
-export const DEFERRALS_ATTRIBUTE = 'deferrals';
+/**
+ * `eventSource` of a record read from an app's backlog (lib/lanes) rather than received from SQS: it
+ * has no receipt handle, so a retry is a fresh delayed copy on the notify queue.
+ */
+export const BACKLOG_SOURCE = 'bridge:backlog';
 
 export const DEFAULT_RETRY: RetryPolicy = { baseSeconds: 5, capSeconds: 900, maxReceiveCount: QUEUES.notify.maxReceiveCount };
 
@@ -117,11 +122,8 @@ export function createSender(deps: SenderDeps): Sender {
   const toDeadLetter = async (record: SQSRecord, reason: string, ids: { tenantId?: string; id?: string }, receiveCount: number) =>
     deadLetter(deps.sqs, deps.dlqUrl, record.body, { source: 'sender', reason, tenantId: ids.tenantId, messageId: ids.id, sqsMessageId: record.messageId, receiveCount }, now());
 
-  /**
-   * Validates a record and asks the pre-check (unless `precheck` is false: its calls are already
-   * counted): a job to deliver, or the record's result already (invalid: dead-lettered; deferred: re-queued).
-   */
-  const admit = async (record: SQSRecord, deadline: number | undefined, parsed: ParseResult = parseNotifyMessage(record.body), precheck = true): Promise<Admission> => {
+  /** Validates a record: a job to deliver, or the record's result already (invalid: dead-lettered). */
+  const admit = async (record: SQSRecord, { deadline, concurrency }: PrepareOptions, parsed: ParseResult = parseNotifyMessage(record.body)): Promise<Admission> => {
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
     if (!parsed.ok) {
       baseLog.error('invalid notify message: dead-lettered', { sqsMessageId: record.messageId, tenantId: parsed.tenantId, notifyId: parsed.id, reason: parsed.reason });
@@ -130,28 +132,31 @@ export function createSender(deps: SenderDeps): Sender {
     }
     const msg = parsed.message;
     const log = baseLog.createChild({ persistentKeys: { tenantId: msg.tenantId, notifyId: msg.id, kind: msg.kind, sqsMessageId: record.messageId, receiveCount } });
-    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: deps.concurrency ?? 4, deadline, metrics: deps.metrics };
-    const deferrals = Number(record.messageAttributes?.[DEFERRALS_ATTRIBUTE]?.stringValue ?? '0') || 0;
-    const job: Job = { record, msg, ctx, log, receiveCount, deferrals };
-    const wait = deps.precheck && precheck ? await deps.precheck(msg, deferrals) : 0;
-    if (wait > 0 && (await requeue(job, wait, 'rate limit backlog'))) return { result: { verdict: 'defer', deferMs: wait, counts: {}, untracked: true } };
-    return { job };
+    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics };
+    return { job: { record, msg, ctx, log, receiveCount } };
   };
 
-  const requeue = async ({ record, msg, log, deferrals }: Job, deferMs: number, reason: string): Promise<boolean> => {
+  const requeue = async ({ record, msg, log }: Job, deferMs: number, reason: string): Promise<boolean> => {
     const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
     if (!queueUrl) return false;
-    // A fresh copy with a delay: waiting for a slot is not a failed receive, so it never walks
-    // a healthy message towards the dead-letter queue. It comes back at most a second early.
-    const delaySeconds = Math.min(900, Math.max(1, Math.floor(deferMs / 1000)));
-    await sendText(deps.sqs, queueUrl, record.body, { delaySeconds, numbers: { [DEFERRALS_ATTRIBUTE]: deferrals + 1 }, groupId: msg.tenantId });
-    log.info('deferred: re-queued until its app has a rate-limit slot', { reason, delaySeconds });
+    // A fresh copy with a delay: waiting (for a claim's lease, DingTalk's wait) is not a failed
+    // receive, so it never walks a healthy message towards the dead-letter queue.
+    const delaySeconds = Math.min(900, Math.max(1, Math.ceil(deferMs / 1000)));
+    await sendText(deps.sqs, queueUrl, record.body, { delaySeconds, groupId: msg.tenantId });
+    log.info('deferred: re-queued with a delay', { reason, delaySeconds });
     return true;
   };
 
-  const giveBack = async ({ record, log, receiveCount }: Job, reason: string, atLeastMs = 0): Promise<never> => {
+  const giveBack = async (job: Job, reason: string, atLeastMs = 0): Promise<never> => {
+    const { record, log, receiveCount } = job;
     // DingTalk may say how long to wait (a per-minute limit, an IP ban): never sooner than that.
     const delay = Math.min(retry.capSeconds, Math.max(backoffSeconds(receiveCount, retry, deps.random), Math.ceil(atLeastMs / 1000)));
+    if (record.eventSource === BACKLOG_SOURCE) {
+      // From a backlog: no receipt to delay; a fresh copy comes back after the backoff (failed
+      // attempts are counted on the message's record).
+      await requeue(job, delay * 1000, reason);
+      throw new RetryLaterError(reason, delay);
+    }
     const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
     try {
       if (queueUrl) await delayRedelivery(deps.sqs, queueUrl, record.receiptHandle, delay);
@@ -221,32 +226,19 @@ export function createSender(deps: SenderDeps): Sender {
     }
   };
 
-  const processRecord = async (record: SQSRecord, deadline?: number): Promise<DeliveryResult> => {
-    const admitted = await admit(record, deadline);
+  const processRecord = async (record: SQSRecord, deadline?: number, opts: PrepareOptions = { deadline }): Promise<DeliveryResult> => {
+    const admitted = await admit(record, opts);
     if ('result' in admitted) return admitted.result;
     const { ctx, msg } = admitted.job;
     return conclude(admitted.job, () => handlers[msg.kind](ctx, msg as never));
   };
 
   /**
-   * Admits the records of one coalescing group and delivers them together. The pre-check counts one
-   * call per message: it is asked only for a message that opens a call of its own (see CallLedger),
-   * the others ride on the shared batchSend calls already admitted. Never rejects: each record's
-   * outcome (admission error, early result, or its job and attempt) comes back in order.
+   * Admits the records of one coalescing group and delivers them together. Never rejects: each
+   * record's outcome (admission error, early result, or its job and attempt) comes back in order.
    */
-  const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>, deadline: number | undefined): Promise<Planned[]> => {
-    const ledger = new CallLedger(BATCH_SEND_MAX_USERS);
-    const admissions: Array<PromiseSettledResult<Admission>> = [];
-    for (const { record, parsed } of members) {
-      const to = (parsed.message as NotifyRequest).to;
-      try {
-        const a = await admit(record, deadline, parsed, ledger.opensCall(to));
-        if ('job' in a) ledger.add(to);
-        admissions.push({ status: 'fulfilled', value: a });
-      } catch (e) {
-        admissions.push({ status: 'rejected', reason: e });
-      }
-    }
+  const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>, opts: PrepareOptions): Promise<Planned[]> => {
+    const admissions = await Promise.allSettled(members.map(({ record, parsed }) => admit(record, opts, parsed)));
     const jobs = admissions.flatMap((a) => (a.status === 'fulfilled' && 'job' in a.value ? [a.value.job] : []));
     const attempts = await deliverNotifyBatch(jobs.map((j) => ({ ctx: j.ctx, msg: j.msg as NotifyRequest }))).catch((e: unknown) =>
       jobs.map((): PromiseSettledResult<DeliveryResult> => ({ status: 'rejected', reason: e })),
@@ -262,7 +254,7 @@ export function createSender(deps: SenderDeps): Sender {
   return {
     processRecord,
 
-    prepare(records: readonly SQSRecord[], { deadline }: { deadline?: number } = {}) {
+    prepare(records: readonly SQSRecord[], opts: PrepareOptions = {}) {
       const planned = new Map<string, Promise<Planned>>();
       if (handlers.notify === deliverNotify) {
         const candidates = records.flatMap((record) => {
@@ -270,13 +262,13 @@ export function createSender(deps: SenderDeps): Sender {
           return parsed.ok && parsed.message.kind === 'notify' ? [{ record, parsed, key: coalesceKey(parsed.message, render(parsed.message.message)) }] : [];
         });
         for (const members of groupBy(candidates, (c) => c.key)) {
-          const delivered = deliverGroup(members, deadline).catch((e: unknown) => members.map((): Planned => ({ error: e })));
+          const delivered = deliverGroup(members, opts).catch((e: unknown) => members.map((): Planned => ({ error: e })));
           members.forEach((m, i) => planned.set(recordKey(m.record), delivered.then((all) => all[i])));
         }
       }
       return async (record: SQSRecord): Promise<DeliveryResult> => {
         const mine = planned.get(recordKey(record));
-        if (!mine) return processRecord(record, deadline);
+        if (!mine) return processRecord(record, opts.deadline, opts);
         const p = await mine;
         if ('error' in p) throw p.error;
         if ('result' in p) return p.result;
@@ -297,7 +289,6 @@ interface Job {
   ctx: DeliveryContext;
   log: Logger;
   receiveCount: number;
-  deferrals: number;
 }
 
 /** A job to deliver, or the record's result without a delivery (invalid, deferred by the pre-check). */

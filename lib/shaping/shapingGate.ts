@@ -6,6 +6,7 @@ import { logger } from '../log';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { RateLimiter } from './rateLimiter';
 import { realSleep, systemClock, type Clock, type Sleep } from '../util/time';
+import type { PacedCall } from './windowPacer';
 
 /** The limits in force for a tenant (its overrides, else its edition's). */
 export type LimitsOf = (tenantId: string) => Promise<{ qps: number; monthlyQuota: number }>;
@@ -19,10 +20,22 @@ export interface ShapingGateOptions {
   /** Most slots one limiter write reserves for the calls waiting here. Default 10. */
   slotsPerWrite?: number;
   reservePercent?: number;
+  /**
+   * The pacer of an app's API while this process holds the app's lane (lib/lanes): its calls are
+   * paced locally, with no limiter write. Absent (or undefined for a call): the shared limiter.
+   */
+  pacerFor?: (clientId: string, api: DingTalkApi) => CallPacer | undefined;
   /** Where `CallsSent`, `Throttled`, `Deferred` and `QuotaUsedPercent` go (Powertools metrics). */
   metrics?: Pick<Metrics, 'addMetric'>;
   clock?: Clock;
   sleep?: Sleep;
+}
+
+/** Paces calls locally (a WindowPacer held under the app's lane lease). */
+export interface CallPacer {
+  /** Waits for the call's turn and records its start; undefined when it cannot start in time (not made). */
+  start(): Promise<PacedCall | undefined>;
+  finish(call: PacedCall): void;
 }
 
 interface Waiter {
@@ -40,7 +53,9 @@ interface SlotQueue {
 /**
  * The CallGate that holds every tenant under DingTalk's limits, shared by every Lambda instance:
  *
- * - **QPS per app per API**: the DynamoDB rate limiter hands out slot times; calls waiting in this
+ * - **QPS per app per API**: robot calls made under the app's lane lease are paced locally by its
+ *   WindowPacer (no DynamoDB write per call); any other call takes a slot from the DynamoDB rate
+ *   limiter, which hands out slot times; calls waiting in this
  *   instance for the same (app, API) share one limiter write, and each call fires at its slot.
  *   A slot that is too far away (the app's backlog) fails the call as `deferred` (not made), so
  *   the sender re-queues the message with a delay and serves other tenants meanwhile.
@@ -56,8 +71,7 @@ interface SlotQueue {
 export class ShapingGate implements CallGate {
   private readonly queues = new Map<string, SlotQueue>();
   private readonly held = new WeakMap<GateCall, string>();
-  /** Slots reserved at admission (the sender's precheck), taken by the calls that follow. */
-  private readonly pool = new Map<string, number[]>();
+  private readonly paced = new WeakMap<GateCall, { pacer: CallPacer; call: PacedCall }>();
   private readonly maxWaitMs: number;
   private readonly slotsPerWrite: number;
   private readonly clock: Clock;
@@ -70,37 +84,15 @@ export class ShapingGate implements CallGate {
     this.sleep = opts.sleep ?? realSleep;
   }
 
-  /**
-   * Admission, asked by the sender before any work on a message: 0 when a slot for `api` of this
-   * tenant's app was reserved within `maxWaitMs` (the message's call will use it), else how long
-   * until one could be. Judged first from what this instance last saw (no DynamoDB call), so a
-   * backlogged tenant's messages are turned away cheaply; otherwise the slot is reserved now, with
-   * the shared limiter, several per write.
-   */
-  async waitEstimate(tenantId: string, clientId: string, api: DingTalkApi, hold = false): Promise<number> {
-    const { qps } = await this.opts.limits(tenantId);
-    const seen = this.opts.limiter.peek({ clientId, api }, this.clock());
-    if (seen > this.maxWaitMs) return seen;
-    try {
-      // A new message that cannot have a slot at once is deferred before any work; one back from
-      // the waiting line (`hold`) has had its turn and may wait up to maxWaitMs.
-      const slot = await this.reserveSlot(clientId, api, qps, hold ? this.maxWaitMs : 0);
-      const key = `${clientId}|${api}`;
-      this.pool.set(key, [...(this.pool.get(key) ?? []), slot].sort((a, b) => a - b));
-      return 0;
-    } catch (e) {
-      if (e instanceof DingTalkError && e.retryAfterMs) return e.retryAfterMs;
-      throw e;
-    }
-  }
-
   async before(call: GateCall): Promise<void> {
     const limits = await this.opts.limits(call.tenantId);
     // The quota first, then the slot: nothing may stand between the slot check and the call, or
     // a slow write would make it fire late (and crowd the call qps slots later).
     const month = call.counted ? await this.reserveQuota(call, limits.monthlyQuota) : undefined;
     try {
-      await this.slot(call.clientId, call.api, limits.qps);
+      const pacer = this.opts.pacerFor?.(call.clientId, call.api);
+      if (pacer) await this.pacedStart(pacer, call);
+      else await this.slot(call.clientId, call.api, limits.qps);
     } catch (e) {
       this.opts.metrics?.addMetric('Deferred', MetricUnit.Count, 1);
       if (month) await release(this.opts.table, call.corpId, 1, month);
@@ -110,6 +102,9 @@ export class ShapingGate implements CallGate {
   }
 
   async after(call: GateCall, result: DingTalkResult<unknown>): Promise<void> {
+    const paced = this.paced.get(call);
+    if (paced) paced.pacer.finish(paced.call);
+    this.paced.delete(call);
     const month = this.held.get(call);
     this.held.delete(call);
     if (result.kind === 'ok' && call.counted) this.opts.metrics?.addMetric('CallsSent', MetricUnit.Count, 1);
@@ -155,13 +150,16 @@ export class ShapingGate implements CallGate {
     );
   }
 
-  /** Waits for a slot and returns at it: one reserved at admission if still ahead, else a new one. */
-  private async slot(clientId: string, api: DingTalkApi, qps: number): Promise<void> {
-    const pooled = this.pool.get(`${clientId}|${api}`);
-    while (pooled?.length) {
-      const slot = pooled.shift()!;
-      if (await this.opts.limiter.waitForSlot(slot)) return;
+  private async pacedStart(pacer: CallPacer, call: GateCall): Promise<void> {
+    const started = await pacer.start();
+    if (!started) {
+      throw new DingTalkError({ kind: 'retryable', code: DEFERRED_CODE, message: 'the lane lease ends before the call could start', cause: 'deferred', retryAfterMs: 1000 }, call.api);
     }
+    this.paced.set(call, { pacer, call: started });
+  }
+
+  /** Waits for a slot from the shared limiter and returns at it. */
+  private async slot(clientId: string, api: DingTalkApi, qps: number): Promise<void> {
     for (;;) {
       // Woke too late for a slot: firing now would crowd the call qps slots later. Take another.
       if (await this.opts.limiter.waitForSlot(await this.reserveSlot(clientId, api, qps))) return;

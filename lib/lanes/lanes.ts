@@ -1,0 +1,336 @@
+import { randomUUID } from 'node:crypto';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSRecord } from 'aws-lambda';
+import type { DrainMessage } from '../contracts/drainMessage';
+import { parseNotifyMessage } from '../contracts/notifyMessage';
+import { limitsOf, type Tenant } from '../contracts/tenant';
+import type { DingTalkApi } from '../dingtalk/errors';
+import type { DeliveryResult } from '../delivery/verdict';
+import { logger as rootLogger } from '../log';
+import { sendJson } from '../queue/sqs';
+import { RetryLaterError } from '../sender/backoff';
+import { BACKLOG_SOURCE, type Sender } from '../sender/createSender';
+import type { CallPacer } from '../shaping/shapingGate';
+import { DEFAULT_SKEW_MS, WindowPacer } from '../shaping/windowPacer';
+import type { Table } from '../store/table';
+import { groupBy } from '../util/lists';
+import { systemClock, type Clock } from '../util/time';
+import { addToBacklog, backlogPage, removeFromBacklog, type BacklogItem } from './backlog';
+import { acquireLease, LEASE_MS, listLanes, releaseLease, renewLease, type Lease } from './lease';
+
+/** The robot APIs an app's lane paces (the calls every page makes). Others use the shared limiter. */
+export const PACED_APIS: readonly DingTalkApi[] = ['batchSend', 'groupSend'];
+
+/** Most backlog messages read (and coalesced) at once: 200 identical pages go out in 10 calls. */
+export const PAGE_SIZE = 200;
+
+export interface LanesDeps {
+  table: Table;
+  sqs: SQSClient;
+  /** The sender core: delivers records (from SQS or from a backlog) and settles them. */
+  sender: Sender;
+  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  /** The drain queue (DRAIN_QUEUE_URL): where "drain this app's backlog" requests go. */
+  drainQueueUrl?: string;
+  clock?: Clock;
+  /** Largest clock difference between two instances handing a lane on (see WindowPacer.inherit). */
+  skewMs?: number;
+  logger?: Logger;
+}
+
+/** A lane this process holds now. */
+interface Held {
+  lease: Lease;
+  qps: number;
+}
+
+/**
+ * Lanes (docs/DESIGN.md, "Shaping"): each app's robot calls are sent by one holder at a time, paced
+ * locally. A notify batch is split by app: for an app whose lane is free, the sender takes the lane
+ * and delivers at once (a quiet tenant's page goes straight through); for an app whose lane is held
+ * (a tenant in a storm), the messages go to the app's backlog in DynamoDB and are acknowledged, so
+ * the shared queue stays short. The holder drains the backlog at the app's exact pace until its
+ * invocation ends, then hands on through a drain request.
+ *
+ * No message is stranded: a backlog writer tries the lane after writing, and every holder checks
+ * the backlog after giving the lane back (one of the two sees the other). A holder that dies loses
+ * the lane after LEASE_MS; the scheduled sweep and a delayed drain request pick its backlog up.
+ *
+ * @example
+ * const lanes = new Lanes({ table, sqs, sender, getTenant, drainQueueUrl });
+ * // shaping gate: pacerFor: lanes.pacerFor
+ * export const handler = (event, context) => processPartialResponse(event, lanes.route(event.Records, { deadline }), processor, { context });
+ */
+export class Lanes {
+  /** This process: a lane's bounds written by it are its own, not inherited. */
+  private readonly instance = randomUUID();
+  private readonly held = new Map<string, Held>();
+  /** Per app and API, kept across invocations of a warm instance. */
+  private readonly pacers = new Map<string, WindowPacer>();
+  private readonly watched = new Map<string, number>();
+  private readonly clock: Clock;
+  private readonly skewMs: number;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: LanesDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.skewMs = deps.skewMs ?? DEFAULT_SKEW_MS;
+    this.log = deps.logger ?? rootLogger;
+  }
+
+  /** For ShapingGate's `pacerFor`: the pacer of a robot API of an app whose lane this process holds. */
+  readonly pacerFor = (clientId: string, api: DingTalkApi): CallPacer | undefined => {
+    const held = this.held.get(clientId);
+    if (!held || !PACED_APIS.includes(api)) return undefined;
+    const pacer = this.pacer(clientId, api, held.qps);
+    return {
+      start: async () => {
+        // A call must be answered, and out of the window, before the lease could pass on.
+        if (held.lease.until - this.clock() < LEASE_MS / 2) await renewLease(this.deps.table, held.lease, this.clock());
+        return pacer.start(held.lease.until - pacer.windowMs - pacer.maxCallMs - this.skewMs - 3);
+      },
+      finish: (call) => pacer.finish(call),
+    };
+  };
+
+  /**
+   * The sender's entry: starts delivering a notify batch, app by app, and returns the record
+   * handler for Powertools' processPartialResponse. Records that are not valid or whose tenant is
+   * unknown go straight to the sender (which dead-letters them with the reason).
+   */
+  route(records: readonly SQSRecord[], opts: { deadline?: number } = {}): (record: SQSRecord) => Promise<DeliveryResult> {
+    const direct: SQSRecord[] = [];
+    const results = new Map<SQSRecord, Promise<DeliveryResult>>();
+    const byApp = (async () => {
+      const known: Array<{ record: SQSRecord; tenant: Tenant; critical: boolean }> = [];
+      for (const record of records) {
+        const parsed = parseNotifyMessage(record.body);
+        const tenant = parsed.ok ? await this.deps.getTenant(parsed.message.tenantId).catch(() => undefined) : undefined;
+        if (parsed.ok && tenant) known.push({ record, tenant, critical: parsed.message.kind === 'war_room.create' || parsed.message.severity === 'critical' });
+        else direct.push(record);
+      }
+      return groupBy(known, (k) => k.tenant.clientId);
+    })();
+    const started = byApp.then((groups) => {
+      for (const group of groups) {
+        const done = this.sendOrBacklog(group, opts.deadline);
+        group.forEach((g, i) => results.set(g.record, done.then((all) => all[i])));
+      }
+      const handle = this.deps.sender.prepare(direct, opts);
+      for (const r of direct) results.set(r, handle(r));
+    });
+    return async (record) => {
+      await started;
+      const mine = [...results.entries()].find(([r]) => r.messageId === record.messageId && r.receiptHandle === record.receiptHandle)?.[1];
+      if (!mine) throw new Error(`record ${record.messageId} was not in the batch`);
+      return mine;
+    };
+  }
+
+  /** One app's messages of a batch: delivered now under its lane, or put in its backlog. */
+  private async sendOrBacklog(group: ReadonlyArray<{ record: SQSRecord; tenant: Tenant; critical: boolean }>, deadline?: number): Promise<Array<Promise<DeliveryResult>>> {
+    const { clientId } = group[0].tenant;
+    const holder = `${this.instance}:${randomUUID()}`;
+    const qps = Math.min(...group.map((g) => limitsOf(g.tenant).qps));
+    if (await this.take(clientId, holder, qps)) {
+      try {
+        const handle = this.deps.sender.prepare(group.map((g) => g.record), { deadline, concurrency: qps });
+        const results = group.map((g) => handle(g.record));
+        await Promise.allSettled(results);
+        return results;
+      } finally {
+        await this.giveBack(clientId);
+      }
+    }
+    const now = this.clock();
+    await addToBacklog(
+      this.deps.table,
+      clientId,
+      group.map((g) => ({
+        body: g.record.body,
+        tenantId: g.tenant.tenantId,
+        sqsMessageId: g.record.messageId,
+        receiveCount: Number(g.record.attributes?.ApproximateReceiveCount ?? '1') || 1,
+        sentAt: Number(g.record.attributes?.SentTimestamp ?? now) || now,
+        critical: g.critical,
+      })),
+      now,
+    );
+    const queued: DeliveryResult = { verdict: 'defer', reason: "in its app's backlog: sent at the app's pace by its lane's holder", counts: {}, untracked: true };
+    // Written first, then the lane tried again: either this sees the holder gone, or the holder,
+    // checking after it gave the lane back, sees these messages.
+    if (await this.take(clientId, holder, qps)) {
+      await this.giveBack(clientId);
+    } else await this.watch(clientId);
+    return group.map(() => Promise.resolve(queued));
+  }
+
+  /**
+   * The drain function's entry: takes the app's lane and sends its backlog, a page at a time, until
+   * it is empty or the invocation nears its `deadline` (then hands on with a drain request).
+   * 'busy' when another holder has the lane (it will drain).
+   */
+  async drain(clientId: string, opts: { deadline: number }): Promise<{ sent: number; busy?: boolean }> {
+    const holder = `${this.instance}:${randomUUID()}`;
+    const tenant = await this.tenantOfBacklog(clientId);
+    if (!tenant) return { sent: 0 };
+    const qps = limitsOf(tenant).qps;
+    if (!(await this.take(clientId, holder, qps))) {
+      await this.watch(clientId);
+      return { sent: 0, busy: true };
+    }
+    let sent = 0;
+    let handOnAfter: number | undefined;
+    // Two pages in flight at most: the next is read and opened while the last calls of the one
+    // before are made, so the pacer never waits for DynamoDB between pages.
+    const inFlight = new Map<string, Promise<boolean>>();
+    try {
+      for (;;) {
+        const left = opts.deadline - this.clock();
+        if (left < 2000) {
+          handOnAfter = 0;
+          break;
+        }
+        // No more than can be sent before the deadline: what is read is claimed call by call.
+        const room = Math.min(PAGE_SIZE, Math.floor((left / 1000) * qps * 0.8)) - inFlight.size;
+        const page = room < 1 ? [] : (await backlogPage(this.deps.table, clientId, room + inFlight.size)).filter((p) => !inFlight.has(p.sk)).slice(0, room);
+        if (!page.length && !inFlight.size) break;
+        if (page.length) {
+          const settled = this.sendPage(clientId, page, qps, opts.deadline).then((n) => {
+            sent += n;
+            return n === page.length;
+          });
+          for (const p of page) inFlight.set(p.sk, settled);
+        }
+        // Wait for the older page (or the only one) before reading again.
+        const oldest = inFlight.values().next().value!;
+        const allSettled = await oldest;
+        for (const [sk, pr] of [...inFlight]) if (pr === oldest) inFlight.delete(sk);
+        if (!allSettled) {
+          // Something could not be settled (SQS or DynamoDB failing): try again shortly, not in a loop.
+          handOnAfter = 5;
+          break;
+        }
+      }
+      await Promise.all(inFlight.values());
+    } finally {
+      await this.giveBack(clientId, handOnAfter);
+    }
+    return { sent };
+  }
+
+  /**
+   * Delivers a page of the backlog and removes what was settled (sent, dead-lettered, parked, or
+   * back on the notify queue with a delay): how many. A message that could not be settled stays.
+   */
+  private async sendPage(clientId: string, page: readonly BacklogItem[], qps: number, deadline: number): Promise<number> {
+    const records = page.map(toRecord);
+    const handle = this.deps.sender.prepare(records, { deadline, concurrency: qps });
+    const settled = await Promise.allSettled(records.map((r) => handle(r)));
+    const over = page.filter((_, i) => settled[i].status === 'fulfilled' || (settled[i] as PromiseRejectedResult).reason instanceof RetryLaterError);
+    await removeFromBacklog(this.deps.table, clientId, over.map((p) => p.sk));
+    if (over.length < page.length) this.log.error('backlog messages could not be settled: the drain comes back later', { clientId, unsettled: page.length - over.length });
+    return over.length;
+  }
+
+  private pacer(clientId: string, api: DingTalkApi, qps: number): WindowPacer {
+    const key = `${clientId}|${api}`;
+    let p = this.pacers.get(key);
+    if (!p || p.qps !== qps) this.pacers.set(key, (p = new WindowPacer({ qps })));
+    return p;
+  }
+
+  /** Takes an app's lane for this invocation (and what the previous holder left). */
+  private async take(clientId: string, holder: string, qps: number): Promise<boolean> {
+    if (this.held.has(clientId)) return false; // another invocation of this process holds it
+    const lease = await acquireLease(this.deps.table, clientId, holder, this.clock());
+    if (!lease) return false;
+    if (this.held.has(clientId)) {
+      await releaseLease(this.deps.table, lease, {});
+      return false;
+    }
+    this.held.set(clientId, { lease, qps });
+    if (lease.recentFrom !== this.instance) {
+      for (const api of PACED_APIS) this.pacer(clientId, api, qps).inherit(lease.recent[api] ?? [], this.skewMs);
+    }
+    return true;
+  }
+
+  /**
+   * Gives an app's lane back with its last calls' bounds, then checks its backlog: messages
+   * there get a drain request (after `handOnAfter` s when given: the holder stopped early).
+   */
+  private async giveBack(clientId: string, handOnAfter?: number): Promise<void> {
+    const held = this.held.get(clientId);
+    if (!held) return;
+    this.held.delete(clientId);
+    const recent = Object.fromEntries(PACED_APIS.map((api) => [api, this.pacer(clientId, api, held.qps).recent()]));
+    try {
+      await releaseLease(this.deps.table, held.lease, recent, this.instance);
+      if (handOnAfter !== undefined || (await backlogPage(this.deps.table, clientId, 1)).length) await this.requestDrain(clientId, handOnAfter ?? 0);
+    } catch (e) {
+      // The lease runs out and the sweep finds the backlog.
+      this.log.error('could not hand the lane on: the sweep picks its backlog up', { clientId, error: e as Error });
+    }
+  }
+
+  /**
+   * The lane is held elsewhere: a drain request for when its lease would run out, in case the
+   * holder dies. At most one per app per 10 s from this process.
+   */
+  private async watch(clientId: string): Promise<void> {
+    const now = this.clock();
+    if ((this.watched.get(clientId) ?? 0) > now) return;
+    this.watched.set(clientId, now + 10_000);
+    await this.requestDrain(clientId, Math.ceil(LEASE_MS / 1000) + 1).catch((e: Error) => this.log.error('could not request a drain', { clientId, error: e }));
+  }
+
+  private requestDrain(clientId: string, delaySeconds = 0): Promise<void> {
+    return requestDrain(this.deps.sqs, this.deps.drainQueueUrl, clientId, delaySeconds);
+  }
+
+  /** The tenant of the first backlogged message (for the app's limits); undefined when the backlog is empty. */
+  private async tenantOfBacklog(clientId: string): Promise<Tenant | undefined> {
+    const [first] = await backlogPage(this.deps.table, clientId, 1);
+    return first ? this.deps.getTenant(first.tenantId) : undefined;
+  }
+}
+
+/** Asks the drain function to send an app's backlog (after `delaySeconds`). */
+export async function requestDrain(sqs: SQSClient, drainQueueUrl: string | undefined, clientId: string, delaySeconds = 0): Promise<void> {
+  if (!drainQueueUrl) throw new Error('DRAIN_QUEUE_URL is not set: a backlog cannot be drained');
+  const request: DrainMessage = { clientId };
+  await sendJson(sqs, drainQueueUrl, request, { delaySeconds, groupId: clientId });
+}
+
+/**
+ * The scheduled sweep (with unpark): a drain request for every app whose holder died (its lease ran
+ * out unreleased) or whose backlog waits with no holder. Returns the apps it asked to drain.
+ */
+export async function sweepLanes(deps: { table: Table; sqs: SQSClient; drainQueueUrl?: string }, now: number = Date.now()): Promise<string[]> {
+  const asked: string[] = [];
+  for (const lane of await listLanes(deps.table, now)) {
+    if (lane.held && !lane.stale) continue;
+    if (lane.stale || (await backlogPage(deps.table, lane.clientId, 1)).length) {
+      await requestDrain(deps.sqs, deps.drainQueueUrl, lane.clientId);
+      asked.push(lane.clientId);
+    }
+  }
+  return asked;
+}
+
+/** A backlog item as the sender's record (no receipt handle: see BACKLOG_SOURCE). */
+function toRecord(item: BacklogItem): SQSRecord {
+  return {
+    messageId: item.sqsMessageId,
+    receiptHandle: '',
+    body: item.body,
+    attributes: { ApproximateReceiveCount: String(item.receiveCount), SentTimestamp: String(item.sentAt), SenderId: '', ApproximateFirstReceiveTimestamp: '' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: BACKLOG_SOURCE,
+    eventSourceARN: '',
+    awsRegion: '',
+  };
+}
