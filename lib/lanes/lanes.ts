@@ -87,7 +87,8 @@ export class Lanes {
     return {
       start: async () => {
         // A call must be answered, and out of the window, before the lease could pass on.
-        if (held.lease.until - this.clock() < LEASE_MS / 2) await renewLease(this.deps.table, held.lease, this.clock());
+        // A lost lease (this instance stalled past it and another took the lane) starts nothing more.
+        if (held.lease.until - this.clock() < LEASE_MS / 2 && !(await renewLease(this.deps.table, held.lease, this.clock()))) return undefined;
         return pacer.start(held.lease.until - pacer.windowMs - pacer.maxCallMs - this.skewMs - 3);
       },
       finish: (call) => pacer.finish(call),

@@ -31,7 +31,7 @@ export interface World {
   table: Table;
   handler: Handler;
   /** A tenant in DynamoDB and its app, users and groups in the simulator's organisation. */
-  aTenantWith(opts?: { users?: Array<{ userId: string; mobile?: string }>; groups?: Array<{ openConversationId: string; coolAppCode?: string; disbanded?: boolean }>; monthlyQuota?: number; tenant?: Partial<Tenant> }): Promise<Tenant>;
+  aTenantWith(opts?: { users?: Array<{ userId: string; mobile?: string }>; groups?: Array<{ openConversationId: string; coolAppCode?: string; disbanded?: boolean }>; monthlyQuota?: number; tenant?: Partial<Tenant>; simulatorQps?: number }): Promise<Tenant>;
   /** Puts a message (any JSON, valid or not) on the notify queue as Flashduty does. */
   send(body: unknown): Promise<string>;
   /** Receives up to 10 messages once (short poll) as Lambda records; [] when the queue is empty. */
@@ -43,8 +43,10 @@ export interface World {
   /** Everything on the dead-letter queue, removed from it. */
   takeDeadLetters(): Promise<Array<{ body: string; reason: string; notifyId?: string }>>;
   outcome(tenantId: string, id: string): Promise<Outcome>;
-  /** The local poller (as `npm start` runs it) invoking the sender on the notify queue. */
-  startPoller(): Poller;
+  /** The local pollers (as `npm start` runs them) invoking the sender on the notify queue and the drain on the drain queue. */
+  startPoller(): Pick<Poller, 'stop'>;
+  /** Runs the drain function on the drain requests waiting (lanes' backlogs) until there are none; how many it ran. */
+  drain(): Promise<number>;
   /** Waits until `check` returns a value (not undefined/false), polling every 50 ms. */
   until<T>(check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
   calls(api: string, clientId?: string): ReturnType<Simulator['calls']['filter']>;
@@ -64,6 +66,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
   });
   // Only now: the handler reads its configuration and creates its clients at module scope.
   const { handler } = (await import('../../functions/sender')) as unknown as { handler: Handler };
+  const drainHandler = ((await import('../../functions/drain')) as unknown as { handler: Handler }).handler;
   const { logger } = await import('../../lib/log');
   // Quiet unless asked for (LOG_LEVEL=INFO npx jest ...).
   logger.setLogLevel((process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'SILENT');
@@ -73,6 +76,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
   const table = createTable(aws.tableName);
   const sqs = new SQSClient({});
   const queueArn = `arn:aws:sqs:us-east-1:000000000000:${aws.notifyQueueUrl.split('/').pop()}`;
+  const drainArn = `arn:aws:sqs:us-east-1:000000000000:${aws.drainQueueUrl.split('/').pop()}`;
 
   const receiveFrom = async (queueUrl: string): Promise<Message[]> =>
     (
@@ -90,7 +94,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
     async aTenantWith(opts = {}) {
       const tenant = aTenant({ ...opts.tenant });
       await putTenant(table, tenant);
-      sim.addApp({ clientId: tenant.clientId, clientSecret: tenant.clientSecret, corpId: tenant.corpId, qps: 1000, monthlyQuota: opts.monthlyQuota ?? 100_000 });
+      sim.addApp({ clientId: tenant.clientId, clientSecret: tenant.clientSecret, corpId: tenant.corpId, qps: opts.simulatorQps ?? 1000, monthlyQuota: opts.monthlyQuota ?? 100_000 });
       for (const u of opts.users ?? [{ userId: 'user1' }]) sim.addUser(tenant.corpId, u);
       for (const g of opts.groups ?? []) sim.addGroup(tenant.corpId, g);
       return tenant;
@@ -127,7 +131,20 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
         receiveCounts.push(...records.map((r) => Number(r.attributes.ApproximateReceiveCount)));
         await world.invoke(records);
       }
+      // Backlogs left by concurrent invocations (lanes): drained as the drain function would.
+      if (await world.drain()) return world.deliver(maxRounds);
       return { invocations, receiveCounts };
+    },
+    async drain() {
+      let ran = 0;
+      for (let ms = await receiveFrom(aws.drainQueueUrl); ms.length; ms = await receiveFrom(aws.drainQueueUrl)) {
+        for (const m of ms) {
+          await drainHandler({ Records: [toSqsRecord(m, drainArn)] }, { ...lambdaContext, functionName: 'drain' });
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: aws.drainQueueUrl, ReceiptHandle: m.ReceiptHandle! }));
+          ran++;
+        }
+      }
+      return ran;
     },
     async takeDeadLetters() {
       const out: Array<{ body: string; reason: string; notifyId?: string }> = [];
@@ -147,18 +164,33 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
       return out;
     },
     outcome: (tenantId, id) => readOutcome(table, tenantId, id),
-    startPoller: () =>
-      startPoller({
-        sqs,
-        queueUrl: aws.notifyQueueUrl,
-        handler,
-        functionName: 'sender',
-        batchSize: QUEUES.notify.batchSize,
-        maxBatchingWindowSeconds: QUEUES.notify.maxBatchingWindowSeconds,
-        timeoutSeconds: QUEUES.notify.consumerTimeoutSeconds,
-        waitTimeSeconds: 1,
-        concurrency: 2,
-      }),
+    startPoller: () => {
+      const pollers = [
+        startPoller({
+          sqs,
+          queueUrl: aws.notifyQueueUrl,
+          handler,
+          functionName: 'sender',
+          batchSize: QUEUES.notify.batchSize,
+          maxBatchingWindowSeconds: QUEUES.notify.maxBatchingWindowSeconds,
+          timeoutSeconds: QUEUES.notify.consumerTimeoutSeconds,
+          waitTimeSeconds: 1,
+          concurrency: 2,
+        }),
+        startPoller({
+          sqs,
+          queueUrl: aws.drainQueueUrl,
+          handler: drainHandler,
+          functionName: 'drain',
+          batchSize: QUEUES.drain.batchSize,
+          maxBatchingWindowSeconds: QUEUES.drain.maxBatchingWindowSeconds,
+          timeoutSeconds: QUEUES.drain.consumerTimeoutSeconds,
+          waitTimeSeconds: 1,
+          concurrency: 1,
+        }),
+      ];
+      return { stop: async () => void (await Promise.all(pollers.map((p) => p.stop()))) };
+    },
     async until(check, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
