@@ -22,7 +22,7 @@ import { bundledFunction, PROJECT_ROOT } from './lambda';
 import { DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
 
 /** The handlers, one per `functions/<name>.ts`. */
-export type HandlerName = 'callback' | 'events' | 'sender' | 'unpark' | 'homepage';
+export type HandlerName = 'callback' | 'events' | 'sender' | 'drain' | 'unpark' | 'homepage';
 
 type QueueSettings = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -76,6 +76,7 @@ export class DingtalkBridgeStack extends Stack {
   readonly table: dynamodb.Table;
   readonly events: QueueWithDlq;
   readonly notify: QueueWithDlq;
+  readonly drain: QueueWithDlq;
   readonly api: HttpApi;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
   readonly publisherPolicy: iam.ManagedPolicy;
@@ -110,6 +111,8 @@ export class DingtalkBridgeStack extends Stack {
     // Queues: DingTalk events in, Flashduty notifications in; each with a dead-letter queue.
     this.events = queueWithDlq(this, 'Events', QUEUES.events);
     this.notify = queueWithDlq(this, 'Notify', QUEUES.notify);
+    // Drain requests: "send this app's backlog" (lib/lanes), written by the bridge only.
+    this.drain = queueWithDlq(this, 'Drain', QUEUES.drain);
 
     // HTTP API: DingTalk callbacks and the in-app homepage.
     this.api = httpApi(this, props.apiThrottle ?? DEFAULT_THROTTLE, this.removalPolicy);
@@ -121,6 +124,7 @@ export class DingtalkBridgeStack extends Stack {
       EVENTS_DLQ_URL: this.events.dlq.queueUrl,
       NOTIFY_QUEUE_URL: this.notify.queue.queueUrl,
       NOTIFY_DLQ_URL: this.notify.dlq.queueUrl,
+      DRAIN_QUEUE_URL: this.drain.queue.queueUrl,
       DINGTALK_API_URL: props.dingtalkApiUrl ?? DINGTALK_URLS.api,
       DINGTALK_OAPI_URL: props.dingtalkOapiUrl ?? DINGTALK_URLS.oapi,
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -155,17 +159,28 @@ export class DingtalkBridgeStack extends Stack {
         maxConcurrency: props.senderMaxConcurrency ?? DEFAULT_SENDER_MAX_CONCURRENCY,
         table: 'readWrite',
         // Deferred messages and delayed retries go back on its own queue; messages that can never be
-        // delivered go straight to the dead-letter queue. ChangeMessageVisibility (backoff) on the
-        // notify queue comes with the event source's consume grant.
-        sendsTo: [this.notify.queue, this.notify.dlq],
+        // delivered go straight to the dead-letter queue; a lane's backlog gets a drain request.
+        // ChangeMessageVisibility (backoff) on the notify queue comes with the event source's consume grant.
+        sendsTo: [this.notify.queue, this.notify.dlq, this.drain.queue],
+      }),
+      drain: this.addHandler('drain', {
+        description: "Lanes: sends an app's backlog at the app's pace, then hands on",
+        consumes: this.drain,
+        // One request per app at a time does the work (the lane lease); the rest end at once.
+        maxConcurrency: props.senderMaxConcurrency ?? DEFAULT_SENDER_MAX_CONCURRENCY,
+        table: 'readWrite',
+        // Retries and deferrals go back on the notify queue, hopeless messages to its DLQ, and the
+        // lane is handed on with a drain request.
+        sendsTo: [this.notify.queue, this.notify.dlq, this.drain.queue],
       }),
       unpark: this.addHandler('unpark', {
         description: 'Re-queues messages parked for the monthly quota once their organisation has room',
         every: Duration.minutes(props.unparkMinutes ?? DEFAULT_UNPARK_MINUTES),
         // Reads the PARKED work list, claims parked items with conditional updates, deletes them once
-        // re-queued; an item that can never be sent goes to the notify DLQ with its reason.
+        // re-queued; an item that can never be sent goes to the notify DLQ with its reason. Also
+        // asks for a drain of any app backlog whose lane holder died (lib/lanes).
         table: 'readWrite',
-        sendsTo: [this.notify.queue, this.notify.dlq],
+        sendsTo: [this.notify.queue, this.notify.dlq, this.drain.queue],
         timeout: Duration.seconds(60),
       }),
       homepage: this.addHandler('homepage', {
@@ -186,7 +201,7 @@ export class DingtalkBridgeStack extends Stack {
 
     // Alarms.
     this.alarms = new Alarms(this, 'Alarms', {
-      deadLetterQueues: { events: this.events.dlq, notify: this.notify.dlq },
+      deadLetterQueues: { events: this.events.dlq, notify: this.notify.dlq, drain: this.drain.dlq },
       api: this.api,
       functions: this.functions,
       email: props.alarmEmail,
@@ -206,6 +221,7 @@ export class DingtalkBridgeStack extends Stack {
     out('EventsQueueUrl', this.events.queue.queueUrl, 'DingTalk events queue');
     out('EventsDlqUrl', this.events.dlq.queueUrl, 'Events dead-letter queue');
     out('NotifyDlqUrl', this.notify.dlq.queueUrl, 'Notify dead-letter queue');
+    out('DrainQueueUrl', this.drain.queue.queueUrl, "Drain requests (internal): send an app's backlog");
     out('UnparkFunctionName', this.functions.unpark.functionName, 'Invoke to re-queue parked messages now (e.g. after raising a monthlyQuota) instead of waiting for the schedule');
     if (this.alarms.topic) out('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic every alarm notifies');
   }

@@ -19,7 +19,7 @@ import { QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment
 const ROOT = join(__dirname, '..', '..');
 const CDK_CONTEXT = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
 const ALARM_EMAIL = 'oncall@example.com';
-const ALL_HANDLERS: HandlerName[] = ['callback', 'events', 'homepage', 'sender', 'unpark'];
+const ALL_HANDLERS: HandlerName[] = ['callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
 
 interface Built {
   app: App;
@@ -125,7 +125,7 @@ describe('queues', () => {
 
   it('encrypts every queue and refuses requests without TLS', () => {
     const queues = deployed.template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(4);
+    expect(Object.keys(queues)).toHaveLength(6);
     for (const q of Object.values(queues)) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
     for (const id of Object.keys(queues)) {
       deployed.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -250,13 +250,15 @@ describe('event sources', () => {
     expect(granted).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
   });
 
-  it('only the sender and the unpark sweep may put messages on the notify queue; each may dead-letter to its own DLQ', () => {
+  it('only the sender, the drain and the unpark sweep may put messages on the notify and drain queues; each may dead-letter to its own DLQ', () => {
     const sends = (name: HandlerName) => resourcesFor(deployed, deployed.stack.functions[name], 'sqs:SendMessage');
-    const { events, notify } = deployed.stack;
-    expect(sends('sender')).toEqual(expect.arrayContaining([getAtt(notify.queue), getAtt(notify.dlq)]));
-    expect(sends('sender')).toHaveLength(2);
-    expect(sends('unpark')).toEqual(expect.arrayContaining([getAtt(notify.queue), getAtt(notify.dlq)]));
-    expect(sends('unpark')).toHaveLength(2);
+    const { events, notify, drain } = deployed.stack;
+    for (const name of ['sender', 'drain', 'unpark'] as const) {
+      expect(sends(name)).toEqual(expect.arrayContaining([getAtt(notify.queue), getAtt(notify.dlq), getAtt(drain.queue)]));
+      expect(sends(name)).toHaveLength(3);
+    }
+    // The drain consumes its own queue only.
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage']) expect(resourcesFor(deployed, deployed.stack.functions.drain, action)).toEqual([getAtt(drain.queue)]);
     expect(sends('events')).toEqual([getAtt(events.dlq)]);
     expect(sends('callback')).toEqual([getAtt(events.queue)]);
     expect(sends('homepage')).toEqual([]);
