@@ -10,6 +10,18 @@ import { CLAIMABLE, CLAIM_LEASE_MS, OUTCOME_TTL_SECONDS, recipientKey, type Chan
  */
 export type Claim = 'claimed' | 'maybeDelivered' | false;
 
+/** What an attempt reads and writes of a message's delivery records: {@link Outcomes}, or LaneOutcomes under a lane. */
+export interface OutcomeStore {
+  readonly tenantId: string;
+  readonly id: string;
+  begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number }>;
+  snapshot(begun?: { attempts: number }): Promise<Map<string, RecipientOutcome>>;
+  claim(channel: Channel, to: string, attemptId: string): Promise<Claim>;
+  record(channel: Channel, to: string, attemptId: string | undefined, fields: Omit<RecipientOutcome, 'channel' | 'to' | 'updatedAt' | 'attemptId' | 'claimedAt'>): Promise<boolean>;
+  finish(state: MessageState, reason?: string): Promise<void>;
+  retrying(reason: string): Promise<number>;
+}
+
 /**
  * Per-message, per-recipient delivery records: the idempotency claims and the outcomes read by the
  * CLI and tests. One partition per message, `NOTIFY#<tenantId>#<id>`:
@@ -84,7 +96,7 @@ export async function readOutcome(table: Table, tenantId: string, id: string): P
  * const o = new Outcomes(table, tenantId, id, Date.now);
  * if (await o.claim('user', 'u1', attemptId)) { send(); await o.record('user', 'u1', attemptId, { status: 'sent' }); }
  */
-export class Outcomes {
+export class Outcomes implements OutcomeStore {
   constructor(
     private readonly table: Table,
     readonly tenantId: string,

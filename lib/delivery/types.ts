@@ -6,6 +6,8 @@ import type { AccessTokens } from '../dingtalk/accessTokens';
 import type { CallGate } from '../dingtalk/callGate';
 import type { DingTalkClient } from '../dingtalk/client';
 import type { Table } from '../store/table';
+import type { LaneRecords } from './laneRecords';
+import { Outcomes, type OutcomeStore } from './outcomes';
 import type { DeliveryResult } from './verdict';
 
 /** Everything a kind handler may use. */
@@ -26,7 +28,18 @@ export interface DeliveryContext {
   deadline?: number;
   /** Where delivery metrics go (possible duplicates). */
   metrics?: Metrics;
+  /** Under a lane: the batched delivery records the messages of this batch share (see laneRecords.ts). */
+  records?: LaneRecords;
 }
+
+/**
+ * The delivery records of one message for an attempt: batched under a lane, else one request each.
+ *
+ * @example
+ * const outcomes = outcomesFor(ctx, msg.tenantId, msg.id);
+ */
+export const outcomesFor = (ctx: Pick<DeliveryContext, 'table' | 'now' | 'records'>, tenantId: string, id: string): OutcomeStore =>
+  ctx.records ? ctx.records.outcomes(tenantId, id, ctx.now) : new Outcomes(ctx.table, tenantId, id, ctx.now);
 
 /** Detail of a recipient left for the retry because the invocation had no time left for its call. */
 export const NOT_STARTED = 'not started: the invocation had no time left for the call';

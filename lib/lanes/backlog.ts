@@ -1,13 +1,14 @@
-import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { backlogPk, backlogSk } from '../contracts/tableKeys';
-import type { Table } from '../store/table';
-import { chunk } from '../util/lists';
+import { batchWriteAll, type Table } from '../store/table';
 
 /** A message waiting in its app's backlog: the SQS record's body and what the sender needs of it. */
 export interface BacklogItem {
   sk: string;
   body: string;
   tenantId: string;
+  /** The notify message's own id (two copies of one message share it). */
+  messageId: string;
   /** The SQS message id it came with (unique). */
   sqsMessageId: string;
   receiveCount: number;
@@ -30,7 +31,7 @@ export async function addToBacklog(
   now: number = Date.now(),
 ): Promise<void> {
   const items = messages.map(({ critical, ...m }) => ({ pk: backlogPk(clientId), sk: backlogSk(critical, now, m.sqsMessageId), type: 'backlog', ...m }));
-  await writeAll(table, items.map((Item) => ({ PutRequest: { Item } })));
+  await batchWriteAll(table, items.map((Item) => ({ PutRequest: { Item } })));
 }
 
 /** The first `limit` messages of the backlog, in sending order. */
@@ -42,6 +43,7 @@ export async function backlogPage(table: Table, clientId: string, limit: number)
     sk: String(it.sk),
     body: String(it.body),
     tenantId: String(it.tenantId),
+    messageId: String(it.messageId ?? ''),
     sqsMessageId: String(it.sqsMessageId),
     receiveCount: Number(it.receiveCount ?? 1),
     sentAt: Number(it.sentAt ?? 0),
@@ -50,20 +52,6 @@ export async function backlogPage(table: Table, clientId: string, limit: number)
 
 /** Removes messages the holder is done with (sent, dead-lettered, parked, or handed back to the queue). */
 export async function removeFromBacklog(table: Table, clientId: string, sks: readonly string[]): Promise<void> {
-  await writeAll(table, sks.map((sk) => ({ DeleteRequest: { Key: { pk: backlogPk(clientId), sk } } })));
+  await batchWriteAll(table, sks.map((sk) => ({ DeleteRequest: { Key: { pk: backlogPk(clientId), sk } } })));
 }
 
-type WriteRequest = NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string][number];
-
-/** BatchWriteItem, 25 per request, with DynamoDB's unprocessed items written again (backing off). */
-async function writeAll(table: Table, requests: WriteRequest[]): Promise<void> {
-  for (const part of chunk(requests, 25)) {
-    let pending = part;
-    for (let attempt = 0; pending.length; attempt++) {
-      if (attempt === 8) throw new Error(`backlog: ${pending.length} writes left unprocessed by DynamoDB`);
-      if (attempt) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      const r = await table.doc.send(new BatchWriteCommand({ RequestItems: { [table.name]: pending } }));
-      pending = (r.UnprocessedItems?.[table.name] ?? []) as WriteRequest[];
-    }
-  }
-}

@@ -34,6 +34,8 @@ export interface LanesDeps {
   /** The drain queue (DRAIN_QUEUE_URL): where "drain this app's backlog" requests go. */
   drainQueueUrl?: string;
   clock?: Clock;
+  /** Called when a lane is given back: unused quota reserved for its calls goes back (ShapingGate.releaseUnused). */
+  onGiveBack?: (clientId: string) => Promise<void>;
   /** Largest clock difference between two instances handing a lane on (see WindowPacer.inherit). */
   skewMs?: number;
   logger?: Logger;
@@ -104,11 +106,11 @@ export class Lanes {
     const direct: SQSRecord[] = [];
     const results = new Map<SQSRecord, Promise<DeliveryResult>>();
     const byApp = (async () => {
-      const known: Array<{ record: SQSRecord; tenant: Tenant; critical: boolean }> = [];
+      const known: Entry[] = [];
       for (const record of records) {
         const parsed = parseNotifyMessage(record.body);
         const tenant = parsed.ok ? await this.deps.getTenant(parsed.message.tenantId).catch(() => undefined) : undefined;
-        if (parsed.ok && tenant) known.push({ record, tenant, critical: parsed.message.kind === 'war_room.create' || parsed.message.severity === 'critical' });
+        if (parsed.ok && tenant) known.push({ record, tenant, id: parsed.message.id, critical: parsed.message.kind === 'war_room.create' || parsed.message.severity === 'critical' });
         else direct.push(record);
       }
       return groupBy(known, (k) => k.tenant.clientId);
@@ -130,20 +132,35 @@ export class Lanes {
   }
 
   /** One app's messages of a batch: delivered now under its lane, or put in its backlog. */
-  private async sendOrBacklog(group: ReadonlyArray<{ record: SQSRecord; tenant: Tenant; critical: boolean }>, deadline?: number): Promise<Array<Promise<DeliveryResult>>> {
+  private async sendOrBacklog(group: readonly Entry[], deadline?: number): Promise<Array<Promise<DeliveryResult>>> {
     const { clientId } = group[0].tenant;
     const holder = `${this.instance}:${randomUUID()}`;
     const qps = Math.min(...group.map((g) => limitsOf(g.tenant).qps));
     if (await this.take(clientId, holder, qps)) {
       try {
-        const handle = this.deps.sender.prepare(group.map((g) => g.record), { deadline, concurrency: qps });
-        const results = group.map((g) => handle(g.record));
+        // A second copy of a message (SQS delivers at least once) waits in the backlog for the first to finish.
+        const seen = new Set<string>();
+        const first = group.filter((g) => !seen.has(messageKeyOf(g)) && seen.add(messageKeyOf(g)));
+        const copies = group.filter((g) => !first.includes(g));
+        if (copies.length) await this.backlog(clientId, copies);
+        const handle = this.deps.sender.prepare(first.map((g) => g.record), { deadline, concurrency: qps, lane: true });
+        const results = group.map((g) => (first.includes(g) ? handle(g.record) : Promise.resolve(QUEUED)));
         await Promise.allSettled(results);
         return results;
       } finally {
         await this.giveBack(clientId);
       }
     }
+    await this.backlog(clientId, group);
+    // Written first, then the lane tried again: either this sees the holder gone, or the holder,
+    // checking after it gave the lane back, sees these messages.
+    if (await this.take(clientId, holder, qps)) {
+      await this.giveBack(clientId);
+    } else await this.watch(clientId);
+    return group.map(() => Promise.resolve(QUEUED));
+  }
+
+  private async backlog(clientId: string, group: readonly Entry[]): Promise<void> {
     const now = this.clock();
     await addToBacklog(
       this.deps.table,
@@ -151,6 +168,7 @@ export class Lanes {
       group.map((g) => ({
         body: g.record.body,
         tenantId: g.tenant.tenantId,
+        messageId: g.id,
         sqsMessageId: g.record.messageId,
         receiveCount: Number(g.record.attributes?.ApproximateReceiveCount ?? '1') || 1,
         sentAt: Number(g.record.attributes?.SentTimestamp ?? now) || now,
@@ -158,13 +176,6 @@ export class Lanes {
       })),
       now,
     );
-    const queued: DeliveryResult = { verdict: 'defer', reason: "in its app's backlog: sent at the app's pace by its lane's holder", counts: {}, untracked: true };
-    // Written first, then the lane tried again: either this sees the holder gone, or the holder,
-    // checking after it gave the lane back, sees these messages.
-    if (await this.take(clientId, holder, qps)) {
-      await this.giveBack(clientId);
-    } else await this.watch(clientId);
-    return group.map(() => Promise.resolve(queued));
   }
 
   /**
@@ -185,7 +196,7 @@ export class Lanes {
     let handOnAfter: number | undefined;
     // Two pages in flight at most: the next is read and opened while the last calls of the one
     // before are made, so the pacer never waits for DynamoDB between pages.
-    const inFlight = new Map<string, Promise<boolean>>();
+    const inFlight = new Map<string, { settled: Promise<boolean>; messages: string[] }>();
     try {
       for (;;) {
         const left = opts.deadline - this.clock();
@@ -195,26 +206,29 @@ export class Lanes {
         }
         // No more than can be sent before the deadline: what is read is claimed call by call.
         const room = Math.min(PAGE_SIZE, Math.floor((left / 1000) * qps * 0.8)) - inFlight.size;
-        const page = room < 1 ? [] : (await backlogPage(this.deps.table, clientId, room + inFlight.size)).filter((p) => !inFlight.has(p.sk)).slice(0, room);
+        // A message is in one page at a time: a second copy waits until the first is done.
+        const busy = new Set([...inFlight.values()].flatMap((f) => f.messages));
+        const page = room < 1 ? [] : (await backlogPage(this.deps.table, clientId, room + inFlight.size)).filter((p) => !inFlight.has(p.sk) && !busy.has(backlogKeyOf(p)) && busy.add(backlogKeyOf(p))).slice(0, room);
         if (!page.length && !inFlight.size) break;
         if (page.length) {
           const settled = this.sendPage(clientId, page, qps, opts.deadline).then((n) => {
             sent += n;
             return n === page.length;
           });
-          for (const p of page) inFlight.set(p.sk, settled);
+          const entry = { settled, messages: page.map(backlogKeyOf) };
+          for (const p of page) inFlight.set(p.sk, entry);
         }
         // Wait for the older page (or the only one) before reading again.
         const oldest = inFlight.values().next().value!;
-        const allSettled = await oldest;
-        for (const [sk, pr] of [...inFlight]) if (pr === oldest) inFlight.delete(sk);
+        const allSettled = await oldest.settled;
+        for (const [sk, e] of [...inFlight]) if (e === oldest) inFlight.delete(sk);
         if (!allSettled) {
           // Something could not be settled (SQS or DynamoDB failing): try again shortly, not in a loop.
           handOnAfter = 5;
           break;
         }
       }
-      await Promise.all(inFlight.values());
+      await Promise.all([...inFlight.values()].map((e) => e.settled));
     } finally {
       await this.giveBack(clientId, handOnAfter);
     }
@@ -227,7 +241,7 @@ export class Lanes {
    */
   private async sendPage(clientId: string, page: readonly BacklogItem[], qps: number, deadline: number): Promise<number> {
     const records = page.map(toRecord);
-    const handle = this.deps.sender.prepare(records, { deadline, concurrency: qps });
+    const handle = this.deps.sender.prepare(records, { deadline, concurrency: qps, lane: true });
     const settled = await Promise.allSettled(records.map((r) => handle(r)));
     const over = page.filter((_, i) => settled[i].status === 'fulfilled' || (settled[i] as PromiseRejectedResult).reason instanceof RetryLaterError);
     await removeFromBacklog(this.deps.table, clientId, over.map((p) => p.sk));
@@ -268,6 +282,7 @@ export class Lanes {
     this.held.delete(clientId);
     const recent = Object.fromEntries(PACED_APIS.map((api) => [api, this.pacer(clientId, api, held.qps).recent()]));
     try {
+      await this.deps.onGiveBack?.(clientId);
       await releaseLease(this.deps.table, held.lease, recent, this.instance);
       if (handOnAfter !== undefined || (await backlogPage(this.deps.table, clientId, 1)).length) await this.requestDrain(clientId, handOnAfter ?? 0);
     } catch (e) {
@@ -297,6 +312,21 @@ export class Lanes {
     return first ? this.deps.getTenant(first.tenantId) : undefined;
   }
 }
+
+/** A message of a batch, with its tenant. */
+interface Entry {
+  record: SQSRecord;
+  tenant: Tenant;
+  /** The notify message's id. */
+  id: string;
+  critical: boolean;
+}
+
+/** What a message moved to the backlog is answered with (acknowledged from the notify queue). */
+const QUEUED: DeliveryResult = { verdict: 'defer', reason: "in its app's backlog: sent at the app's pace by its lane's holder", counts: {}, untracked: true };
+
+const messageKeyOf = (e: Entry): string => `${e.tenant.tenantId}#${e.id}`;
+const backlogKeyOf = (b: BacklogItem): string => `${b.tenantId}#${b.messageId}`;
 
 /** Asks the drain function to send an app's backlog (after `delaySeconds`). */
 export async function requestDrain(sqs: SQSClient, drainQueueUrl: string | undefined, clientId: string, delaySeconds = 0): Promise<void> {

@@ -34,6 +34,6 @@ export function wireLanes(config: Config): { lanes: Lanes } {
     park: shaping.park,
     metrics,
   });
-  lanes = new Lanes({ table, sqs, sender, getTenant: tenants, drainQueueUrl: config.DRAIN_QUEUE_URL });
+  lanes = new Lanes({ table, sqs, sender, getTenant: tenants, drainQueueUrl: config.DRAIN_QUEUE_URL, onGiveBack: (clientId) => shaping.gate.releaseUnused(clientId) });
   return { lanes };
 }

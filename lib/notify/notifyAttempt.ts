@@ -4,16 +4,16 @@ import type { NotifyRequest } from '../contracts/notifyMessage';
 import { AppSession, resolveMobile } from '../dingtalk/appSession';
 import { NO_SUCH_MOBILE_CODES } from '../dingtalk/client';
 import { contentHash } from '../delivery/contentHash';
-import { Outcomes, type Claim } from '../delivery/outcomes';
+import type { Claim, OutcomeStore } from '../delivery/outcomes';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/rule';
-import { NOT_STARTED, outOfTime, type DeliveryContext } from '../delivery/types';
+import { NOT_STARTED, outcomesFor, outOfTime, type DeliveryContext } from '../delivery/types';
 import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult } from '../delivery/verdict';
 import { dedupe } from '../util/lists';
 import { maskMobile } from '../util/mask';
 import { render, type RenderedMessage } from './render';
 
 /** One delivery record to write: the message attempt holding the claim, the recipient, its outcome. */
-export type Row = readonly [NotifyAttempt, string, Parameters<Outcomes['record']>[3]];
+export type Row = readonly [NotifyAttempt, string, Parameters<OutcomeStore['record']>[3]];
 
 /**
  * One message's attempt at `notify`: its delivery records, the recipients it claimed, and the
@@ -35,7 +35,7 @@ export class NotifyAttempt {
   constructor(
     readonly ctx: DeliveryContext,
     readonly msg: NotifyRequest,
-    readonly outcomes: Outcomes,
+    readonly outcomes: OutcomeStore,
     readonly session: AppSession,
     readonly rendered: RenderedMessage,
     private readonly snapshot: Map<string, RecipientOutcome>,
@@ -138,7 +138,7 @@ export async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Prom
   const tenant = await ctx.getTenant(msg.tenantId);
   if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
 
-  const outcomes = new Outcomes(ctx.table, msg.tenantId, msg.id, ctx.now);
+  const outcomes = outcomesFor(ctx, msg.tenantId, msg.id);
   const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
   if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
 

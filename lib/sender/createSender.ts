@@ -8,8 +8,8 @@ import type { Tenant } from '../contracts/tenant';
 import { AccessTokens } from '../dingtalk/accessTokens';
 import { noopGate, type CallGate } from '../dingtalk/callGate';
 import { BATCH_SEND_MAX_USERS, type DingTalkClient } from '../dingtalk/client';
-import { Outcomes } from '../delivery/outcomes';
-import type { DeliveryContext, KindHandlers } from '../delivery/types';
+import { LaneRecords } from '../delivery/laneRecords';
+import { outcomesFor, type DeliveryContext, type KindHandlers } from '../delivery/types';
 import type { DeliveryResult } from '../delivery/verdict';
 import { logger as rootLogger } from '../log';
 import { CallLedger, coalesceKey } from '../notify/coalesce';
@@ -76,6 +76,12 @@ export interface PrepareOptions {
   deadline?: number;
   /** Concurrent DingTalk calls for the batch (a lane: its app's QPS); default the sender's. */
   concurrency?: number;
+  /**
+   * The batch is delivered under its app's lane (lib/lanes), with no other attempt for the app at
+   * once: its delivery records are batched (lib/delivery/laneRecords.ts). No two records of the
+   * batch may carry the same message.
+   */
+  lane?: boolean;
 }
 
 /** Time kept free at the end of an invocation beyond one DingTalk call's timeout: writing outcomes, settling records. */
@@ -123,7 +129,7 @@ export function createSender(deps: SenderDeps): Sender {
     deadLetter(deps.sqs, deps.dlqUrl, record.body, { source: 'sender', reason, tenantId: ids.tenantId, messageId: ids.id, sqsMessageId: record.messageId, receiveCount }, now());
 
   /** Validates a record: a job to deliver, or the record's result already (invalid: dead-lettered). */
-  const admit = async (record: SQSRecord, { deadline, concurrency }: PrepareOptions, parsed: ParseResult = parseNotifyMessage(record.body)): Promise<Admission> => {
+  const admit = async (record: SQSRecord, { deadline, concurrency, records }: PrepareOptions & { records?: LaneRecords }, parsed: ParseResult = parseNotifyMessage(record.body)): Promise<Admission> => {
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
     if (!parsed.ok) {
       baseLog.error('invalid notify message: dead-lettered', { sqsMessageId: record.messageId, tenantId: parsed.tenantId, notifyId: parsed.id, reason: parsed.reason });
@@ -132,7 +138,7 @@ export function createSender(deps: SenderDeps): Sender {
     }
     const msg = parsed.message;
     const log = baseLog.createChild({ persistentKeys: { tenantId: msg.tenantId, notifyId: msg.id, kind: msg.kind, sqsMessageId: record.messageId, receiveCount } });
-    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics };
+    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, records };
     return { job: { record, msg, ctx, log, receiveCount } };
   };
 
@@ -171,7 +177,7 @@ export function createSender(deps: SenderDeps): Sender {
   const conclude = async (job: Job, attempt: () => Promise<DeliveryResult>): Promise<DeliveryResult> => {
     const { record, msg, log, receiveCount } = job;
     const ids = { tenantId: msg.tenantId, id: msg.id };
-    const outcomes = new Outcomes(deps.table, msg.tenantId, msg.id, now);
+    const outcomes = outcomesFor(job.ctx, msg.tenantId, msg.id);
     let result: DeliveryResult;
     try {
       result = await attempt();
@@ -226,7 +232,7 @@ export function createSender(deps: SenderDeps): Sender {
     }
   };
 
-  const processRecord = async (record: SQSRecord, deadline?: number, opts: PrepareOptions = { deadline }): Promise<DeliveryResult> => {
+  const processRecord = async (record: SQSRecord, deadline?: number, opts: PrepareOptions & { records?: LaneRecords } = { deadline }): Promise<DeliveryResult> => {
     const admitted = await admit(record, opts);
     if ('result' in admitted) return admitted.result;
     const { ctx, msg } = admitted.job;
@@ -237,7 +243,7 @@ export function createSender(deps: SenderDeps): Sender {
    * Admits the records of one coalescing group and delivers them together. Never rejects: each
    * record's outcome (admission error, early result, or its job and attempt) comes back in order.
    */
-  const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>, opts: PrepareOptions): Promise<Planned[]> => {
+  const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>, opts: PrepareOptions & { records?: LaneRecords }): Promise<Planned[]> => {
     const admissions = await Promise.allSettled(members.map(({ record, parsed }) => admit(record, opts, parsed)));
     const jobs = admissions.flatMap((a) => (a.status === 'fulfilled' && 'job' in a.value ? [a.value.job] : []));
     const attempts = await deliverNotifyBatch(jobs.map((j) => ({ ctx: j.ctx, msg: j.msg as NotifyRequest }))).catch((e: unknown) =>
@@ -254,7 +260,8 @@ export function createSender(deps: SenderDeps): Sender {
   return {
     processRecord,
 
-    prepare(records: readonly SQSRecord[], opts: PrepareOptions = {}) {
+    prepare(records: readonly SQSRecord[], prepareOpts: PrepareOptions = {}) {
+      const opts = { ...prepareOpts, records: prepareOpts.lane ? new LaneRecords(deps.table) : undefined };
       const planned = new Map<string, Promise<Planned>>();
       if (handlers.notify === deliverNotify) {
         const candidates = records.flatMap((record) => {

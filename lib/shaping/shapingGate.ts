@@ -2,6 +2,7 @@ import { DEFERRED_CODE, DingTalkError, type DingTalkApi, type DingTalkResult } f
 import type { Table } from '../store/table';
 import type { CallGate, GateCall } from '../dingtalk/callGate';
 import { markExhausted, release, reserveCalls } from '../quota/counter';
+import { chinaMonth } from '../util/chinaTime';
 import { logger } from '../log';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { RateLimiter } from './rateLimiter';
@@ -20,6 +21,13 @@ export interface ShapingGateOptions {
   /** Most slots one limiter write reserves for the calls waiting here. Default 10. */
   slotsPerWrite?: number;
   reservePercent?: number;
+  /**
+   * Calls of quota reserved per counter write for a paced call (under a lane): the rest wait in this
+   * process for the lane's next calls, and are given back by {@link ShapingGate.releaseUnused}
+   * when the lane is. Default 10. A process that dies holding some leaves them counted as used
+   * until the month turns (they park pages a little early, never let a call past the quota).
+   */
+  quotaBlock?: number;
   /**
    * The pacer of an app's API while this process holds the app's lane (lib/lanes): its calls are
    * paced locally, with no limiter write. Absent (or undefined for a call): the shared limiter.
@@ -72,6 +80,8 @@ export class ShapingGate implements CallGate {
   private readonly queues = new Map<string, SlotQueue>();
   private readonly held = new WeakMap<GateCall, string>();
   private readonly paced = new WeakMap<GateCall, { pacer: CallPacer; call: PacedCall }>();
+  /** Quota reserved and not used yet, per organisation, app and severity class. */
+  private readonly quotaPool = new Map<string, { corpId: string; clientId: string; month: string; left: number }>();
   private readonly maxWaitMs: number;
   private readonly slotsPerWrite: number;
   private readonly clock: Clock;
@@ -88,9 +98,9 @@ export class ShapingGate implements CallGate {
     const limits = await this.opts.limits(call.tenantId);
     // The quota first, then the slot: nothing may stand between the slot check and the call, or
     // a slow write would make it fire late (and crowd the call qps slots later).
-    const month = call.counted ? await this.reserveQuota(call, limits.monthlyQuota) : undefined;
+    const pacer = this.opts.pacerFor?.(call.clientId, call.api);
+    const month = call.counted ? await this.reserveQuota(call, limits.monthlyQuota, pacer ? this.opts.quotaBlock ?? 10 : 1) : undefined;
     try {
-      const pacer = this.opts.pacerFor?.(call.clientId, call.api);
       if (pacer) await this.pacedStart(pacer, call);
       else await this.slot(call.clientId, call.api, limits.qps);
     } catch (e) {
@@ -125,6 +135,8 @@ export class ShapingGate implements CallGate {
    * so the operator sets `monthlyQuota` to it.
    */
   private async quotaRefused(call: GateCall, month: string): Promise<void> {
+    // What this process holds unused is not what DingTalk counted.
+    for (const [key, p] of [...this.quotaPool]) if (p.corpId === call.corpId) await this.releasePooled(key, p);
     const observedLimit = await markExhausted(this.opts.table, call.corpId, month, this.clock());
     const limits = await this.opts.limits(call.tenantId);
     if (observedLimit < limits.monthlyQuota) {
@@ -138,10 +150,33 @@ export class ShapingGate implements CallGate {
     }
   }
 
-  private async reserveQuota(call: GateCall, quota: number): Promise<string> {
-    const g = await reserveCalls(this.opts.table, call.corpId, 1, { quota, severity: call.severity, reservePercent: this.opts.reservePercent }, this.clock());
+  /**
+   * Gives back the quota this process reserved for an app's calls and did not use (the app's lane is
+   * given back). Failures are logged: those calls stay counted until the month turns.
+   */
+  async releaseUnused(clientId: string): Promise<void> {
+    for (const [key, p] of [...this.quotaPool]) if (p.clientId === clientId) await this.releasePooled(key, p);
+  }
+
+  private async releasePooled(key: string, p: { corpId: string; month: string; left: number }): Promise<void> {
+    this.quotaPool.delete(key);
+    if (p.left > 0) await release(this.opts.table, p.corpId, p.left, p.month).catch((e: Error) => logger.error('could not give unused quota back', { corpId: p.corpId, calls: p.left, error: e }));
+  }
+
+  private async reserveQuota(call: GateCall, quota: number, block: number): Promise<string> {
+    const key = `${call.corpId}|${call.clientId}|${call.severity === 'critical' ? 'critical' : 'other'}`;
+    const pooled = this.quotaPool.get(key);
+    if (pooled && pooled.left > 0 && pooled.month === chinaMonth(this.clock())) {
+      pooled.left--;
+      return pooled.month;
+    }
+    if (pooled) await this.releasePooled(key, pooled);
+    const g = await reserveCalls(this.opts.table, call.corpId, block, { quota, severity: call.severity, reservePercent: this.opts.reservePercent }, this.clock());
     if (g.granted > 0) {
       this.opts.metrics?.addMetric('QuotaUsedPercent', MetricUnit.Percent, Math.round((g.used / Math.max(1, quota)) * 1000) / 10);
+      const cur = this.quotaPool.get(key);
+      if (cur && cur.month === g.month) cur.left += g.granted - 1;
+      else if (g.granted > 1) this.quotaPool.set(key, { corpId: call.corpId, clientId: call.clientId, month: g.month, left: g.granted - 1 });
       return g.month;
     }
     throw new DingTalkError(

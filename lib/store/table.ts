@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 // The table map and every key builder: lib/contracts/tableKeys.ts.
 
@@ -94,4 +94,49 @@ export async function tryConditionalOld(write: Promise<unknown>): Promise<{ appl
     if (isConditionalFailure(err)) return { applied: false, old: itemOfFailure(err) };
     throw err;
   }
+}
+
+/** One request of a BatchWriteItem: a put or a delete. */
+export type WriteRequest = NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string][number];
+
+const backOff = (attempt: number) => new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+
+/**
+ * BatchWriteItem, 25 requests per call, with what DynamoDB left unprocessed written again (backing
+ * off); throws when some are still unprocessed after 8 tries. No two requests may share a key.
+ *
+ * @example
+ * await batchWriteAll(table, items.map((Item) => ({ PutRequest: { Item } })));
+ */
+export async function batchWriteAll(table: Table, requests: readonly WriteRequest[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending = requests.slice(i, i + 25);
+    for (let attempt = 0; pending.length; attempt++) {
+      if (attempt === 8) throw new Error(`${pending.length} writes left unprocessed by DynamoDB`);
+      if (attempt) await backOff(attempt);
+      const r = await table.doc.send(new BatchWriteCommand({ RequestItems: { [table.name]: pending } }));
+      pending = (r.UnprocessedItems?.[table.name] ?? []) as WriteRequest[];
+    }
+  }
+}
+
+/**
+ * BatchGetItem (consistent reads), 100 keys per call, unprocessed keys read again: the items found.
+ *
+ * @example
+ * const items = await batchGetAll(table, [{ pk: 'a', sk: 'b' }]);
+ */
+export async function batchGetAll(table: Table, keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<Array<Record<string, unknown>>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Array<Record<string, unknown>> = keys.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
+    for (let attempt = 0; pending.length; attempt++) {
+      if (attempt === 8) throw new Error(`${pending.length} reads left unprocessed by DynamoDB`);
+      if (attempt) await backOff(attempt);
+      const r = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: pending, ConsistentRead: true } } }));
+      out.push(...(r.Responses?.[table.name] ?? []));
+      pending = (r.UnprocessedKeys?.[table.name]?.Keys ?? []) as Array<Record<string, unknown>>;
+    }
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { contentHash } from '../../../lib/delivery/contentHash';
 import { Outcomes } from '../../../lib/delivery/outcomes';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { createSender } from '../../../lib/sender/createSender';
@@ -89,7 +90,9 @@ describe('a claim left behind by an attempt that died mid-send', () => {
     const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }, { userId: 'user2' }] });
     const msg = aNotify(tenant, { to: { userIds: ['user1', 'user2'] } });
     const tenMinutesAgo = Date.now() - 10 * 60_000;
-    expect(await new Outcomes(w.table, tenant.tenantId, msg.id, () => tenMinutesAgo).claim('user', 'user1', 'dead-attempt')).toBe('claimed');
+    const dead = new Outcomes(w.table, tenant.tenantId, msg.id, () => tenMinutesAgo);
+    await dead.begin({ kind: 'notify', hash: contentHash(msg) });
+    expect(await dead.claim('user', 'user1', 'dead-attempt')).toBe('claimed');
     // when
     await w.send(msg);
     await w.deliver();
@@ -168,7 +171,9 @@ describe('a claim left behind by an attempt that died mid-send', () => {
     // given: another invocation is sending to user1 right now
     const tenant = await w.aTenantWith({ users: [{ userId: 'user1' }, { userId: 'user2' }] });
     const msg = aNotify(tenant, { to: { userIds: ['user1', 'user2'] } });
-    await new Outcomes(w.table, tenant.tenantId, msg.id, Date.now).claim('user', 'user1', 'running-attempt');
+    const running = new Outcomes(w.table, tenant.tenantId, msg.id, Date.now);
+    await running.begin({ kind: 'notify', hash: contentHash(msg) });
+    await running.claim('user', 'user1', 'running-attempt');
     // when
     await w.send(msg);
     await w.deliver();
