@@ -163,8 +163,19 @@ export class ShapingGate implements CallGate {
     if (p.left > 0) await release(this.opts.table, p.corpId, p.left, p.month).catch((e: Error) => logger.error('could not give unused quota back', { corpId: p.corpId, calls: p.left, error: e }));
   }
 
-  private async reserveQuota(call: GateCall, quota: number, block: number): Promise<string> {
+  /** Reservations of one pool are made one at a time: concurrent calls would each reserve a block. */
+  private readonly reserving = new Map<string, Promise<unknown>>();
+
+  private reserveQuota(call: GateCall, quota: number, block: number): Promise<string> {
     const key = `${call.corpId}|${call.clientId}|${call.severity === 'critical' ? 'critical' : 'other'}`;
+    const turn = (this.reserving.get(key) ?? Promise.resolve()).then(() => this.reserveQuotaNow(key, call, quota, block));
+    const tail = turn.catch(() => undefined);
+    this.reserving.set(key, tail);
+    void tail.then(() => this.reserving.get(key) === tail && this.reserving.delete(key));
+    return turn;
+  }
+
+  private async reserveQuotaNow(key: string, call: GateCall, quota: number, block: number): Promise<string> {
     const pooled = this.quotaPool.get(key);
     if (pooled && pooled.left > 0 && pooled.month === chinaMonth(this.clock())) {
       pooled.left--;

@@ -7,6 +7,8 @@ import { acquireLease, releaseLease } from '../../../lib/lanes/lease';
 import { laneKey } from '../../../lib/contracts/tableKeys';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { maxInWindow } from '../../../lib/shaping/gcra';
+import { reserveCalls, usage } from '../../../lib/quota/counter';
+import { countParked } from '../../../lib/quota/parking';
 import { aNotify, lambdaContext } from '../../support/factories';
 import { statuses, useWorld, type Handler } from '../../support/world';
 
@@ -114,6 +116,22 @@ describe('lanes', () => {
     const requests = await takeDrainRequests();
     await runDrain(requests.slice(0, 1));
     expect(statuses(await w.outcome(t.tenantId, 'd-1'))).toEqual({ 'user d1': 'sent' });
+  });
+
+  it('uses exactly the quota left, reserved several calls per write, and parks the rest', async () => {
+    const t = await w.aTenantWith({ users: users('q', 60), simulatorQps: 20, tenant: { edition: 'standard' } });
+    await reserveCalls(w.table, t.corpId, 9970, { quota: 10_000, severity: 'critical' });
+    w.sim.setQuotaUsed(t.corpId, 9970);
+    for (let i = 0; i < 60; i++) await w.send(aNotify(t, { id: `q-${i}`, severity: 'critical', to: { userIds: [`q${i}`] }, message: { title: `q ${i}`, markdown: `q ${i}` } }));
+    const batches: SQSRecord[][] = [];
+    for (let r = await w.receive(); r.length; r = await w.receive()) batches.push(r);
+    await Promise.all(batches.map((b) => w.invoke(b)));
+    await w.drain();
+    expect(w.calls('batchSend', t.clientId).filter((c) => c.status === 200)).toHaveLength(30);
+    expect(w.sim.pastQuotaCount()).toBe(0);
+    expect(await countParked(w.table, t.corpId)).toBe(30);
+    // Nothing reserved is left unused on the counter: it says what DingTalk counted.
+    expect((await usage(w.table, t.corpId)).used).toBe(10_000);
   });
 
   it('a drain request for a lane held elsewhere ends at once and sends nothing; a malformed one is dropped', async () => {
