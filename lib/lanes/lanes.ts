@@ -136,7 +136,14 @@ export class Lanes {
     const { clientId } = group[0].tenant;
     const holder = `${this.instance}:${randomUUID()}`;
     const qps = Math.min(...group.map((g) => limitsOf(g.tenant).qps));
-    if (await this.take(clientId, holder, qps)) {
+    const took = await this.take(clientId, holder, qps);
+    if (took && this.busy(clientId)) {
+      // The lane is free between two holders of a storm: the drain streams it; a batch of 10 at a
+      // time from here would stop and start.
+      await this.backlog(clientId, group).finally(() => this.giveBack(clientId));
+      return group.map(() => Promise.resolve(QUEUED));
+    }
+    if (took) {
       try {
         // A second copy of a message (SQS delivers at least once) waits in the backlog for the first to finish.
         const seen = new Set<string>();
@@ -256,13 +263,21 @@ export class Lanes {
     return p;
   }
 
+  /** Whether the app made half its QPS or more in the last second (by its lane's bounds): a storm, not a quiet page. */
+  private busy(clientId: string): boolean {
+    const held = this.held.get(clientId);
+    if (!held) return false;
+    const since = this.clock() - 1000;
+    return PACED_APIS.some((api) => this.pacer(clientId, api, held.qps).recent().filter((b) => b > since).length * 2 >= held.qps);
+  }
+
   /** Takes an app's lane for this invocation (and what the previous holder left). */
   private async take(clientId: string, holder: string, qps: number): Promise<boolean> {
     if (this.held.has(clientId)) return false; // another invocation of this process holds it
     const lease = await acquireLease(this.deps.table, clientId, holder, this.clock());
     if (!lease) return false;
     if (this.held.has(clientId)) {
-      await releaseLease(this.deps.table, lease, {});
+      await releaseLease(this.deps.table, lease, lease.recent, lease.recentFrom);
       return false;
     }
     this.held.set(clientId, { lease, qps });
