@@ -33,7 +33,7 @@ export const handler = middy((event: SQSEvent, context: Context) =>
         logger.error('malformed drain request: dropped', { sqsMessageId: record.messageId });
         return;
       }
-      const r = await lanes.drain(parsed.data.clientId, { deadline: callDeadline(context, config.DINGTALK_TIMEOUT_MS) });
+      const r = await lanes.drain(parsed.data.clientId, { deadline: callDeadline(context, config.DINGTALK_TIMEOUT_MS), watch: parsed.data.watch });
       logger.info('drained', { clientId: parsed.data.clientId, ...r });
     },
     new BatchProcessor(EventType.SQS),

@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig, required } from '../lib/contracts/env';
 import { logger } from '../lib/log';
 import { metrics, publishMetrics } from '../lib/metrics';
-import { sweepLanes } from '../lib/lanes/lanes';
+import { sweepLanes } from '../lib/lanes/sweep';
 import { unparkAll } from '../lib/quota/unpark';
 import { createTable } from '../lib/store/table';
 

@@ -6,7 +6,17 @@ import { z } from 'zod';
  *
  * @example
  * { "clientId": "dingabc123" }
+ * { "clientId": "dingabc123", "watch": "<holder id>" }
  */
-export const drainMessageSchema = z.object({ clientId: z.string().min(1).max(128) }).strict();
+export const drainMessageSchema = z
+  .object({
+    clientId: z.string().min(1).max(128),
+    /**
+     * A dead-man's switch: the lane holder this request watches. While that holder still holds the
+     * lane the request comes back later; once its lease ran out, the request takes the lane and drains.
+     */
+    watch: z.string().min(1).max(200).optional(),
+  })
+  .strict();
 
 export type DrainMessage = z.infer<typeof drainMessageSchema>;

@@ -1,4 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import { BACKLOG_SOURCE } from '../sender/createSender';
 import { backlogPk, backlogSk } from '../contracts/tableKeys';
 import { batchWriteAll, type Table } from '../store/table';
 
@@ -55,3 +57,20 @@ export async function removeFromBacklog(table: Table, clientId: string, sks: rea
   await batchWriteAll(table, sks.map((sk) => ({ DeleteRequest: { Key: { pk: backlogPk(clientId), sk } } })));
 }
 
+/** Which message a backlog item carries (two copies of one message share it). */
+export const backlogKeyOf = (b: BacklogItem): string => `${b.tenantId}#${b.messageId}`;
+
+/** A backlog item as the sender's record (no receipt handle: see BACKLOG_SOURCE). */
+export function backlogRecord(item: BacklogItem): SQSRecord {
+  return {
+    messageId: item.sqsMessageId,
+    receiptHandle: '',
+    body: item.body,
+    attributes: { ApproximateReceiveCount: String(item.receiveCount), SentTimestamp: String(item.sentAt), SenderId: '', ApproximateFirstReceiveTimestamp: '' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: BACKLOG_SOURCE,
+    eventSourceARN: '',
+    awsRegion: '',
+  };
+}

@@ -2,22 +2,21 @@ import { randomUUID } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
-import type { DrainMessage } from '../contracts/drainMessage';
 import { parseNotifyMessage } from '../contracts/notifyMessage';
 import { limitsOf, type Tenant } from '../contracts/tenant';
 import type { DingTalkApi } from '../dingtalk/errors';
 import type { DeliveryResult } from '../delivery/verdict';
 import { logger as rootLogger } from '../log';
-import { sendJson } from '../queue/sqs';
 import { RetryLaterError } from '../sender/backoff';
-import { BACKLOG_SOURCE, type Sender } from '../sender/createSender';
+import type { Sender } from '../sender/createSender';
 import type { CallPacer } from '../shaping/shapingGate';
 import { DEFAULT_SKEW_MS, WindowPacer } from '../shaping/windowPacer';
 import type { Table } from '../store/table';
 import { groupBy } from '../util/lists';
 import { systemClock, type Clock } from '../util/time';
-import { addToBacklog, backlogPage, removeFromBacklog, type BacklogItem } from './backlog';
-import { acquireLease, LEASE_MS, listLanes, releaseLease, renewLease, type Lease } from './lease';
+import { addToBacklog, backlogKeyOf, backlogPage, backlogRecord, removeFromBacklog, type BacklogItem } from './backlog';
+import { requestDrain, WATCH_SECONDS } from './sweep';
+import { acquireLease, LEASE_MS, readLane, releaseLease, renewLease, type Lease } from './lease';
 
 /** The robot APIs an app's lane paces (the calls every page makes). Others use the shared limiter. */
 export const PACED_APIS: readonly DingTalkApi[] = ['batchSend', 'groupSend'];
@@ -190,15 +189,24 @@ export class Lanes {
    * it is empty or the invocation nears its `deadline` (then hands on with a drain request).
    * 'busy' when another holder has the lane (it will drain).
    */
-  async drain(clientId: string, opts: { deadline: number }): Promise<{ sent: number; busy?: boolean }> {
+  async drain(clientId: string, opts: { deadline: number; watch?: string }): Promise<{ sent: number; busy?: boolean }> {
+    if (opts.watch) {
+      const lane = await readLane(this.deps.table, clientId);
+      const alive = lane.holder !== undefined && (lane.until ?? 0) >= this.clock();
+      // The watched holder is still at work: look again later. Another live holder watches itself.
+      if (alive && lane.holder === opts.watch) await this.requestDrain(clientId, WATCH_SECONDS, opts.watch);
+      if (alive) return { sent: 0, busy: true };
+    }
     const holder = `${this.instance}:${randomUUID()}`;
-    const tenant = await this.tenantOfBacklog(clientId);
+    // The app's limits are those of the tenant of its first backlogged message; none: nothing to do.
+    const [first] = await backlogPage(this.deps.table, clientId, 1);
+    const tenant = first && (await this.deps.getTenant(first.tenantId));
     if (!tenant) return { sent: 0 };
     const qps = limitsOf(tenant).qps;
-    if (!(await this.take(clientId, holder, qps))) {
-      await this.watch(clientId);
-      return { sent: 0, busy: true };
-    }
+    // Busy: the holder drains, and its own watch covers its death.
+    if (!(await this.take(clientId, holder, qps))) return { sent: 0, busy: true };
+    // A dead-man's switch: should this invocation die holding the lane, the request takes it over.
+    await this.requestDrain(clientId, WATCH_SECONDS, holder).catch((e: Error) => this.log.error('could not set the lane watch: the sweep covers it', { clientId, error: e }));
     let sent = 0;
     let handOnAfter: number | undefined;
     // Two pages in flight at most: the next is read and opened while the last calls of the one
@@ -247,7 +255,7 @@ export class Lanes {
    * back on the notify queue with a delay): how many. A message that could not be settled stays.
    */
   private async sendPage(clientId: string, page: readonly BacklogItem[], qps: number, deadline: number): Promise<number> {
-    const records = page.map(toRecord);
+    const records = page.map(backlogRecord);
     const handle = this.deps.sender.prepare(records, { deadline, concurrency: qps, lane: true });
     const settled = await Promise.allSettled(records.map((r) => handle(r)));
     const over = page.filter((_, i) => settled[i].status === 'fulfilled' || (settled[i] as PromiseRejectedResult).reason instanceof RetryLaterError);
@@ -307,25 +315,20 @@ export class Lanes {
   }
 
   /**
-   * The lane is held elsewhere: a drain request for when its lease would run out, in case the
-   * holder dies. At most one per app per 10 s from this process.
+   * The lane is held elsewhere (a sender's short hold, whose death no watch covers): a drain request
+   * for when its lease would have run out. At most one per app per 10 s from this process.
    */
   private async watch(clientId: string): Promise<void> {
     const now = this.clock();
     if ((this.watched.get(clientId) ?? 0) > now) return;
     this.watched.set(clientId, now + 10_000);
-    await this.requestDrain(clientId, Math.ceil(LEASE_MS / 1000) + 1).catch((e: Error) => this.log.error('could not request a drain', { clientId, error: e }));
+    await this.requestDrain(clientId, WATCH_SECONDS).catch((e: Error) => this.log.error('could not request a drain', { clientId, error: e }));
   }
 
-  private requestDrain(clientId: string, delaySeconds = 0): Promise<void> {
-    return requestDrain(this.deps.sqs, this.deps.drainQueueUrl, clientId, delaySeconds);
+  private requestDrain(clientId: string, delaySeconds = 0, watch?: string): Promise<void> {
+    return requestDrain(this.deps.sqs, this.deps.drainQueueUrl, clientId, delaySeconds, watch);
   }
 
-  /** The tenant of the first backlogged message (for the app's limits); undefined when the backlog is empty. */
-  private async tenantOfBacklog(clientId: string): Promise<Tenant | undefined> {
-    const [first] = await backlogPage(this.deps.table, clientId, 1);
-    return first ? this.deps.getTenant(first.tenantId) : undefined;
-  }
 }
 
 /** A message of a batch, with its tenant. */
@@ -341,42 +344,3 @@ interface Entry {
 const QUEUED: DeliveryResult = { verdict: 'defer', reason: "in its app's backlog: sent at the app's pace by its lane's holder", counts: {}, untracked: true };
 
 const messageKeyOf = (e: Entry): string => `${e.tenant.tenantId}#${e.id}`;
-const backlogKeyOf = (b: BacklogItem): string => `${b.tenantId}#${b.messageId}`;
-
-/** Asks the drain function to send an app's backlog (after `delaySeconds`). */
-export async function requestDrain(sqs: SQSClient, drainQueueUrl: string | undefined, clientId: string, delaySeconds = 0): Promise<void> {
-  if (!drainQueueUrl) throw new Error('DRAIN_QUEUE_URL is not set: a backlog cannot be drained');
-  const request: DrainMessage = { clientId };
-  await sendJson(sqs, drainQueueUrl, request, { delaySeconds, groupId: clientId });
-}
-
-/**
- * The scheduled sweep (with unpark): a drain request for every app whose holder died (its lease ran
- * out unreleased) or whose backlog waits with no holder. Returns the apps it asked to drain.
- */
-export async function sweepLanes(deps: { table: Table; sqs: SQSClient; drainQueueUrl?: string }, now: number = Date.now()): Promise<string[]> {
-  const asked: string[] = [];
-  for (const lane of await listLanes(deps.table, now)) {
-    if (lane.held && !lane.stale) continue;
-    if (lane.stale || (await backlogPage(deps.table, lane.clientId, 1)).length) {
-      await requestDrain(deps.sqs, deps.drainQueueUrl, lane.clientId);
-      asked.push(lane.clientId);
-    }
-  }
-  return asked;
-}
-
-/** A backlog item as the sender's record (no receipt handle: see BACKLOG_SOURCE). */
-function toRecord(item: BacklogItem): SQSRecord {
-  return {
-    messageId: item.sqsMessageId,
-    receiptHandle: '',
-    body: item.body,
-    attributes: { ApproximateReceiveCount: String(item.receiveCount), SentTimestamp: String(item.sentAt), SenderId: '', ApproximateFirstReceiveTimestamp: '' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: BACKLOG_SOURCE,
-    eventSourceARN: '',
-    awsRegion: '',
-  };
-}

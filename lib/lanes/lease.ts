@@ -1,4 +1,4 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { clientIdOfLane, laneKey, LANES_PK } from '../contracts/tableKeys';
 import { tryConditionalOld, type Table } from '../store/table';
 
@@ -98,4 +98,10 @@ export async function listLanes(table: Table, now: number): Promise<Array<{ clie
     start = r.LastEvaluatedKey;
   } while (start);
   return out;
+}
+
+/** Who holds an app's lane now, and until when (nothing when it is free). */
+export async function readLane(table: Table, clientId: string): Promise<{ holder?: string; until?: number }> {
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: laneKey(clientId), ConsistentRead: true }));
+  return { holder: r.Item?.holder as string | undefined, until: r.Item?.until as number | undefined };
 }

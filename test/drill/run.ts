@@ -20,6 +20,8 @@ import { createTable } from '../../lib/store/table';
 import { putTenant } from '../../lib/store/tenants';
 import { startSimulator, type FaultKind } from '../../infra/local/dingtalkSimulator/simulator';
 import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal } from '../../infra/local/services';
+import { backlogPage } from '../../lib/lanes/backlog';
+import { sweepLanes } from '../../lib/lanes/sweep';
 import { startDynamoProxy } from '../support/dynamoProxy';
 import { aTenant } from '../support/factories';
 
@@ -110,17 +112,22 @@ async function main(): Promise<void> {
     }
   })();
 
-  // Until the notify queue has been empty (visible, in flight and delayed) for 10 s.
+  // The sweep of functions/unpark, as the local stack runs it (every 15 s): drains for the backlogs of killed lane holders.
+  const sweeper = setInterval(() => void sweepLanes({ table, sqs, drainQueueUrl: queues.drainQueueUrl }).catch(() => undefined), 15_000);
+
+  // Until the notify queue and every backlog have been empty (visible, in flight and delayed) for 10 s.
   const started = Date.now();
   let quiet = 0;
   while (quiet < 5 && Date.now() - started < 15 * 60_000) {
     await sleep(2000);
     const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.notifyQueueUrl, AttributeNames: ['All'] }))).Attributes ?? {};
-    const pending = Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+    const backlogs = (await Promise.all(tenants.map((t) => backlogPage(table, t.clientId, 1000)))).reduce((n, p) => n + p.length, 0);
+    const pending = backlogs + Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
     quiet = pending === 0 && Date.now() > killUntil ? quiet + 1 : 0;
     if ((Date.now() - started) % 20_000 < 2000) log(`queue: ${pending} message(s) pending; ${sim.messages().length} deliveries so far; ${kills} kills`);
   }
   await killer;
+  clearInterval(sweeper);
   for (const w of workers) w.kill('SIGKILL');
   const elapsed = (Date.now() - started) / 1000;
 

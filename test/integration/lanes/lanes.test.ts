@@ -2,7 +2,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from 
 import type { SQSRecord } from 'aws-lambda';
 import { toSqsRecord } from '../../../infra/local/poller';
 import { backlogPage } from '../../../lib/lanes/backlog';
-import { sweepLanes } from '../../../lib/lanes/lanes';
+import { sweepLanes } from '../../../lib/lanes/sweep';
 import { acquireLease, releaseLease } from '../../../lib/lanes/lease';
 import { laneKey } from '../../../lib/contracts/tableKeys';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
