@@ -21,6 +21,12 @@ import { acquireLease, LEASE_MS, readLane, releaseLease, renewLease, type Lease 
 /** The robot APIs an app's lane paces (the calls every page makes). Others use the shared limiter. */
 export const PACED_APIS: readonly DingTalkApi[] = ['batchSend', 'groupSend'];
 
+/**
+ * A held lease is renewed this often (by the next call after), so a call may always start for the
+ * next 30 s less maxCallMs and the window (about 12 s): far more than any call waits in its pacer.
+ */
+const RENEW_EVERY_MS = 5000;
+
 /** Most backlog messages read (and coalesced) at once: 200 identical pages go out in 10 calls. */
 export const PAGE_SIZE = 200;
 
@@ -44,6 +50,8 @@ export interface LanesDeps {
 interface Held {
   lease: Lease;
   qps: number;
+  /** The renewal under way, shared by the calls that need it. */
+  renewing?: Promise<boolean>;
 }
 
 /**
@@ -87,9 +95,11 @@ export class Lanes {
     const pacer = this.pacer(clientId, api, held.qps);
     return {
       start: async () => {
-        // A call must be answered, and out of the window, before the lease could pass on.
-        // A lost lease (this instance stalled past it and another took the lane) starts nothing more.
-        if (held.lease.until - this.clock() < LEASE_MS / 2 && !(await renewLease(this.deps.table, held.lease, this.clock()))) return undefined;
+        // A call must be answered and out of the window before the lease could pass on; a lost lease starts nothing.
+        if (held.lease.until - this.clock() < LEASE_MS - RENEW_EVERY_MS) {
+          held.renewing ??= renewLease(this.deps.table, held.lease, this.clock()).finally(() => (held.renewing = undefined));
+          if (!(await held.renewing)) return undefined;
+        }
         return pacer.start(held.lease.until - pacer.windowMs - pacer.maxCallMs - this.skewMs - 3);
       },
       finish: (call) => pacer.finish(call),
@@ -220,7 +230,7 @@ export class Lanes {
           break;
         }
         // No more than can be sent before the deadline: what is read is claimed call by call.
-        const room = Math.min(PAGE_SIZE, Math.floor((left / 1000) * qps * 0.8)) - inFlight.size;
+        const room = Math.min(PAGE_SIZE, Math.floor((left / 1000) * qps * 0.8) - inFlight.size);
         // A message is in one page at a time: a second copy waits until the first is done.
         const busy = new Set([...inFlight.values()].flatMap((f) => f.messages));
         const page = room < 1 ? [] : (await backlogPage(this.deps.table, clientId, room + inFlight.size)).filter((p) => !inFlight.has(p.sk) && !busy.has(backlogKeyOf(p)) && busy.add(backlogKeyOf(p))).slice(0, room);
@@ -233,8 +243,9 @@ export class Lanes {
           const entry = { settled, messages: page.map(backlogKeyOf) };
           for (const p of page) inFlight.set(p.sk, entry);
         }
-        // Wait for the older page (or the only one) before reading again.
+        // With two pages in flight (or nothing new to read), wait for the older before reading again.
         const oldest = inFlight.values().next().value!;
+        if (page.length && new Set(inFlight.values()).size < 2) continue;
         const allSettled = await oldest.settled;
         for (const [sk, e] of [...inFlight]) if (e === oldest) inFlight.delete(sk);
         if (!allSettled) {

@@ -24,8 +24,9 @@ export interface ShapingGateOptions {
   /**
    * Calls of quota reserved per counter write for a paced call (under a lane): the rest wait in this
    * process for the lane's next calls, and are given back by {@link ShapingGate.releaseUnused}
-   * when the lane is. Default 10. A process that dies holding some leaves them counted as used
-   * until the month turns (they park pages a little early, never let a call past the quota).
+   * when the lane is. Default: the app's QPS (one write a second at full speed). A process that dies
+   * holding some leaves them counted as used until the month turns (they park pages a little early,
+   * never let a call past the quota).
    */
   quotaBlock?: number;
   /**
@@ -99,7 +100,7 @@ export class ShapingGate implements CallGate {
     // The quota first, then the slot: nothing may stand between the slot check and the call, or
     // a slow write would make it fire late (and crowd the call qps slots later).
     const pacer = this.opts.pacerFor?.(call.clientId, call.api);
-    const month = call.counted ? await this.reserveQuota(call, limits.monthlyQuota, pacer ? this.opts.quotaBlock ?? 10 : 1) : undefined;
+    const month = call.counted ? await this.reserveQuota(call, limits.monthlyQuota, pacer ? this.opts.quotaBlock ?? limits.qps : 1) : undefined;
     try {
       if (pacer) await this.pacedStart(pacer, call);
       else await this.slot(call.clientId, call.api, limits.qps);

@@ -118,6 +118,21 @@ describe('lanes', () => {
     expect(statuses(await w.outcome(t.tenantId, 'd-1'))).toEqual({ 'user d1': 'sent' });
   });
 
+  it('two copies of one message in a batch (SQS delivers at least once): the second waits in the backlog, then finds it sent', async () => {
+    const t = await w.aTenantWith({ users: [{ userId: 'c1' }], simulatorQps: 20 });
+    const msg = aNotify(t, { id: 'copy-1', to: { userIds: ['c1'] } });
+    await w.send(msg);
+    await w.send(msg);
+    const records = await w.receive();
+    expect(records).toHaveLength(2);
+    await w.invoke(records);
+    expect(await backlogPage(w.table, t.clientId, 10)).toHaveLength(1);
+    await w.deliver();
+    expect(w.calls('batchSend', t.clientId)).toHaveLength(1);
+    expect(statuses(await w.outcome(t.tenantId, 'copy-1'))).toEqual({ 'user c1': 'sent' });
+    expect(await backlogPage(w.table, t.clientId, 10)).toEqual([]);
+  });
+
   it('uses exactly the quota left, reserved several calls per write, and parks the rest', async () => {
     const t = await w.aTenantWith({ users: users('q', 60), simulatorQps: 20, tenant: { edition: 'standard' } });
     await reserveCalls(w.table, t.corpId, 9970, { quota: 10_000, severity: 'critical' });
