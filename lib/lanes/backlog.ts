@@ -60,6 +60,14 @@ export async function removeFromBacklog(table: Table, clientId: string, sks: rea
 /** Which message a backlog item carries (two copies of one message share it). */
 export const backlogKeyOf = (b: BacklogItem): string => `${b.tenantId}#${b.messageId}`;
 
+/** What a backlog item keeps of the SQS record it came from. */
+export const fromRecord = (record: SQSRecord, now: number): Pick<BacklogItem, 'body' | 'sqsMessageId' | 'receiveCount' | 'sentAt'> => ({
+  body: record.body,
+  sqsMessageId: record.messageId,
+  receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1,
+  sentAt: Number(record.attributes?.SentTimestamp ?? now) || now,
+});
+
 /** A backlog item as the sender's record (no receipt handle: see BACKLOG_SOURCE). */
 export function backlogRecord(item: BacklogItem): SQSRecord {
   return {

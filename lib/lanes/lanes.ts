@@ -14,7 +14,7 @@ import { DEFAULT_SKEW_MS, WindowPacer } from '../shaping/windowPacer';
 import type { Table } from '../store/table';
 import { groupBy } from '../util/lists';
 import { systemClock, type Clock } from '../util/time';
-import { addToBacklog, backlogKeyOf, backlogPage, backlogRecord, removeFromBacklog, type BacklogItem } from './backlog';
+import { addToBacklog, backlogKeyOf, backlogPage, backlogRecord, fromRecord, removeFromBacklog, type BacklogItem } from './backlog';
 import { requestDrain, WATCH_SECONDS } from './sweep';
 import { acquireLease, LEASE_MS, readLane, releaseLease, renewLease, type Lease } from './lease';
 
@@ -176,22 +176,8 @@ export class Lanes {
     return group.map(() => Promise.resolve(QUEUED));
   }
 
-  private async backlog(clientId: string, group: readonly Entry[]): Promise<void> {
-    const now = this.clock();
-    await addToBacklog(
-      this.deps.table,
-      clientId,
-      group.map((g) => ({
-        body: g.record.body,
-        tenantId: g.tenant.tenantId,
-        messageId: g.id,
-        sqsMessageId: g.record.messageId,
-        receiveCount: Number(g.record.attributes?.ApproximateReceiveCount ?? '1') || 1,
-        sentAt: Number(g.record.attributes?.SentTimestamp ?? now) || now,
-        critical: g.critical,
-      })),
-      now,
-    );
+  private backlog(clientId: string, group: readonly Entry[]): Promise<void> {
+    return addToBacklog(this.deps.table, clientId, group.map((g) => ({ ...fromRecord(g.record, this.clock()), tenantId: g.tenant.tenantId, messageId: g.id, critical: g.critical })), this.clock());
   }
 
   /**
