@@ -3,27 +3,26 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
 import { parseNotifyMessage } from '../contracts/notifyMessage';
-import { limitsOf, type Tenant } from '../contracts/tenant';
+import { EDITIONS, limitsOf, type Tenant } from '../contracts/tenant';
 import type { DingTalkApi } from '../dingtalk/errors';
 import type { DeliveryResult } from '../delivery/verdict';
 import { logger as rootLogger } from '../log';
 import { RetryLaterError } from '../sender/backoff';
 import type { Sender } from '../sender/createSender';
 import type { CallPacer } from '../shaping/shapingGate';
-import { DEFAULT_SKEW_MS, WindowPacer } from '../shaping/windowPacer';
+import { DEFAULT_SKEW_MS } from '../shaping/windowPacer';
+import { AppPacers, PACED_APIS } from './pacers';
 import type { Table } from '../store/table';
 import { groupBy } from '../util/lists';
 import { systemClock, type Clock } from '../util/time';
 import { addToBacklog, backlogKeyOf, backlogPage, backlogRecord, fromRecord, removeFromBacklog, type BacklogItem } from './backlog';
 import { requestDrain, WATCH_SECONDS } from './sweep';
-import { acquireLease, LEASE_MS, readLane, releaseLease, renewLease, type Lease } from './lease';
+import { acquireLease, readLane, releaseLease, renewLease, type Lease } from './lease';
 
-/** The robot APIs an app's lane paces (the calls every page makes). Others use the shared limiter. */
-export const PACED_APIS: readonly DingTalkApi[] = ['batchSend', 'groupSend'];
 
 /**
- * A held lease is renewed this often (by the next call after), so a call may always start for the
- * next 30 s less maxCallMs and the window (about 12 s): far more than any call waits in its pacer.
+ * A held lease is renewed this often, so a call may always start for the next 25 s less maxCallMs
+ * and the window: more than any call waits in its pacer.
  */
 const RENEW_EVERY_MS = 5000;
 
@@ -41,6 +40,8 @@ export interface LanesDeps {
   clock?: Clock;
   /** Called when a lane is given back: unused quota reserved for its calls goes back (ShapingGate.releaseUnused). */
   onGiveBack?: (clientId: string) => Promise<void>;
+  /** Longer than any DingTalk call may take (the client timeout and a margin): see WindowPacer. */
+  maxCallMs?: number;
   /** Largest clock difference between two instances handing a lane on (see WindowPacer.inherit). */
   skewMs?: number;
   logger?: Logger;
@@ -50,8 +51,12 @@ export interface LanesDeps {
 interface Held {
   lease: Lease;
   qps: number;
-  /** The renewal under way, shared by the calls that need it. */
-  renewing?: Promise<boolean>;
+  /** No call starts after this (the invocation's deadline). */
+  deadline: number;
+  /** Renews the lease every RENEW_EVERY_MS while held. */
+  keepAlive: NodeJS.Timeout;
+  /** The lease was lost (a renewal refused: this instance stalled past it and another took the lane): nothing more is sent. */
+  lost?: boolean;
 }
 
 /**
@@ -76,7 +81,7 @@ export class Lanes {
   private readonly instance = randomUUID();
   private readonly held = new Map<string, Held>();
   /** Per app and API, kept across invocations of a warm instance. */
-  private readonly pacers = new Map<string, WindowPacer>();
+  private readonly pacers: AppPacers;
   private readonly watched = new Map<string, number>();
   private readonly clock: Clock;
   private readonly skewMs: number;
@@ -86,22 +91,18 @@ export class Lanes {
     this.clock = deps.clock ?? systemClock;
     this.skewMs = deps.skewMs ?? DEFAULT_SKEW_MS;
     this.log = deps.logger ?? rootLogger;
+    this.pacers = new AppPacers(deps.maxCallMs);
   }
 
   /** For ShapingGate's `pacerFor`: the pacer of a robot API of an app whose lane this process holds. */
   readonly pacerFor = (clientId: string, api: DingTalkApi): CallPacer | undefined => {
     const held = this.held.get(clientId);
     if (!held || !PACED_APIS.includes(api)) return undefined;
-    const pacer = this.pacer(clientId, api, held.qps);
+    const pacer = this.pacers.of(clientId, api, held.qps);
     return {
-      start: async () => {
-        // A call must be answered and out of the window before the lease could pass on; a lost lease starts nothing.
-        if (held.lease.until - this.clock() < LEASE_MS - RENEW_EVERY_MS) {
-          held.renewing ??= renewLease(this.deps.table, held.lease, this.clock()).finally(() => (held.renewing = undefined));
-          if (!(await held.renewing)) return undefined;
-        }
-        return pacer.start(held.lease.until - pacer.windowMs - pacer.maxCallMs - this.skewMs - 3);
-      },
+      // A call starts only while the lane is held, answered and out of the window before the lease
+      // could pass on, and before the invocation's deadline.
+      start: async () => (held.lost ? undefined : pacer.start(Math.min(held.lease.until - pacer.windowMs - pacer.maxCallMs - this.skewMs - 3, held.deadline))),
       finish: (call) => pacer.finish(call),
     };
   };
@@ -114,11 +115,14 @@ export class Lanes {
   route(records: readonly SQSRecord[], opts: { deadline?: number } = {}): (record: SQSRecord) => Promise<DeliveryResult> {
     const direct: SQSRecord[] = [];
     const results = new Map<SQSRecord, Promise<DeliveryResult>>();
+    const failed = new Map<SQSRecord, unknown>();
     const byApp = (async () => {
       const known: Entry[] = [];
       for (const record of records) {
         const parsed = parseNotifyMessage(record.body);
-        const tenant = parsed.ok ? await this.deps.getTenant(parsed.message.tenantId).catch(() => undefined) : undefined;
+        // A lookup that fails fails the record (SQS brings it back): never sent outside its lane.
+        const tenant = parsed.ok ? await this.deps.getTenant(parsed.message.tenantId).catch((e: unknown) => void failed.set(record, e)) : undefined;
+        if (failed.has(record)) continue;
         if (parsed.ok && tenant) known.push({ record, tenant, id: parsed.message.id, critical: parsed.message.kind === 'war_room.create' || parsed.message.severity === 'critical' });
         else direct.push(record);
       }
@@ -127,10 +131,11 @@ export class Lanes {
     const started = byApp.then((groups) => {
       for (const group of groups) {
         const done = this.sendOrBacklog(group, opts.deadline);
-        group.forEach((g, i) => results.set(g.record, done.then((all) => all[i])));
+        group.forEach((g, i) => results.set(g.record, handled(done.then((all) => all[i]))));
       }
       const handle = this.deps.sender.prepare(direct, opts);
       for (const r of direct) results.set(r, handle(r));
+      for (const [r, e] of failed) results.set(r, handled(Promise.reject(e)));
     });
     return async (record) => {
       await started;
@@ -145,8 +150,8 @@ export class Lanes {
     const { clientId } = group[0].tenant;
     const holder = `${this.instance}:${randomUUID()}`;
     const qps = Math.min(...group.map((g) => limitsOf(g.tenant).qps));
-    const took = await this.take(clientId, holder, qps);
-    if (took && this.busy(clientId)) {
+    const took = await this.take(clientId, holder, qps, deadline);
+    if (took && this.pacers.busy(clientId, this.held.get(clientId)!.qps, this.clock())) {
       // The lane is free between two holders of a storm: the drain streams it; a batch of 10 at a
       // time from here would stop and start.
       await this.backlog(clientId, group).finally(() => this.giveBack(clientId));
@@ -194,13 +199,14 @@ export class Lanes {
       if (alive) return { sent: 0, busy: true };
     }
     const holder = `${this.instance}:${randomUUID()}`;
-    // The app's limits are those of the tenant of its first backlogged message; none: nothing to do.
+    // The app's limits are those of the tenant of its first backlogged message. A tenant deleted
+    // since: the lowest edition's, and the sender dead-letters its messages with the reason.
     const [first] = await backlogPage(this.deps.table, clientId, 1);
-    const tenant = first && (await this.deps.getTenant(first.tenantId));
-    if (!tenant) return { sent: 0 };
-    const qps = limitsOf(tenant).qps;
+    if (!first) return { sent: 0 };
+    const tenant = await this.deps.getTenant(first.tenantId);
+    const qps = tenant ? limitsOf(tenant).qps : EDITIONS.standard.qps;
     // Busy: the holder drains, and its own watch covers its death.
-    if (!(await this.take(clientId, holder, qps))) return { sent: 0, busy: true };
+    if (!(await this.take(clientId, holder, qps, opts.deadline))) return { sent: 0, busy: true };
     // A dead-man's switch: should this invocation die holding the lane, the request takes it over.
     await this.requestDrain(clientId, WATCH_SECONDS, holder).catch((e: Error) => this.log.error('could not set the lane watch: the sweep covers it', { clientId, error: e }));
     let sent = 0;
@@ -211,7 +217,7 @@ export class Lanes {
     try {
       for (;;) {
         const left = opts.deadline - this.clock();
-        if (left < 2000) {
+        if (left < 2000 || this.held.get(clientId)?.lost) {
           handOnAfter = 0;
           break;
         }
@@ -222,10 +228,10 @@ export class Lanes {
         const page = room < 1 ? [] : (await backlogPage(this.deps.table, clientId, room + inFlight.size)).filter((p) => !inFlight.has(p.sk) && !busy.has(backlogKeyOf(p)) && busy.add(backlogKeyOf(p))).slice(0, room);
         if (!page.length && !inFlight.size) break;
         if (page.length) {
-          const settled = this.sendPage(clientId, page, qps, opts.deadline).then((n) => {
-            sent += n;
-            return n === page.length;
-          });
+          const settled = this.sendPage(clientId, page, qps, opts.deadline).then(
+            (n) => ((sent += n), n === page.length),
+            (e: Error) => (this.log.error('a backlog page failed: its messages stay in the backlog', { clientId, error: e }), false),
+          );
           const entry = { settled, messages: page.map(backlogKeyOf) };
           for (const p of page) inFlight.set(p.sk, entry);
         }
@@ -240,8 +246,9 @@ export class Lanes {
           break;
         }
       }
-      await Promise.all([...inFlight.values()].map((e) => e.settled));
     } finally {
+      // Never give the lane back while a page is still sending.
+      await Promise.allSettled([...inFlight.values()].map((e) => e.settled));
       await this.giveBack(clientId, handOnAfter);
     }
     return { sent };
@@ -261,23 +268,8 @@ export class Lanes {
     return over.length;
   }
 
-  private pacer(clientId: string, api: DingTalkApi, qps: number): WindowPacer {
-    const key = `${clientId}|${api}`;
-    let p = this.pacers.get(key);
-    if (!p || p.qps !== qps) this.pacers.set(key, (p = new WindowPacer({ qps })));
-    return p;
-  }
-
-  /** Whether the app made half its QPS or more in the last second (by its lane's bounds): a storm, not a quiet page. */
-  private busy(clientId: string): boolean {
-    const held = this.held.get(clientId);
-    if (!held) return false;
-    const since = this.clock() - 1000;
-    return PACED_APIS.some((api) => this.pacer(clientId, api, held.qps).recent().filter((b) => b > since).length * 2 >= held.qps);
-  }
-
   /** Takes an app's lane for this invocation (and what the previous holder left). */
-  private async take(clientId: string, holder: string, qps: number): Promise<boolean> {
+  private async take(clientId: string, holder: string, qps: number, deadline = Infinity): Promise<boolean> {
     if (this.held.has(clientId)) return false; // another invocation of this process holds it
     const lease = await acquireLease(this.deps.table, clientId, holder, this.clock());
     if (!lease) return false;
@@ -285,9 +277,20 @@ export class Lanes {
       await releaseLease(this.deps.table, lease, lease.recent, lease.recentFrom);
       return false;
     }
-    this.held.set(clientId, { lease, qps });
+    const held: Held = {
+      lease,
+      qps,
+      deadline,
+      keepAlive: setInterval(() => {
+        renewLease(this.deps.table, lease, this.clock()).then(
+          (ok) => void (ok || ((held.lost = true), this.log.error('lane lease lost: this holder stops sending', { clientId }))),
+          (e: Error) => this.log.warn('lane lease renewal failed: tried again shortly', { clientId, error: e }),
+        );
+      }, RENEW_EVERY_MS),
+    };
+    this.held.set(clientId, held);
     if (lease.recentFrom !== this.instance) {
-      for (const api of PACED_APIS) this.pacer(clientId, api, qps).inherit(lease.recent[api] ?? [], this.skewMs);
+      this.pacers.inherit(clientId, qps, lease.recent, this.skewMs);
     }
     return true;
   }
@@ -300,7 +303,8 @@ export class Lanes {
     const held = this.held.get(clientId);
     if (!held) return;
     this.held.delete(clientId);
-    const recent = Object.fromEntries(PACED_APIS.map((api) => [api, this.pacer(clientId, api, held.qps).recent()]));
+    clearInterval(held.keepAlive);
+    const recent = this.pacers.recent(clientId, held.qps);
     try {
       await this.deps.onGiveBack?.(clientId);
       await releaseLease(this.deps.table, held.lease, recent, this.instance);
@@ -340,4 +344,6 @@ interface Entry {
 /** What a message moved to the backlog is answered with (acknowledged from the notify queue). */
 const QUEUED: DeliveryResult = { verdict: 'defer', reason: "in its app's backlog: sent at the app's pace by its lane's holder", counts: {}, untracked: true };
 
+/** A promise whose rejection is awaited later (by the record's handler), not unhandled meanwhile. */
+const handled = <T>(p: Promise<T>): Promise<T> => (p.catch(() => undefined), p);
 const messageKeyOf = (e: Entry): string => `${e.tenant.tenantId}#${e.id}`;

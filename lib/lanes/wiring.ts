@@ -34,6 +34,15 @@ export function wireLanes(config: Config): { lanes: Lanes } {
     park: shaping.park,
     metrics,
   });
-  lanes = new Lanes({ table, sqs, sender, getTenant: tenants, drainQueueUrl: config.DRAIN_QUEUE_URL, onGiveBack: (clientId) => shaping.gate.releaseUnused(clientId) });
+  lanes = new Lanes({
+    table,
+    sqs,
+    sender,
+    getTenant: tenants,
+    drainQueueUrl: config.DRAIN_QUEUE_URL,
+    onGiveBack: (clientId) => shaping.gate.releaseUnused(clientId),
+    // A call's bound while unanswered: the client's timeout and a margin.
+    maxCallMs: config.DINGTALK_TIMEOUT_MS + 4000,
+  });
   return { lanes };
 }

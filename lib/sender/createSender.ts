@@ -159,8 +159,8 @@ export function createSender(deps: SenderDeps): Sender {
     const delay = Math.min(retry.capSeconds, Math.max(backoffSeconds(receiveCount, retry, deps.random), Math.ceil(atLeastMs / 1000)));
     if (record.eventSource === BACKLOG_SOURCE) {
       // From a backlog: no receipt to delay; a fresh copy comes back after the backoff (failed
-      // attempts are counted on the message's record).
-      await requeue(job, delay * 1000, reason);
+      // attempts are counted on the message's record). No copy sent: it stays in the backlog.
+      if (!(await requeue(job, delay * 1000, reason))) throw new Error(`no notify queue to retry on: ${reason}`);
       throw new RetryLaterError(reason, delay);
     }
     const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
@@ -184,7 +184,9 @@ export function createSender(deps: SenderDeps): Sender {
     } catch (e) {
       log.error('delivery attempt failed', { error: e as Error });
       const reason = `unexpected error: ${(e as Error).message}`;
-      if (receiveCount >= retry.maxReceiveCount) {
+      // A copy from a backlog starts a new receive count: its failures are counted on its record.
+      const failed = record.eventSource === BACKLOG_SOURCE ? await outcomes.retrying(reason).catch(() => receiveCount) : receiveCount;
+      if (Math.max(receiveCount, failed) >= retry.maxReceiveCount) {
         await toDeadLetter(record, `gave up after ${receiveCount} attempts: ${reason}`, ids, receiveCount);
         return { verdict: 'deadLetter', reason, counts: {} };
       }

@@ -77,7 +77,8 @@ export class WindowPacer {
     for (;;) {
       const at = this.earliest();
       const now = this.clock();
-      if (at > latest) return undefined;
+      // Past `latest` (a timer that woke late included): not started.
+      if (at > latest || now > latest) return undefined;
       if (now >= at) {
         const call: PacedCall = { start: now };
         this.calls.push(call);
