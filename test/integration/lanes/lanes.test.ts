@@ -1,7 +1,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { toSqsRecord } from '../../../infra/local/poller';
-import { backlogPage } from '../../../lib/lanes/backlog';
+import { addToBacklog, backlogPage } from '../../../lib/lanes/backlog';
 import { sweepLanes } from '../../../lib/lanes/sweep';
 import { acquireLease, releaseLease } from '../../../lib/lanes/lease';
 import { laneKey } from '../../../lib/contracts/tableKeys';
@@ -9,7 +9,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { maxInWindow } from '../../../lib/shaping/gcra';
 import { reserveCalls, usage } from '../../../lib/quota/counter';
 import { countParked } from '../../../lib/quota/parking';
-import { aNotify, lambdaContext } from '../../support/factories';
+import { aNotify, aTenant, lambdaContext } from '../../support/factories';
 import { statuses, useWorld, type Handler } from '../../support/world';
 
 /**
@@ -147,6 +147,16 @@ describe('lanes', () => {
     expect(await countParked(w.table, t.corpId)).toBe(30);
     // Nothing reserved is left unused on the counter: it says what DingTalk counted.
     expect((await usage(w.table, t.corpId)).used).toBe(10_000);
+  });
+
+  it("a backlog whose tenant was deleted is not stranded: its messages are dead-lettered with the reason", async () => {
+    const gone = aTenant({ tenantId: 'deleted-tenant', clientId: 'dingGoneApp' });
+    const body = JSON.stringify(aNotify(gone, { id: 'g-1', to: { userIds: ['x'] } }));
+    await addToBacklog(w.table, gone.clientId, [{ body, tenantId: gone.tenantId, messageId: 'g-1', sqsMessageId: 'sq-g-1', receiveCount: 1, sentAt: Date.now(), critical: false }]);
+    await w.sqs.send(new SendMessageCommand({ QueueUrl: drainUrl(), MessageBody: JSON.stringify({ clientId: gone.clientId }) }));
+    await runDrain(await takeDrainRequests());
+    expect(await backlogPage(w.table, gone.clientId, 10)).toEqual([]);
+    expect((await w.takeDeadLetters()).map((d) => d.reason)).toEqual([expect.stringMatching(/unknown tenant deleted-tenant/)]);
   });
 
   it('a drain request for a lane held elsewhere ends at once and sends nothing; a malformed one is dropped', async () => {
