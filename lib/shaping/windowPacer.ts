@@ -77,15 +77,16 @@ export class WindowPacer {
     for (;;) {
       const at = this.earliest();
       const now = this.clock();
-      // Past `latest` (a timer that woke late included): not started.
-      if (at > latest || now > latest) return undefined;
+      // Past `latest` (a timer that woke late included): not started. A turn beyond it only because
+      // of calls still unanswered (bounded by maxCallMs until then) waits for their answers.
+      if (now > latest || (at > latest && !this.calls.some((c) => c.end === undefined))) return undefined;
       if (now >= at) {
         const call: PacedCall = { start: now };
         this.calls.push(call);
         return call;
       }
       // An answer arriving meanwhile can bring the time forward: wake on it too.
-      await Promise.race([this.sleep(Math.ceil(at - now)), new Promise<void>((r) => (this.changed = r))]);
+      await Promise.race([this.sleep(Math.ceil(Math.min(at, latest + 1) - now)), new Promise<void>((r) => (this.changed = r))]);
       this.changed = undefined;
     }
   }

@@ -111,6 +111,23 @@ describe('the window pacer', () => {
     expect(pacer.recent()).toHaveLength(2);
   });
 
+  it('waits for unanswered calls rather than giving up when only their provisional bounds pass `latest`', async () => {
+    let now = 0;
+    let wake = () => undefined as void;
+    const sleep = (ms: number) => new Promise<void>((r) => (wake = () => ((now += ms), r())));
+    const tick = () => new Promise((r) => setImmediate(r));
+    const pacer = new WindowPacer({ qps: 1, maxCallMs: 12_000, clock: () => now, sleep });
+    const a = await pacer.start();
+    // Unanswered, a's bound is 12 s away, past `latest` (5 s): the next call waits instead of giving up.
+    const next = pacer.start(5_000);
+    await tick();
+    now = 30;
+    pacer.finish(a!, 30); // the answer brings its turn to 30 + 1 003
+    await tick();
+    wake();
+    await expect(next).resolves.toMatchObject({ start: 1033 });
+  });
+
   it('answers undefined when the call could not start by `latest` (the lease would end first)', async () => {
     let now = 0;
     const pacer = new WindowPacer({ qps: 1, clock: () => now, sleep: async (ms) => void (now += ms) });
