@@ -7,6 +7,7 @@ import type { CallGate } from '../dingtalk/callGate';
 import type { DingTalkClient } from '../dingtalk/client';
 import type { Table } from '../store/table';
 import type { LaneRecords } from './laneRecords';
+import type { Slots } from '../util/pool';
 import { Outcomes, type OutcomeStore } from './outcomes';
 import type { DeliveryResult } from './verdict';
 
@@ -30,6 +31,8 @@ export interface DeliveryContext {
   metrics?: Metrics;
   /** Under a lane: the batched delivery records the messages of this batch share (see laneRecords.ts). */
   records?: LaneRecords;
+  /** DingTalk calls in flight (or waiting for their turn) across the whole batch, at most `concurrency`. */
+  slots?: Slots;
 }
 
 /**

@@ -34,9 +34,11 @@ export async function deliverNotifyBatch(messages: readonly NotifyDelivery[]): P
   const attempts = opened.flatMap((o) => (o.status === 'fulfilled' && o.value instanceof NotifyAttempt ? [o.value] : []));
 
   // A call that throws fails every message it was made for (runPool would report only the first).
+  // The batch's calls share its slots (a lane: its app's QPS), however many coalescing groups it has.
+  const slots = attempts[0]?.ctx.slots;
   const forAll = (involved: readonly NotifyAttempt[], call: () => Promise<void>) => async () => {
     try {
-      await call();
+      await (slots ? slots.run(call) : call());
     } catch (e) {
       for (const a of involved) a.fail(e);
     }

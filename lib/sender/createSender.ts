@@ -9,6 +9,7 @@ import { AccessTokens } from '../dingtalk/accessTokens';
 import { noopGate, type CallGate } from '../dingtalk/callGate';
 import { BATCH_SEND_MAX_USERS, type DingTalkClient } from '../dingtalk/client';
 import { LaneRecords } from '../delivery/laneRecords';
+import { Slots } from '../util/pool';
 import { outcomesFor, type DeliveryContext, type KindHandlers } from '../delivery/types';
 import type { DeliveryResult } from '../delivery/verdict';
 import { logger as rootLogger } from '../log';
@@ -129,7 +130,7 @@ export function createSender(deps: SenderDeps): Sender {
     deadLetter(deps.sqs, deps.dlqUrl, record.body, { source: 'sender', reason, tenantId: ids.tenantId, messageId: ids.id, sqsMessageId: record.messageId, receiveCount }, now());
 
   /** Validates a record: a job to deliver, or the record's result already (invalid: dead-lettered). */
-  const admit = async (record: SQSRecord, { deadline, concurrency, records }: PrepareOptions & { records?: LaneRecords }, parsed: ParseResult = parseNotifyMessage(record.body)): Promise<Admission> => {
+  const admit = async (record: SQSRecord, { deadline, concurrency, records, slots }: Shared, parsed: ParseResult = parseNotifyMessage(record.body)): Promise<Admission> => {
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
     if (!parsed.ok) {
       baseLog.error('invalid notify message: dead-lettered', { sqsMessageId: record.messageId, tenantId: parsed.tenantId, notifyId: parsed.id, reason: parsed.reason });
@@ -138,7 +139,7 @@ export function createSender(deps: SenderDeps): Sender {
     }
     const msg = parsed.message;
     const log = baseLog.createChild({ persistentKeys: { tenantId: msg.tenantId, notifyId: msg.id, kind: msg.kind, sqsMessageId: record.messageId, receiveCount } });
-    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, records };
+    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, records, slots };
     return { job: { record, msg, ctx, log, receiveCount } };
   };
 
@@ -234,7 +235,7 @@ export function createSender(deps: SenderDeps): Sender {
     }
   };
 
-  const processRecord = async (record: SQSRecord, deadline?: number, opts: PrepareOptions & { records?: LaneRecords } = { deadline }): Promise<DeliveryResult> => {
+  const processRecord = async (record: SQSRecord, deadline?: number, opts: Shared = { deadline }): Promise<DeliveryResult> => {
     const admitted = await admit(record, opts);
     if ('result' in admitted) return admitted.result;
     const { ctx, msg } = admitted.job;
@@ -245,7 +246,7 @@ export function createSender(deps: SenderDeps): Sender {
    * Admits the records of one coalescing group and delivers them together. Never rejects: each
    * record's outcome (admission error, early result, or its job and attempt) comes back in order.
    */
-  const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>, opts: PrepareOptions & { records?: LaneRecords }): Promise<Planned[]> => {
+  const deliverGroup = async (members: ReadonlyArray<{ record: SQSRecord; parsed: ParseResult & { ok: true } }>, opts: Shared): Promise<Planned[]> => {
     const admissions = await Promise.allSettled(members.map(({ record, parsed }) => admit(record, opts, parsed)));
     const jobs = admissions.flatMap((a) => (a.status === 'fulfilled' && 'job' in a.value ? [a.value.job] : []));
     const attempts = await deliverNotifyBatch(jobs.map((j) => ({ ctx: j.ctx, msg: j.msg as NotifyRequest }))).catch((e: unknown) =>
@@ -263,7 +264,11 @@ export function createSender(deps: SenderDeps): Sender {
     processRecord,
 
     prepare(records: readonly SQSRecord[], prepareOpts: PrepareOptions = {}) {
-      const opts = { ...prepareOpts, records: prepareOpts.lane ? new LaneRecords(deps.table) : undefined };
+      const opts: Shared = {
+        ...prepareOpts,
+        records: prepareOpts.lane ? new LaneRecords(deps.table) : undefined,
+        slots: prepareOpts.lane ? new Slots(prepareOpts.concurrency ?? deps.concurrency ?? 4) : undefined,
+      };
       const planned = new Map<string, Promise<Planned>>();
       if (handlers.notify === deliverNotify) {
         const candidates = records.flatMap((record) => {
@@ -290,6 +295,9 @@ export function createSender(deps: SenderDeps): Sender {
     },
   };
 }
+
+/** What the records of one prepared batch share: its options, and under a lane its records and call slots. */
+type Shared = PrepareOptions & { records?: LaneRecords; slots?: Slots };
 
 /** A record admitted for delivery, with what its delivery needs. */
 interface Job {
