@@ -65,15 +65,10 @@ interface Held {
  * and delivers at once (a quiet tenant's page goes straight through); for an app whose lane is held
  * (a tenant in a storm), the messages go to the app's backlog in DynamoDB and are acknowledged, so
  * the shared queue stays short. The holder drains the backlog at the app's exact pace until its
- * invocation ends, then hands on through a drain request.
- *
- * No message is stranded: a backlog writer tries the lane after writing, and every holder checks
- * the backlog after giving the lane back (one of the two sees the other). A holder that dies loses
- * the lane after LEASE_MS; the scheduled sweep and a delayed drain request pick its backlog up.
+ * invocation ends, then hands on through a drain request. No message is stranded (docs/DESIGN.md, section 6).
  *
  * @example
- * const lanes = new Lanes({ table, sqs, sender, getTenant, drainQueueUrl });
- * // shaping gate: pacerFor: lanes.pacerFor
+ * const lanes = new Lanes({ table, sqs, sender, getTenant, drainQueueUrl }); // gate: pacerFor: lanes.pacerFor
  * export const handler = (event, context) => processPartialResponse(event, lanes.route(event.Records, { deadline }), processor, { context });
  */
 export class Lanes {
@@ -83,6 +78,8 @@ export class Lanes {
   /** Per app and API, kept across invocations of a warm instance. */
   private readonly pacers: AppPacers;
   private readonly watched = new Map<string, number>();
+  /** Apps whose lane another holder had a moment ago: their batches go to the backlog without asking first. */
+  private readonly heldElsewhere = new Map<string, number>();
   private readonly clock: Clock;
   private readonly skewMs: number;
   private readonly log: Logger;
@@ -150,7 +147,7 @@ export class Lanes {
     const { clientId } = group[0].tenant;
     const holder = `${this.instance}:${randomUUID()}`;
     const qps = Math.min(...group.map((g) => limitsOf(g.tenant).qps));
-    const took = await this.take(clientId, holder, qps, deadline);
+    const took = (this.heldElsewhere.get(clientId) ?? 0) < this.clock() && (await this.take(clientId, holder, qps, deadline));
     if (took && this.pacers.busy(clientId, this.held.get(clientId)!.qps, this.clock())) {
       // The lane is free between two holders of a storm: the drain streams it; a batch of 10 at a
       // time from here would stop and start.
@@ -173,11 +170,12 @@ export class Lanes {
       }
     }
     await this.backlog(clientId, group);
-    // Written first, then the lane tried again: either this sees the holder gone, or the holder,
-    // checking after it gave the lane back, sees these messages.
-    if (await this.take(clientId, holder, qps)) {
-      await this.giveBack(clientId);
-    } else await this.watch(clientId);
+    // Written, then the lane tried again: this sees the holder gone, or the holder sees these messages.
+    if (await this.take(clientId, holder, qps)) await this.giveBack(clientId);
+    else {
+      this.heldElsewhere.set(clientId, this.clock() + 1000);
+      await this.watch(clientId);
+    }
     return group.map(() => Promise.resolve(QUEUED));
   }
 
