@@ -1,8 +1,11 @@
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { toSqsRecord } from '../../../infra/local/poller';
 import { addToBacklog, backlogPage } from '../../../lib/lanes/backlog';
 import { sweepLanes } from '../../../lib/lanes/sweep';
+import { Lanes } from '../../../lib/lanes/lanes';
+import { createSender } from '../../../lib/sender/createSender';
+import { DingTalkClient } from '../../../lib/dingtalk/client';
 import { acquireLease, releaseLease } from '../../../lib/lanes/lease';
 import { laneKey } from '../../../lib/contracts/tableKeys';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -157,6 +160,23 @@ describe('lanes', () => {
     await runDrain(await takeDrainRequests());
     expect(await backlogPage(w.table, gone.clientId, 10)).toEqual([]);
     expect((await w.takeDeadLetters()).map((d) => d.reason)).toEqual([expect.stringMatching(/unknown tenant deleted-tenant/)]);
+  });
+
+  it('a tenant lookup that fails fails the record (SQS brings it back): nothing is sent outside its lane', async () => {
+    const t = await w.aTenantWith({ users: [{ userId: 'l1' }], simulatorQps: 20 });
+    const sender = createSender({ table: w.table, sqs: w.sqs, client: new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl }), dlqUrl: w.aws.notifyDlqUrl, queueUrl: w.aws.notifyQueueUrl });
+    const unavailable = async (): Promise<never> => {
+      throw new Error('DynamoDB unavailable');
+    };
+    const lanes = new Lanes({ table: w.table, sqs: w.sqs, sender, getTenant: unavailable, drainQueueUrl: drainUrl() });
+    await w.send(aNotify(t, { id: 'l-1', to: { userIds: ['l1'] } }));
+    const [record] = await w.receive();
+    await expect(lanes.route([record])(record)).rejects.toThrow('DynamoDB unavailable');
+    expect(w.calls('batchSend', t.clientId)).toHaveLength(0);
+    // SQS brings it back (its visibility ends), and the sender delivers it under its lane.
+    await w.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: w.aws.notifyQueueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: 0 }));
+    await w.deliver();
+    expect(statuses(await w.outcome(t.tenantId, 'l-1'))).toEqual({ 'user l1': 'sent' });
   });
 
   it('a drain request for a lane held elsewhere ends at once and sends nothing; a malformed one is dropped', async () => {
