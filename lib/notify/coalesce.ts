@@ -50,36 +50,3 @@ export function coalesceRecipients<H>(claims: ReadonlyArray<readonly [H, readonl
   }
   return chunk([...byRecipient.values()], size);
 }
-
-/**
- * Counts the calls a coalescing group will make as its messages are admitted one by one, so the
- * rate-limit pre-check (which counts one call per message) is asked once per shared call, not once
- * per message: a message whose users fit in the batchSend calls already counted rides on them.
- * A message with groups or mobiles makes calls of its own (posts, lookups): it always counts, and
- * each mobile is counted as one more user (an upper bound: it resolves to at most one).
- *
- * @example
- * const ledger = new CallLedger(20);
- * ledger.opensCall({ userIds: ['u1'] }); // true: the first batchSend
- * ledger.add({ userIds: ['u1'] });
- * ledger.opensCall({ userIds: ['u2'] }); // false: u2 fits in the same call
- */
-export class CallLedger {
-  private readonly users = new Set<string>();
-
-  constructor(private readonly size: number) {
-    if (!(size >= 1)) throw new RangeError('chunk size must be at least 1');
-  }
-
-  opensCall(to: Recipients): boolean {
-    if (to.openConversationIds?.length || to.mobiles?.length) return true;
-    const fresh = new Set((to.userIds ?? []).filter((u) => !this.users.has(u))).size;
-    return Math.ceil((this.users.size + fresh) / this.size) > Math.ceil(this.users.size / this.size);
-  }
-
-  /** Counts an admitted message's users (it will be delivered with the group). */
-  add(to: Recipients): void {
-    for (const u of to.userIds ?? []) this.users.add(u);
-    for (const m of to.mobiles ?? []) this.users.add(`\u0000mobile:${m}`);
-  }
-}

@@ -7,13 +7,13 @@ import { parseNotifyMessage, type NotifyQueueMessage, type NotifyRequest, type P
 import type { Tenant } from '../contracts/tenant';
 import { AccessTokens } from '../dingtalk/accessTokens';
 import { noopGate, type CallGate } from '../dingtalk/callGate';
-import { BATCH_SEND_MAX_USERS, type DingTalkClient } from '../dingtalk/client';
+import type { DingTalkClient } from '../dingtalk/client';
 import { LaneRecords } from '../delivery/laneRecords';
 import { Slots } from '../util/pool';
 import { outcomesFor, type DeliveryContext, type KindHandlers } from '../delivery/types';
 import type { DeliveryResult } from '../delivery/verdict';
 import { logger as rootLogger } from '../log';
-import { CallLedger, coalesceKey } from '../notify/coalesce';
+import { coalesceKey } from '../notify/coalesce';
 import { groupBy } from '../util/lists';
 import { deliverNotify, deliverNotifyBatch } from '../notify/deliverNotify';
 import { render } from '../notify/render';

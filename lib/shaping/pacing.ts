@@ -26,28 +26,3 @@ export async function waitForSlot(
     await sleep(Math.ceil(slot - t));
   }
 }
-
-export interface PaceOptions {
-  clock?: Clock;
-  sleep?: Sleep;
-  lateToleranceMs?: number;
-}
-
-/**
- * Walks the slots in order and calls `fire(k)` for the k-th slot reached in time (k = 0, 1, ...),
- * skipping slots already missed. `fire` is not awaited (calls overlap; collect its promises
- * yourself). Returns the number of calls fired; reserve again for the rest.
- *
- * @example
- * const pending: Promise<void>[] = [];
- * const fired = await pace(slots, (i) => pending.push(send(batch[i])));
- * await Promise.allSettled(pending);
- * const notYet = batch.slice(fired);
- */
-export async function pace(slots: readonly number[], fire: (index: number) => unknown, opts: PaceOptions = {}): Promise<number> {
-  let fired = 0;
-  for (const slot of slots) {
-    if (await waitForSlot(slot, opts.clock, opts.sleep, opts.lateToleranceMs)) fire(fired++);
-  }
-  return fired;
-}

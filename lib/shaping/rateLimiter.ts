@@ -3,7 +3,7 @@ import { rawNumber, tryConditionalOld, ttlAfter, type Table } from '../store/tab
 import { ContentionError } from './errors';
 import { DEFAULT_LATE_TOLERANCE_MS, planSlots, safetyMsFor, spacingMs } from './gcra';
 import { rateKey } from '../contracts/tableKeys';
-import { pace, waitForSlot } from './pacing';
+import { waitForSlot } from './pacing';
 import { realSleep, systemClock, type Clock, type Sleep } from '../util/time';
 
 /** What is limited: one DingTalk API of one app (QPS is per app per API). */
@@ -51,8 +51,7 @@ const DAY_SECONDS = 86_400;
  * const key = { clientId: tenant.clientId, api: 'robot.batchSend' };
  * const { slots, retryAfterMs } = await limiter.reserve(key, messages.length, limitsOf(tenant).qps);
  * if (retryAfterMs) return deferMessages(retryAfterMs);
- * const fired = await limiter.pace(slots, (i) => void results.push(send(messages[i])));
- * // messages.slice(fired) were not sent: reserve again for them
+ * for (const slot of slots) if (await limiter.waitForSlot(slot)) void send(next()); // a late slot: reserve again
  */
 export class RateLimiter {
   readonly safetyMs: number;
@@ -124,19 +123,6 @@ export class RateLimiter {
   }
 
   /**
-   * How long until the next free slot for `key`, from what this instance last saw (no DynamoDB
-   * call): 0 when it is now or unknown. Other instances may have reserved since, so this is a
-   * lower bound.
-   *
-   * @example
-   * if (limiter.peek(key) > 1000) deferMessage();
-   */
-  peek(key: RateKey, now: number = this.clock()): number {
-    const tat = this.seen.get(rateKey(key.clientId, key.api).pk);
-    return tat === undefined ? 0 : Math.max(0, Math.ceil(tat - now - this.leadMs));
-  }
-
-  /**
    * Sleeps until `slot`; false when the clock is already past it by more than the tolerance.
    *
    * @example
@@ -144,16 +130,6 @@ export class RateLimiter {
    */
   waitForSlot(slot: number): Promise<boolean> {
     return waitForSlot(slot, this.clock, this.sleep, this.lateToleranceMs);
-  }
-
-  /**
-   * Fires `fire(0)`, `fire(1)`, ... at the slots still reachable in time; returns how many fired.
-   *
-   * @example
-   * const fired = await limiter.pace(slots, (i) => void pending.push(send(batch[i])));
-   */
-  pace(slots: readonly number[], fire: (index: number) => unknown): Promise<number> {
-    return pace(slots, fire, { clock: this.clock, sleep: this.sleep, lateToleranceMs: this.lateToleranceMs });
   }
 
   private async read(key: { pk: string; sk: string }): Promise<number | undefined> {

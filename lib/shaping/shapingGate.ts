@@ -214,13 +214,13 @@ export class ShapingGate implements CallGate {
   }
 
   /** A slot time from the shared limiter, reserved together with the other calls waiting here. */
-  private reserveSlot(clientId: string, api: DingTalkApi, qps: number, holdMs = this.maxWaitMs): Promise<number> {
+  private reserveSlot(clientId: string, api: DingTalkApi, qps: number): Promise<number> {
     const key = `${clientId}|${api}`;
     let q = this.queues.get(key);
     if (!q) this.queues.set(key, (q = { waiters: [], pumping: false }));
     const queue = q;
     return new Promise<number>((resolve, reject) => {
-      queue.waiters.push({ deadline: this.clock() + holdMs, resolve, reject });
+      queue.waiters.push({ deadline: this.clock() + this.maxWaitMs, resolve, reject });
       void this.pump(queue, clientId, api, qps);
     });
   }

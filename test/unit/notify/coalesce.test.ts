@@ -1,4 +1,4 @@
-import { CallLedger, coalesceKey, coalesceRecipients } from '../../../lib/notify/coalesce';
+import { coalesceKey, coalesceRecipients } from '../../../lib/notify/coalesce';
 import { groupBy } from '../../../lib/util/lists';
 import { BATCH_SEND_MAX_USERS } from '../../../lib/dingtalk/client';
 import { render } from '../../../lib/notify/render';
@@ -70,39 +70,5 @@ describe('the union of claimed users, 20 distinct per call', () => {
   it('nothing claimed, no call; a bad size is refused', () => {
     expect(coalesceRecipients([['m1', []], ['m2', []]], 20)).toEqual([]);
     expect(() => coalesceRecipients([['m1', ['u1']]], 0)).toThrow(RangeError);
-  });
-});
-
-describe('the rate-limit pre-check is asked once per shared call, not once per message', () => {
-  const admitAll = (ledger: CallLedger, batch: Array<{ userIds?: string[]; mobiles?: string[]; openConversationIds?: string[] }>) =>
-    batch.map((to) => {
-      const opens = ledger.opensCall(to);
-      ledger.add(to);
-      return opens;
-    });
-
-  it('25 messages to one user each open two calls: the 1st and the 21st', () => {
-    const opens = admitAll(new CallLedger(20), Array.from({ length: 25 }, (_, i) => ({ userIds: [`u${i}`] })));
-    expect(opens.flatMap((o, i) => (o ? [i] : []))).toEqual([0, 20]);
-  });
-
-  it('users already counted open nothing; a message too big for the open call opens one more', () => {
-    const ledger = new CallLedger(20);
-    expect(admitAll(ledger, [{ userIds: ['a', 'b'] }, { userIds: ['b', 'a'] }, { userIds: ['c'] }])).toEqual([true, false, false]);
-    expect(ledger.opensCall({ userIds: Array.from({ length: 18 }, (_, i) => `x${i}`) })).toBe(true);
-    expect(ledger.opensCall({ userIds: Array.from({ length: 17 }, (_, i) => `x${i}`) })).toBe(false);
-  });
-
-  it('a message with groups or mobiles always asks (it makes calls of its own); its mobiles count as users', () => {
-    const ledger = new CallLedger(2);
-    expect(admitAll(ledger, [{ userIds: ['a'] }, { openConversationIds: ['cid'] }, { userIds: ['b'] }])).toEqual([true, true, false]);
-    // a and b fill the first call; the mobile's user opens the second one, where c fits
-    expect(admitAll(ledger, [{ mobiles: ['138'] }, { userIds: ['c'] }, { userIds: ['d'] }])).toEqual([true, false, true]);
-  });
-
-  it('a message not admitted (deferred) is not counted: the next one asks again', () => {
-    const ledger = new CallLedger(20);
-    expect(ledger.opensCall({ userIds: ['a'] })).toBe(true);
-    expect(ledger.opensCall({ userIds: ['b'] })).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { pace, waitForSlot } from '../../../lib/shaping/pacing';
+import { waitForSlot } from '../../../lib/shaping/pacing';
 
 /** A fake clock whose sleep advances time by the asked delay plus a scripted lateness. */
 function fakeTime(start: number, lateness: number[] = []) {
@@ -49,23 +49,5 @@ describe('waiting for a slot', () => {
     const t = fakeTime(1000);
     await expect(waitForSlot(1052.75, t.clock, t.sleep)).resolves.toBe(true);
     expect(t.clock()).toBe(1053);
-  });
-});
-
-describe('pacing a batch', () => {
-  it('fires one call per slot, at its slot, without awaiting the calls', async () => {
-    const t = fakeTime(1000);
-    const firedAt: number[] = [];
-    const n = await pace([1000, 1050, 1100], () => firedAt.push(t.clock()), t);
-    expect(n).toBe(3);
-    expect(firedAt).toEqual([1000, 1050, 1100]);
-  });
-
-  it('skips a missed slot and uses the next one for the same call', async () => {
-    const t = fakeTime(1000, [0, 20, 0]);
-    const calls: Array<[number, number]> = [];
-    const n = await pace([1010, 1050, 1100], (i) => calls.push([i, t.clock()]), { ...t, lateToleranceMs: 3 });
-    expect(calls).toEqual([[0, 1010], [1, 1100]]);
-    expect(n).toBe(2);
   });
 });
