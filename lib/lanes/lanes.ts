@@ -111,7 +111,8 @@ export class Lanes {
    */
   route(records: readonly SQSRecord[], opts: { deadline?: number } = {}): (record: SQSRecord) => Promise<DeliveryResult> {
     const direct: SQSRecord[] = [];
-    const results = new Map<SQSRecord, Promise<DeliveryResult>>();
+    const results = new Map<string, Promise<DeliveryResult>>();
+    const keyOf = (r: SQSRecord) => `${r.messageId}\n${r.receiptHandle}`;
     const failed = new Map<SQSRecord, unknown>();
     const byApp = (async () => {
       const known: Entry[] = [];
@@ -128,15 +129,15 @@ export class Lanes {
     const started = byApp.then((groups) => {
       for (const group of groups) {
         const done = this.sendOrBacklog(group, opts.deadline);
-        group.forEach((g, i) => results.set(g.record, handled(done.then((all) => all[i]))));
+        group.forEach((g, i) => results.set(keyOf(g.record), handled(done.then((all) => all[i]))));
       }
       const handle = this.deps.sender.prepare(direct, opts);
-      for (const r of direct) results.set(r, handle(r));
-      for (const [r, e] of failed) results.set(r, handled(Promise.reject(e)));
+      for (const r of direct) results.set(keyOf(r), handle(r));
+      for (const [r, e] of failed) results.set(keyOf(r), handled(Promise.reject(e)));
     });
     return async (record) => {
       await started;
-      const mine = [...results.entries()].find(([r]) => r.messageId === record.messageId && r.receiptHandle === record.receiptHandle)?.[1];
+      const mine = results.get(keyOf(record));
       if (!mine) throw new Error(`record ${record.messageId} was not in the batch`);
       return mine;
     };
