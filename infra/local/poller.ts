@@ -213,10 +213,13 @@ export function startPoller(opts: PollerOptions): Poller {
    * `batchSize`). The first poll asks for one message so it returns the moment one arrives: the
    * local SQS server otherwise holds a long poll until MaxNumberOfMessages are available. A message
    * received twice while gathering (its visibility timeout ran out) is kept once, with its latest
-   * receipt handle.
+   * receipt handle. After a full batch (a backlog) it first asks for a whole batch without
+   * waiting: one receive a batch while the queue is deep.
    */
-  const gather = async (): Promise<Message[]> => {
-    const first = await receive(1, waitTimeSeconds);
+  const gather = async (backlog: boolean): Promise<Message[]> => {
+    const bulk = backlog ? await receive(batchSize, 0) : [];
+    if (bulk.length && (bulk.length >= batchSize || windowMs === 0)) return bulk;
+    const first = bulk.length ? bulk : await receive(1, waitTimeSeconds);
     if (!first.length) return first;
     const batch = new Map(first.map((m) => [m.MessageId!, m]));
     const deadline = Date.now() + windowMs;
@@ -287,10 +290,12 @@ export function startPoller(opts: PollerOptions): Poller {
     loops.add(p);
   };
   async function loop(extra: boolean): Promise<void> {
+    let full = false;
     while (running) {
       try {
         arnValue = await queueArn();
-        const messages = await gather();
+        const messages = await gather(full);
+        full = messages.length >= batchSize;
         if (!messages.length) {
           if (extra) return; // the backlog is gone: scale back down
           continue;

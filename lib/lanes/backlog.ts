@@ -57,6 +57,9 @@ export async function removeFromBacklog(table: Table, clientId: string, sks: rea
   await batchWriteAll(table, sks.map((sk) => ({ DeleteRequest: { Key: { pk: backlogPk(clientId), sk } } })));
 }
 
+/** Epoch ms the item was written to the backlog (from its sort key). */
+export const addedAt = (b: BacklogItem): number => Number(b.sk.split('#')[1]);
+
 /** Which message a backlog item carries (two copies of one message share it). */
 export const backlogKeyOf = (b: BacklogItem): string => `${b.tenantId}#${b.messageId}`;
 

@@ -15,10 +15,10 @@ import { AppPacers, PACED_APIS } from './pacers';
 import type { Table } from '../store/table';
 import { groupBy } from '../util/lists';
 import { systemClock, type Clock } from '../util/time';
-import { addToBacklog, backlogKeyOf, backlogPage, backlogRecord, fromRecord, removeFromBacklog, type BacklogItem } from './backlog';
+import { addedAt, addToBacklog, backlogKeyOf, backlogPage, backlogRecord, fromRecord, removeFromBacklog, type BacklogItem } from './backlog';
 import { requestDrain, WATCH_SECONDS } from './sweep';
+import { entryOf, fanOut, messageKeyOf, QUEUED, type Entry } from './entry';
 import { acquireLease, readLane, releaseLease, renewLease, type Lease } from './lease';
-
 
 /**
  * A held lease is renewed this often, so a call may always start for the next 25 s less maxCallMs
@@ -28,6 +28,8 @@ const RENEW_EVERY_MS = 5000;
 
 /** Most backlog messages read (and coalesced) at once: 200 identical pages go out in 10 calls. */
 export const PAGE_SIZE = 200;
+const SETTLE_MS = 150;
+const SETTLE_MAX_MS = 1000;
 
 export interface LanesDeps {
   table: Table;
@@ -121,7 +123,7 @@ export class Lanes {
         // A lookup that fails fails the record (SQS brings it back): never sent outside its lane.
         const tenant = parsed.ok ? await this.deps.getTenant(parsed.message.tenantId).catch((e: unknown) => void failed.set(record, e)) : undefined;
         if (failed.has(record)) continue;
-        if (parsed.ok && tenant) known.push({ record, tenant, id: parsed.message.id, critical: parsed.message.kind === 'war_room.create' || parsed.message.severity === 'critical' });
+        if (parsed.ok && tenant) known.push(entryOf(record, tenant, parsed.message));
         else direct.push(record);
       }
       return groupBy(known, (k) => k.tenant.clientId);
@@ -149,9 +151,10 @@ export class Lanes {
     const holder = `${this.instance}:${randomUUID()}`;
     const qps = Math.min(...group.map((g) => limitsOf(g.tenant).qps));
     const took = (this.heldElsewhere.get(clientId) ?? 0) < this.clock() && (await this.take(clientId, holder, qps, deadline));
-    if (took && this.pacers.busy(clientId, this.held.get(clientId)!.qps, this.clock())) {
+    if (took && (fanOut(group) || this.pacers.busy(clientId, this.held.get(clientId)!.qps, this.clock()))) {
       // The lane is free between two holders of a storm: the drain streams it; a batch of 10 at a
-      // time from here would stop and start.
+      // time from here would stop and start. A fan-out (one content to several users, likely more
+      // on the way in other batches) is coalesced across the backlog, 20 users a call.
       await this.backlog(clientId, group).finally(() => this.giveBack(clientId));
       return group.map(() => Promise.resolve(QUEUED));
     }
@@ -213,6 +216,7 @@ export class Lanes {
     // Two pages in flight at most: the next is read and opened while the last calls of the one
     // before are made, so the pacer never waits for DynamoDB between pages.
     const inFlight = new Map<string, { settled: Promise<boolean>; messages: string[] }>();
+    const settleEnd = this.clock() + SETTLE_MAX_MS;
     try {
       for (;;) {
         const left = opts.deadline - this.clock();
@@ -226,6 +230,13 @@ export class Lanes {
         const busy = new Set([...inFlight.values()].flatMap((f) => f.messages));
         const page = room < 1 ? [] : (await backlogPage(this.deps.table, clientId, room + inFlight.size)).filter((p) => !inFlight.has(p.sk) && !busy.has(backlogKeyOf(p)) && busy.add(backlogKeyOf(p))).slice(0, room);
         if (!page.length && !inFlight.size) break;
+        // A backlog still filling (a fan-out arriving batch by batch) is first read once it settles,
+        // so its identical pages share calls: SETTLE_MS after its last write, at most SETTLE_MAX_MS.
+        const settle = !sent && !inFlight.size && page.length < room ? Math.min(settleEnd, Math.max(...page.map(addedAt)) + SETTLE_MS) - this.clock() : 0;
+        if (settle > 0) {
+          await new Promise((r) => setTimeout(r, settle));
+          continue;
+        }
         if (page.length) {
           const settled = this.sendPage(clientId, page, qps, opts.deadline).then(
             (n) => ((sent += n), n === page.length),
@@ -328,21 +339,7 @@ export class Lanes {
   private requestDrain(clientId: string, delaySeconds = 0, watch?: string): Promise<void> {
     return requestDrain(this.deps.sqs, this.deps.drainQueueUrl, clientId, delaySeconds, watch);
   }
-
 }
-
-/** A message of a batch, with its tenant. */
-interface Entry {
-  record: SQSRecord;
-  tenant: Tenant;
-  /** The notify message's id. */
-  id: string;
-  critical: boolean;
-}
-
-/** What a message moved to the backlog is answered with (acknowledged from the notify queue). */
-const QUEUED: DeliveryResult = { verdict: 'defer', reason: "in its app's backlog: sent at the app's pace by its lane's holder", counts: {}, untracked: true };
 
 /** A promise whose rejection is awaited later (by the record's handler), not unhandled meanwhile. */
 const handled = <T>(p: Promise<T>): Promise<T> => (p.catch(() => undefined), p);
-const messageKeyOf = (e: Entry): string => `${e.tenant.tenantId}#${e.id}`;

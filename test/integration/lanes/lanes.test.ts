@@ -107,6 +107,30 @@ describe('lanes', () => {
     expect((lane?.recent as { batchSend: number[] }).batchSend.length).toBeGreaterThan(0);
   });
 
+  it('a page fanned out to many users, one message each over several batches, goes out 20 users a call from the backlog', async () => {
+    const n = 40;
+    const t = await w.aTenantWith({ users: users('f', n), simulatorQps: 20, tenant: { edition: 'standard' } });
+    for (let i = 0; i < n; i++) await w.send(aNotify(t, { id: `f-${i}`, to: { userIds: [`f${i}`] }, message: { title: 'DB down', markdown: '### DB down' } }));
+    // Batch by batch, each to a free lane: none is sent on its own (that would be 4 calls of 10).
+    for (let r = await w.receive(); r.length; r = await w.receive()) await w.invoke(r);
+    expect(w.calls('batchSend', t.clientId)).toEqual([]);
+    expect(await backlogPage(w.table, t.clientId, 200)).toHaveLength(n);
+
+    for (const r of await takeDrainRequests()) await runDrain([r]);
+    const sent = w.calls('batchSend', t.clientId).filter((c) => c.status === 200);
+    expect(sent.map((c) => (c.body as { userIds: string[] }).userIds.length)).toEqual([20, 20]);
+    for (let i = 0; i < n; i++) expect(statuses(await w.outcome(t.tenantId, `f-${i}`))).toEqual({ [`user f${i}`]: 'sent' });
+  });
+
+  it('one page to one user goes straight through a free lane, not through the backlog', async () => {
+    const t = await w.aTenantWith({ users: users('o', 2), simulatorQps: 20 });
+    await w.send(aNotify(t, { id: 'o-0', to: { userIds: ['o0'] } }));
+    await w.send(aNotify(t, { id: 'o-1', to: { userIds: ['o1'] }, message: { title: 'other', markdown: 'other' } }));
+    await w.invoke(await w.receive());
+    expect(w.calls('batchSend', t.clientId).filter((c) => c.status === 200)).toHaveLength(2);
+    expect(await backlogPage(w.table, t.clientId, 10)).toEqual([]);
+  });
+
   it('a holder that died loses the lane when its lease runs out; the sweep has its backlog drained', async () => {
     const t = await w.aTenantWith({ users: [{ userId: 'd1' }], simulatorQps: 20 });
     expect(await acquireLease(w.table, t.clientId, 'crashed-instance', Date.now(), 200)).toBeDefined();
