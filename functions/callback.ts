@@ -8,12 +8,15 @@ import { httpErrors, json } from '../lib/http/json';
 import { logger } from '../lib/log';
 import { sendJson } from '../lib/queue/sqs';
 import { createTable } from '../lib/store/table';
-import { getTenant } from '../lib/store/tenants';
+import { getCallbackApp } from '../lib/store/secrets';
+import { cachedTenants } from '../lib/store/tenantCache';
 
 const config = loadConfig();
 const table = createTable(config.TABLE_NAME);
 const sqs = new SQSClient({});
 const eventsQueueUrl = required(config, 'EVENTS_QUEUE_URL');
+// Only its own secret item (SECRET#CALLBACK#<tenantId>), one GetItem; unknown ids remembered 60 s.
+const callbackApps = cachedTenants((id) => getCallbackApp(table, id), { missesOnly: true });
 
 /** POST /dingtalk/{tenantId}/callback: DingTalk's signed, encrypted event push. */
 export const handler = middy(async (event: APIGatewayProxyEventV2) => {
@@ -21,7 +24,7 @@ export const handler = middy(async (event: APIGatewayProxyEventV2) => {
   logger.appendKeys({ tenantId });
   const out = await handleCallback(
     {
-      getTenant: (id) => getTenant(table, id),
+      getTenant: callbackApps,
       enqueue: async (e) => void (await sendJson(sqs, eventsQueueUrl, e, { groupId: e.tenantId })),
       now: Date.now,
       windowSeconds: config.CALLBACK_WINDOW_SECONDS,

@@ -11,6 +11,9 @@ export const DEFAULT_STACK_NAME = 'DingtalkBridge';
 /** HTTP API default-stage throttling. DingTalk pushes a few events per minute per tenant; this leaves ample room. */
 export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
 
+/** The homepage route's own throttling: people open it by hand, so a few views a second is plenty. */
+export const DEFAULT_HOMEPAGE_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
+
 /** How often the unpark sweep runs by default (context `unparkMinutes`). */
 export const DEFAULT_UNPARK_MINUTES = 10;
 
@@ -24,6 +27,8 @@ export interface DingtalkBridgeStackProps extends StackProps {
   readonly alarmEmail?: string;
   /** HTTP API default-stage throttling. @default DEFAULT_THROTTLE */
   readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** The homepage route's throttling; the callback route keeps `apiThrottle`. @default DEFAULT_HOMEPAGE_THROTTLE */
+  readonly homepageThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** DINGTALK_API_URL of the functions. @default DINGTALK_URLS.api (https://api.dingtalk.com) */
   readonly dingtalkApiUrl?: string;
   /** DINGTALK_OAPI_URL of the functions. @default DINGTALK_URLS.oapi (https://oapi.dingtalk.com) */

@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -18,8 +18,9 @@ import { DINGTALK_URLS, type EnvMap } from '../lib/contracts/env';
 import { CALLBACK_ROUTE, HOMEPAGE_ROUTE, type RouteSpec } from '../lib/contracts/routes';
 import { KEY } from '../lib/contracts/tableKeys';
 import { Alarms } from './alarms';
+import { grantTableAccess, TABLE_ACCESS, throttleRoutes, type TableAccess } from './grants';
 import { bundledFunction, PROJECT_ROOT } from './lambda';
-import { DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
+import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
 
 /** The handlers, one per `functions/<name>.ts`. */
 export type HandlerName = 'callback' | 'events' | 'sender' | 'drain' | 'unpark' | 'homepage';
@@ -60,8 +61,8 @@ export interface HandlerSpec {
    * retries: the next run is the retry, and a failed run raises the function's errors alarm.
    */
   readonly every?: Duration;
-  /** Table access: `read` (tenants, links) or `readWrite`. */
-  readonly table: 'read' | 'readWrite';
+  /** The partitions it reads and writes (infra/grants.ts, TABLE_ACCESS). */
+  readonly table: TableAccess;
   /** Queues it may send to (sqs:SendMessage only). */
   readonly sendsTo?: sqs.IQueue[];
   /** @default the consumed queue's consumerTimeoutSeconds, else 10 s */
@@ -78,12 +79,14 @@ export class DingtalkBridgeStack extends Stack {
   readonly notify: QueueWithDlq;
   readonly drain: QueueWithDlq;
   readonly api: HttpApi;
+  readonly apiStage: HttpStage;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
   readonly publisherPolicy: iam.ManagedPolicy;
   readonly alarms: Alarms;
 
   private readonly removalPolicy: RemovalPolicy;
   private readonly functionEnvironment: Readonly<Record<string, string>>;
+  private readonly routes: Partial<Record<HandlerName, HttpRoute[]>> = {};
 
   constructor(scope: Construct, id: string, props: DingtalkBridgeStackProps = {}) {
     super(scope, id, { description: 'dingtalk-bridge: Flashduty to DingTalk notifications, callbacks and war rooms', ...props });
@@ -115,7 +118,8 @@ export class DingtalkBridgeStack extends Stack {
     this.drain = queueWithDlq(this, 'Drain', QUEUES.drain);
 
     // HTTP API: DingTalk callbacks and the in-app homepage.
-    this.api = httpApi(this, props.apiThrottle ?? DEFAULT_THROTTLE, this.removalPolicy);
+    const apiThrottle = props.apiThrottle ?? DEFAULT_THROTTLE;
+    ({ api: this.api, stage: this.apiStage } = httpApi(this, apiThrottle, this.removalPolicy));
 
     // Functions and wiring. Every function gets the same environment, checked against the contract.
     this.functionEnvironment = {
@@ -137,14 +141,14 @@ export class DingtalkBridgeStack extends Stack {
           ...CALLBACK_ROUTE,
           publicBecause: 'DingTalk cannot present IAM, JWT or authorizer credentials; the handler authenticates every push by its SHA-1 signature over token, timestamp, nonce and body, a timestamp window and the AES receiver id, and rejects anything else with 4xx before touching the queue.',
         },
-        table: 'read',
+        table: TABLE_ACCESS.callback,
         sendsTo: [this.events.queue],
         timeout: Duration.seconds(10),
       }),
       events: this.addHandler('events', {
         description: 'DingTalk events: group renamed, cool app installed or uninstalled',
         consumes: this.events,
-        table: 'readWrite',
+        table: TABLE_ACCESS.events,
         // Records that can never be processed go straight to the dead-letter queue, with the reason.
         sendsTo: [this.events.dlq],
       }),
@@ -157,7 +161,7 @@ export class DingtalkBridgeStack extends Stack {
         // towards the dead-letter queue. maxConcurrency makes SQS start fewer invocations instead.
         // It also bounds the writers contending for the shared per-app rate limiter and quota items.
         maxConcurrency: props.senderMaxConcurrency ?? DEFAULT_SENDER_MAX_CONCURRENCY,
-        table: 'readWrite',
+        table: TABLE_ACCESS.sender,
         // Deferred messages and delayed retries go back on its own queue; messages that can never be
         // delivered go straight to the dead-letter queue; a lane's backlog gets a drain request.
         // ChangeMessageVisibility (backoff) on the notify queue comes with the event source's consume grant.
@@ -168,7 +172,7 @@ export class DingtalkBridgeStack extends Stack {
         consumes: this.drain,
         // One request per app at a time does the work (the lane lease); the rest end at once.
         maxConcurrency: props.senderMaxConcurrency ?? DEFAULT_SENDER_MAX_CONCURRENCY,
-        table: 'readWrite',
+        table: TABLE_ACCESS.drain,
         // Retries and deferrals go back on the notify queue, hopeless messages to its DLQ, and the
         // lane is handed on with a drain request.
         sendsTo: [this.notify.queue, this.notify.dlq, this.drain.queue],
@@ -179,7 +183,7 @@ export class DingtalkBridgeStack extends Stack {
         // Reads the PARKED work list, claims parked items with conditional updates, deletes them once
         // re-queued; an item that can never be sent goes to the notify DLQ with its reason. Also
         // asks for a drain of any app backlog whose lane holder died (lib/lanes).
-        table: 'readWrite',
+        table: TABLE_ACCESS.unpark,
         sendsTo: [this.notify.queue, this.notify.dlq, this.drain.queue],
         timeout: Duration.seconds(60),
       }),
@@ -187,11 +191,17 @@ export class DingtalkBridgeStack extends Stack {
         description: 'Homepage shown inside DingTalk: link status',
         route: {
           ...HOMEPAGE_ROUTE,
-          publicBecause: 'Opened by the DingTalk client as the app homepage, which sends no credentials. Accepted exposure: whoever knows a tenant id sees its link status (CorpId, Client ID, edition, usage, linked groups), never clientSecret, aesKey or token; the stage throttling bounds scraping.',
+          publicBecause: 'Opened by the DingTalk client as the app homepage, which sends no credentials. Accepted exposure: whoever knows a tenant id sees its link status (CorpId, Client ID, edition, usage, linked groups), never clientSecret, aesKey or token; its own route throttle bounds scraping.',
         },
-        table: 'read',
+        table: TABLE_ACCESS.homepage,
       }),
     };
+
+    // Each public route throttled on its own: junk on the homepage cannot starve DingTalk's callbacks.
+    throttleRoutes(this.apiStage, [
+      { route: CALLBACK_ROUTE, routes: this.routes.callback ?? [], ...apiThrottle },
+      { route: HOMEPAGE_ROUTE, routes: this.routes.homepage ?? [], ...(props.homepageThrottle ?? DEFAULT_HOMEPAGE_THROTTLE) },
+    ]);
 
     // Flashduty's publisher may send to the notify queue, and do nothing else.
     this.publisherPolicy = new iam.ManagedPolicy(this, 'NotifyPublisherPolicy', {
@@ -245,6 +255,7 @@ export class DingtalkBridgeStack extends Stack {
     if (spec.route) {
       const routes = this.api.addRoutes({ path: spec.route.path, methods: [HttpMethod[spec.route.method]], integration: new HttpLambdaIntegration(`${id}Integration`, fn) });
       for (const route of routes) acknowledge(route, 'APIG4', spec.route.publicBecause);
+      this.routes[name] = routes;
     }
     if (spec.consumes) {
       const q = spec.consumes.settings;
@@ -265,16 +276,8 @@ export class DingtalkBridgeStack extends Stack {
         targets: [new LambdaFunction(fn, { maxEventAge: spec.every, retryAttempts: 2 })],
       });
     }
-    if (spec.table === 'read') {
-      // Point reads and key queries only: no Scan, so a public function cannot list every tenant.
-      this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DescribeTable');
-      this.table.encryptionKey?.grantDecrypt(fn);
-    } else {
-      this.table.grantReadWriteData(fn);
-      for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
-        acknowledge(fn.role!, `IAM5[Action::${action}]`, "Added by Table.grantReadWriteData for the table's customer-managed key, which DynamoDB needs to encrypt written items; the statement is scoped to that one key's ARN.");
-      }
-    }
+    // Only the partitions it owns or reads, never a Scan (infra/grants.ts).
+    grantTableAccess(this.table, fn, spec.table);
     for (const queue of spec.sendsTo ?? []) queue.grant(fn, 'sqs:SendMessage');
     acknowledge(fn, 'L1', 'docs/DESIGN.md fixes the runtime at nodejs22.x, the Node.js line the code and tests target; moving to a newer runtime is a deliberate change, not a lint fix.');
     return fn;
@@ -299,10 +302,10 @@ function queueWithDlq(scope: Construct, id: string, settings: QueueSettings): Qu
 }
 
 /** The HTTP API with a throttled `$default` stage that writes JSON access logs. */
-function httpApi(scope: Construct, throttle: { rateLimit: number; burstLimit: number }, removalPolicy: RemovalPolicy): HttpApi {
+function httpApi(scope: Construct, throttle: { rateLimit: number; burstLimit: number }, removalPolicy: RemovalPolicy): { api: HttpApi; stage: HttpStage } {
   const api = new HttpApi(scope, 'Api', { description: 'dingtalk-bridge: DingTalk callbacks and homepage', createDefaultStage: false });
   const accessLogs = new logs.LogGroup(scope, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
-  new HttpStage(scope, 'ApiDefaultStage', {
+  const stage = new HttpStage(scope, 'ApiDefaultStage', {
     httpApi: api,
     stageName: '$default',
     autoDeploy: true,
@@ -329,5 +332,5 @@ function httpApi(scope: Construct, throttle: { rateLimit: number; burstLimit: nu
       ),
     },
   });
-  return api;
+  return { api, stage };
 }

@@ -3,7 +3,7 @@ import { MAX_CALLBACK_BODY_BYTES } from '../contracts/routes';
 import { openEnvelope, sealEnvelope, type Envelope } from '../dingtalk/crypto';
 import { AuthError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors';
 import type { QueuedEvent } from '../contracts/eventsMessage';
-import type { Tenant } from '../contracts/tenant';
+import type { CallbackApp } from '../store/secrets';
 import { getField } from '../util/fields';
 
 export interface CallbackRequest {
@@ -14,7 +14,8 @@ export interface CallbackRequest {
 }
 
 export interface CallbackDeps {
-  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  /** The tenant's callback secrets (lib/store/secrets.ts), undefined for an unknown tenant. */
+  getTenant(tenantId: string): Promise<CallbackApp | undefined>;
   enqueue(event: QueuedEvent): Promise<void>;
   now(): number;
   windowSeconds: number;

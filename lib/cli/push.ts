@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { openEnvelope, sealEnvelope } from '../dingtalk/crypto';
 import { CALLBACK_ROUTE, pathFor } from '../contracts/routes';
-import { getTenant } from '../store/tenants';
+import { getCallbackApp } from '../store/secrets';
 import { applyLocalFlag, cliTable } from './stackEnv';
 
 /**
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     console.error('usage: npm run push -- --local <tenantId> <event.json>   (or set API_URL and TABLE_NAME)');
     return 2;
   }
-  const tenant = await getTenant(table, tenantId);
+  const tenant = await getCallbackApp(table, tenantId);
   if (!tenant) {
     console.error(`no tenant ${tenantId}`);
     return 1;

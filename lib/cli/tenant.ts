@@ -3,7 +3,9 @@ import { BridgeError } from '../errors';
 import { listGroups } from '../store/groups';
 import type { Table } from '../store/table';
 import { deleteTenant, getTenant, listTenants, putTenant } from '../store/tenants';
-import { limitsOf, maskTenant, type Tenant } from '../contracts/tenant';
+import { limitsOf, maskTenant } from '../contracts/tenant';
+import { getFullTenant, type TenantRecord } from '../store/secrets';
+import { migrate } from '../store/migrate';
 import { listParked } from '../quota/parking';
 import { clearExhausted } from '../quota/counter';
 import { chinaMonth } from '../util/chinaTime';
@@ -13,11 +15,12 @@ import { localArgs, cliTable } from './stackEnv';
 const USAGE = `usage: npm run tenant -- [--local] <command>
   put <file.json>      create or replace a tenant from a JSON record
   get <tenantId>       show a tenant (secrets masked)
-  list                 list tenants (secrets masked)
+  list                 list tenants (their records: no secrets)
   delete <tenantId>    delete a tenant
   groups <tenantId>    list a tenant's groups: title, linked, coolAppCode (JSON)
   usage <tenantId>     this month's DingTalk calls for the tenant's organisation, thresholds, forecast
-  parked <tenantId>    messages parked because the organisation's monthly quota is used up
+  parked <tenantId>    messages parked because the organisation's monthly quota is used up, with their expiry
+  migrate              move records written before the secrets split (idempotent; prints what it moved)
   --local              use the local stack started by "npm start" (.local/stack.env)
 Otherwise TABLE_NAME and the usual AWS credentials/region (and optional AWS_ENDPOINT_URL_DYNAMODB) are used.`;
 
@@ -47,14 +50,14 @@ export const commands: Record<string, Command> = {
   },
   async get(table, [id], out) {
     if (!id) throw new BridgeError('get needs a tenantId', 2, 'usage');
-    const t = await getTenant(table, id);
+    const t = await getFullTenant(table, id, (x) => getTenant(table, x));
     if (!t) throw new BridgeError(`no tenant ${id}`, 1, 'not_found');
     out(JSON.stringify(maskTenant(t), null, 2));
     return 0;
   },
   async list(table, _args, out) {
     const all = await listTenants(table);
-    out(JSON.stringify(all.map(maskTenant), null, 2));
+    out(JSON.stringify(all, null, 2));
     return 0;
   },
   async delete(table, [id], out) {
@@ -89,15 +92,20 @@ export const commands: Record<string, Command> = {
     out(formatUsage(await usageReport(table, { corpId: t.corpId, quota: limitsOf(t).monthlyQuota })));
     return 0;
   },
+  async migrate(table, _args, out) {
+    const r = await migrate(table, { out });
+    out(`migrated: ${r.tenants} tenant(s), ${r.chats} group/war-room item(s), ${r.eventCounts} event counter(s), ${r.parked} parked message(s); ${r.conflicts} conflict(s)`);
+    return r.conflicts ? 1 : 0;
+  },
   async parked(table, [id], out) {
     const t = await requireTenant(table, id, 'parked');
     const parked = await listParked<{ id: string; tenantId: string; kind: string; severity?: string }>(table, t.corpId);
-    out(JSON.stringify(parked.map((p) => ({ id: p.message.id, tenantId: p.message.tenantId, kind: p.message.kind, severity: p.message.severity ?? null, month: p.month, parkedAt: new Date(p.parkedAt).toISOString(), reason: p.reason })), null, 2));
+    out(JSON.stringify(parked.map((p) => ({ id: p.message.id, tenantId: p.message.tenantId, kind: p.message.kind, severity: p.message.severity ?? null, month: p.month, parkedAt: new Date(p.parkedAt).toISOString(), expiresAt: p.expiresAt === undefined ? null : new Date(p.expiresAt * 1000).toISOString(), reason: p.reason })), null, 2));
     return 0;
   },
 };
 
-async function requireTenant(table: Table, id: string | undefined, cmd: string): Promise<Tenant> {
+async function requireTenant(table: Table, id: string | undefined, cmd: string): Promise<TenantRecord> {
   if (!id) throw new BridgeError(`${cmd} needs a tenantId`, 2, 'usage');
   const t = await getTenant(table, id);
   if (!t) throw new BridgeError(`no tenant ${id}`, 1, 'not_found');

@@ -5,20 +5,28 @@
  *
  * | item                       | pk                         | sk                       | TTL  |
  * |----------------------------|----------------------------|--------------------------|------|
- * | tenant                     | TENANT#<tenantId>          | TENANT                   |      |
- * | group link                 | TENANT#<tenantId>          | GROUP#<openConvId>       |      |
- * | war room                   | TENANT#<tenantId>          | WARROOM#<incidentId>     |      |
+ * | tenant (no secrets)        | TENANT#<tenantId>          | TENANT                   |      |
+ * | callback secrets           | SECRET#CALLBACK#<tenantId> | SECRET                   |      |
+ * | app secret                 | SECRET#APP#<tenantId>      | SECRET                   |      |
+ * | Client ID claim            | CLIENT#<clientId>          | CLIENT                   |      |
+ * | group link                 | CHATS#<tenantId>           | GROUP#<openConvId>       |      |
+ * | war room                   | CHATS#<tenantId>           | WARROOM#<incidentId>     |      |
  * | access token / its lease   | APP#<clientId>             | TOKEN / TOKEN_LEASE      | yes  |
  * | event dedupe               | EVENT#<tenantId>#<eventId> | EVENT                    | 7 d  |
- * | inbound events per month   | ORG#<corpId>               | EVENTS#<YYYY-MM>         |      |
+ * | inbound events per month   | EVENTS#<corpId>            | MONTH#<YYYY-MM>          |      |
  * | monthly call counter       | ORG#<corpId>               | QUOTA#<YYYY-MM>          | yes  |
  * | rate limiter (GCRA)        | RATE#<clientId>#<api>      | RATE                     | 1 d  |
  * | app's lane lease (pacer)   | LANES                      | APP#<clientId>           |      |
  * | app's backlog (a message)  | BACKLOG#<clientId>         | <0|1>#<queuedAt>#<sqsId> |      |
- * | parked message             | PARK#<corpId>              | <0|1>#<parkedAt>#<msgId> |      |
+ * | parked message             | PARK#<corpId>              | <0|1>#<parkedAt>#<msgId> | 30 d |
  * | org with parked messages   | PARKED                     | ORG#<corpId>             |      |
  * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes  |
  * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / TO#<ch>#<to>   | 30 d |
+ *
+ * Partitions separate what IAM must separate: each function's grant is conditioned on
+ * `dynamodb:LeadingKeys` patterns built from {@link PARTITIONS} (infra/grants.ts), so only the
+ * callback may read `SECRET#CALLBACK#`, only the sending functions `SECRET#APP#` and `APP#`, and
+ * the events function writes `CHATS#`, `EVENT#` and `EVENTS#` but never a tenant's record.
  */
 
 /** Attribute names of the table's keys and TTL. */
@@ -33,8 +41,61 @@ export interface ItemKey {
 /** Sort key of every tenant item (a scan for `sk = TENANT` lists the tenants). */
 export const TENANT_SK = 'TENANT';
 
-/** Partition of everything a tenant owns: its record, its groups, its war rooms. */
-export const tenantPk = (tenantId: string): string => `TENANT#${tenantId}`;
+/**
+ * The first characters of every partition key, by item kind: the only place they are spelled, so
+ * the IAM conditions (infra/grants.ts) and the key builders below cannot drift apart. A partition
+ * is `<prefix><id>`, or the prefix alone for the fixed ones (`LANES`, `PARKED`).
+ */
+export const PARTITIONS = {
+  tenant: 'TENANT#',
+  callbackSecret: 'SECRET#CALLBACK#',
+  appSecret: 'SECRET#APP#',
+  clientClaim: 'CLIENT#',
+  chats: 'CHATS#',
+  app: 'APP#',
+  eventDedupe: 'EVENT#',
+  eventCount: 'EVENTS#',
+  org: 'ORG#',
+  rate: 'RATE#',
+  lanes: 'LANES',
+  backlog: 'BACKLOG#',
+  park: 'PARK#',
+  parkedOrgs: 'PARKED',
+  corp: 'CORP#',
+  notify: 'NOTIFY#',
+} as const;
+
+export type PartitionKind = keyof typeof PARTITIONS;
+
+/** Partition of a tenant's record (non-secret fields only). */
+export const tenantPk = (tenantId: string): string => `${PARTITIONS.tenant}${tenantId}`;
+
+/**
+ * The secrets DingTalk's callback needs (aesKey, token), apart from the tenant record.
+ *
+ * @example
+ * callbackSecretKey('acme') // { pk: 'SECRET#CALLBACK#acme', sk: 'SECRET' }
+ */
+export const callbackSecretKey = (tenantId: string): ItemKey => ({ pk: `${PARTITIONS.callbackSecret}${tenantId}`, sk: 'SECRET' });
+
+/**
+ * The app secret (clientSecret), which only the sending functions read.
+ *
+ * @example
+ * appSecretKey('acme') // { pk: 'SECRET#APP#acme', sk: 'SECRET' }
+ */
+export const appSecretKey = (tenantId: string): ItemKey => ({ pk: `${PARTITIONS.appSecret}${tenantId}`, sk: 'SECRET' });
+
+/**
+ * Which tenant registered a Client ID: one tenant per DingTalk app.
+ *
+ * @example
+ * clientClaimKey('dingabc') // { pk: 'CLIENT#dingabc', sk: 'CLIENT' }
+ */
+export const clientClaimKey = (clientId: string): ItemKey => ({ pk: `${PARTITIONS.clientClaim}${clientId}`, sk: 'CLIENT' });
+
+/** Partition of a tenant's groups and war rooms (written by the events function and the sender). */
+export const chatsPk = (tenantId: string): string => `${PARTITIONS.chats}${tenantId}`;
 
 /**
  * @example
@@ -47,21 +108,21 @@ export const GROUP_SK_PREFIX = 'GROUP#';
 
 /**
  * @example
- * groupKey('acme', 'cid1==') // { pk: 'TENANT#acme', sk: 'GROUP#cid1==' }
+ * groupKey('acme', 'cid1==') // { pk: 'CHATS#acme', sk: 'GROUP#cid1==' }
  */
-export const groupKey = (tenantId: string, openConversationId: string): ItemKey => ({ pk: tenantPk(tenantId), sk: `${GROUP_SK_PREFIX}${openConversationId}` });
+export const groupKey = (tenantId: string, openConversationId: string): ItemKey => ({ pk: chatsPk(tenantId), sk: `${GROUP_SK_PREFIX}${openConversationId}` });
 
 /**
  * @example
- * warRoomKey('acme', 'inc-1') // { pk: 'TENANT#acme', sk: 'WARROOM#inc-1' }
+ * warRoomKey('acme', 'inc-1') // { pk: 'CHATS#acme', sk: 'WARROOM#inc-1' }
  */
-export const warRoomKey = (tenantId: string, incidentId: string): ItemKey => ({ pk: tenantPk(tenantId), sk: `WARROOM#${incidentId}` });
+export const warRoomKey = (tenantId: string, incidentId: string): ItemKey => ({ pk: chatsPk(tenantId), sk: `WARROOM#${incidentId}` });
 
 /** An app's cached access token. */
-export const tokenKey = (clientId: string): ItemKey => ({ pk: `APP#${clientId}`, sk: 'TOKEN' });
+export const tokenKey = (clientId: string): ItemKey => ({ pk: `${PARTITIONS.app}${clientId}`, sk: 'TOKEN' });
 
 /** The lease of the one instance refreshing an app's access token. */
-export const tokenLeaseKey = (clientId: string): ItemKey => ({ pk: `APP#${clientId}`, sk: 'TOKEN_LEASE' });
+export const tokenLeaseKey = (clientId: string): ItemKey => ({ pk: `${PARTITIONS.app}${clientId}`, sk: 'TOKEN_LEASE' });
 
 /** Sort key of every event dedupe record (Powertools idempotency). */
 export const EVENT_DEDUPE_SK = 'EVENT';
@@ -70,15 +131,15 @@ export const EVENT_DEDUPE_SK = 'EVENT';
  * @example
  * eventDedupeKey('acme', 'ev-1') // { pk: 'EVENT#acme#ev-1', sk: 'EVENT' }
  */
-export const eventDedupeKey = (tenantId: string, eventId: string): ItemKey => ({ pk: `EVENT#${tenantId}#${eventId}`, sk: EVENT_DEDUPE_SK });
+export const eventDedupeKey = (tenantId: string, eventId: string): ItemKey => ({ pk: `${PARTITIONS.eventDedupe}${tenantId}#${eventId}`, sk: EVENT_DEDUPE_SK });
 
 /**
  * An organisation's inbound events in a China-time month.
  *
  * @example
- * eventCountKey('dingcorp', '2026-03') // { pk: 'ORG#dingcorp', sk: 'EVENTS#2026-03' }
+ * eventCountKey('dingcorp', '2026-03') // { pk: 'EVENTS#dingcorp', sk: 'MONTH#2026-03' }
  */
-export const eventCountKey = (corpId: string, month: string): ItemKey => ({ pk: `ORG#${corpId}`, sk: `EVENTS#${month}` });
+export const eventCountKey = (corpId: string, month: string): ItemKey => ({ pk: `${PARTITIONS.eventCount}${corpId}`, sk: `MONTH#${month}` });
 
 /**
  * An organisation's call counter for a China-time month.
@@ -86,7 +147,7 @@ export const eventCountKey = (corpId: string, month: string): ItemKey => ({ pk: 
  * @example
  * quotaKey('dingcorp', '2026-03') // { pk: 'ORG#dingcorp', sk: 'QUOTA#2026-03' }
  */
-export const quotaKey = (corpId: string, month: string): ItemKey => ({ pk: `ORG#${corpId}`, sk: `QUOTA#${month}` });
+export const quotaKey = (corpId: string, month: string): ItemKey => ({ pk: `${PARTITIONS.org}${corpId}`, sk: `QUOTA#${month}` });
 
 /**
  * The shared GCRA state of one app's API.
@@ -94,7 +155,7 @@ export const quotaKey = (corpId: string, month: string): ItemKey => ({ pk: `ORG#
  * @example
  * rateKey('dingabc', 'robot.batchSend') // { pk: 'RATE#dingabc#robot.batchSend', sk: 'RATE' }
  */
-export const rateKey = (clientId: string, api: string): ItemKey => ({ pk: `RATE#${clientId}#${api}`, sk: 'RATE' });
+export const rateKey = (clientId: string, api: string): ItemKey => ({ pk: `${PARTITIONS.rate}${clientId}#${api}`, sk: 'RATE' });
 
 /**
  * Partition of an organisation's parked messages.
@@ -102,7 +163,7 @@ export const rateKey = (clientId: string, api: string): ItemKey => ({ pk: `RATE#
  * @example
  * parkPk('dingcorp') // 'PARK#dingcorp'
  */
-export const parkPk = (corpId: string): string => `PARK#${corpId}`;
+export const parkPk = (corpId: string): string => `${PARTITIONS.park}${corpId}`;
 
 /**
  * Sort key of a parked message: critical first (`0`, else `1`), then the oldest, then its id, so a
@@ -117,7 +178,7 @@ export const parkSk = (critical: boolean, parkedAt: number, messageId: string): 
 export const parkKey = (corpId: string, sk: string): ItemKey => ({ pk: parkPk(corpId), sk });
 
 /** Partition listing the organisations that have parked messages: the unpark sweep's work list. */
-export const PARKED_ORGS_PK = 'PARKED';
+export const PARKED_ORGS_PK = PARTITIONS.parkedOrgs;
 
 /**
  * An organisation's entry in the work list of the unpark sweep.
@@ -128,7 +189,7 @@ export const PARKED_ORGS_PK = 'PARKED';
 export const parkedOrgKey = (corpId: string): ItemKey => ({ pk: PARKED_ORGS_PK, sk: `ORG#${corpId}` });
 
 /** Partition of the lane leases, one item per app: the sweep's work list (lib/lanes/lease.ts). */
-export const LANES_PK = 'LANES';
+export const LANES_PK = PARTITIONS.lanes;
 
 /**
  * The lease of an app's lane: who paces its robot calls now, until when, and the last calls' bounds.
@@ -142,7 +203,7 @@ export const laneKey = (clientId: string): ItemKey => ({ pk: LANES_PK, sk: `APP#
 export const clientIdOfLane = (sk: string): string => sk.replace(/^APP#/, '');
 
 /** Partition of an app's backlog: the messages waiting for its lane's holder. */
-export const backlogPk = (clientId: string): string => `BACKLOG#${clientId}`;
+export const backlogPk = (clientId: string): string => `${PARTITIONS.backlog}${clientId}`;
 
 /**
  * Sort key of a backlogged message: critical first, then the oldest, then its SQS message id (unique).
@@ -158,10 +219,10 @@ export const backlogSk = parkSk;
  * @example
  * mobileKey('dingcorp', '13800000001') // { pk: 'CORP#dingcorp', sk: 'MOBILE#13800000001' }
  */
-export const mobileKey = (corpId: string, mobile: string): ItemKey => ({ pk: `CORP#${corpId}`, sk: `MOBILE#${mobile}` });
+export const mobileKey = (corpId: string, mobile: string): ItemKey => ({ pk: `${PARTITIONS.corp}${corpId}`, sk: `MOBILE#${mobile}` });
 
 /** Partition of one notify message's delivery records (its state and one item per recipient). */
-export const messagePk = (tenantId: string, id: string): string => `NOTIFY#${tenantId}#${id}`;
+export const messagePk = (tenantId: string, id: string): string => `${PARTITIONS.notify}${tenantId}#${id}`;
 
 /** The message state item of a notify message. */
 export const messageKey = (tenantId: string, id: string): ItemKey => ({ pk: messagePk(tenantId, id), sk: 'MESSAGE' });

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { NotifyQueueMessage } from '../contracts/notifyMessage';
-import type { Tenant } from '../contracts/tenant';
+import type { AppTenant } from '../store/secrets';
 import type { AccessTokens } from '../dingtalk/accessTokens';
 import type { CallGate } from '../dingtalk/callGate';
 import type { DingTalkClient } from '../dingtalk/client';
@@ -18,7 +18,7 @@ export interface DeliveryContext {
   gate: CallGate;
   tokens: AccessTokens;
   now: () => number;
-  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  getTenant(tenantId: string): Promise<AppTenant | undefined>;
   log: Logger;
   /** Concurrent DingTalk sends within one message. */
   concurrency: number;

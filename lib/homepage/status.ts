@@ -2,7 +2,9 @@ import { usageReport, type UsageReport } from '../quota/usage';
 import { listGroups, type Group } from '../store/groups';
 import type { Table } from '../store/table';
 import { getTenant } from '../store/tenants';
-import { limitsOf, type Tenant } from '../contracts/tenant';
+import { cachedTenants } from '../store/tenantCache';
+import { limitsOf } from '../contracts/tenant';
+import type { TenantRecord as Tenant } from '../store/secrets';
 import type { GroupView, HomeStatus, PublicUrls, UsageView } from './types';
 
 /** The fields of a stored group (lib/store/groups.ts) the homepage reads. */
@@ -37,8 +39,10 @@ const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function tableSources(table: Table): StatusSources {
   return {
-    getTenant: (tenantId) => getTenant(table, tenantId),
-    listGroups: (tenantId) => listGroups(table, tenantId),
+    // Unknown ids remembered 60 s: a flood of made-up ids costs one read per id per instance a minute.
+    getTenant: cachedTenants((tenantId) => getTenant(table, tenantId), { missesOnly: true }),
+    // One Query page: a view costs the same few reads however many groups the tenant has.
+    listGroups: (tenantId) => listGroups(table, tenantId, { pages: 1 }),
     usage: (org, now) => usageReport(table, org, now),
   };
 }
@@ -96,9 +100,10 @@ export function buildStatus(req: StatusRequest, tenant: Tenant | undefined, grou
  */
 export async function loadStatus(sources: StatusSources, req: StatusRequest): Promise<HomeStatus> {
   if (!TENANT_ID.test(req.tenantId)) return buildStatus({ ...req, tenantId: req.tenantId.slice(0, 64) }, undefined);
-  const [tenant, groups] = await Promise.all([sources.getTenant(req.tenantId), sources.listGroups(req.tenantId)]);
+  // The tenant first: an unknown one (remembered by the sources) costs nothing more.
+  const tenant = await sources.getTenant(req.tenantId);
   const asked = requestedCorpId(req.corpId);
   if (!tenant || (asked && asked !== tenant.corpId)) return buildStatus(req, tenant);
-  const report = await sources.usage({ corpId: tenant.corpId, quota: limitsOf(tenant).monthlyQuota }, req.now);
+  const [groups, report] = await Promise.all([sources.listGroups(req.tenantId), sources.usage({ corpId: tenant.corpId, quota: limitsOf(tenant).monthlyQuota }, req.now)]);
   return buildStatus(req, tenant, groups, report);
 }

@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { NotifyQueueMessage } from '../contracts/notifyMessage';
-import type { Tenant } from '../contracts/tenant';
+import type { TenantRecord as Tenant } from '../store/secrets';
 import type { DeliveryResult } from '../delivery/verdict';
 
 /** A message of a notify batch, with its tenant: what the lanes route. */

@@ -3,7 +3,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
 import { parseNotifyMessage } from '../contracts/notifyMessage';
-import { EDITIONS, limitsOf, type Tenant } from '../contracts/tenant';
+import { EDITIONS, limitsOf } from '../contracts/tenant';
+import type { TenantRecord } from '../store/secrets';
 import type { DingTalkApi } from '../dingtalk/errors';
 import type { DeliveryResult } from '../delivery/verdict';
 import { logger as rootLogger } from '../log';
@@ -36,7 +37,7 @@ export interface LanesDeps {
   sqs: SQSClient;
   /** The sender core: delivers records (from SQS or from a backlog) and settles them. */
   sender: Sender;
-  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  getTenant(tenantId: string): Promise<TenantRecord | undefined>;
   /** The drain queue (DRAIN_QUEUE_URL): where "drain this app's backlog" requests go. */
   drainQueueUrl?: string;
   clock?: Clock;

@@ -6,7 +6,9 @@ import { metrics } from '../metrics';
 import { createSender } from '../sender/createSender';
 import { createShaping } from '../shaping/createShaping';
 import { createTable } from '../store/table';
+import { withAppSecret } from '../store/secrets';
 import { cachedTenants } from '../store/tenantCache';
+import { getTenant } from '../store/tenants';
 import { Lanes } from './lanes';
 
 /**
@@ -19,7 +21,8 @@ import { Lanes } from './lanes';
 export function wireLanes(config: Config): { lanes: Lanes } {
   const sqs = new SQSClient({});
   const table = createTable(config.TABLE_NAME);
-  const tenants = cachedTenants(table, 10_000);
+  // The record and its app secret (for access tokens), read together and kept 10 s.
+  const tenants = cachedTenants((id) => withAppSecret(table, id, (t) => getTenant(table, t)), { ttlMs: 10_000 });
   let lanes: Lanes | undefined;
   const shaping = createShaping(table, tenants, { metrics, gate: { pacerFor: (clientId, api) => lanes?.pacerFor(clientId, api) } });
   const sender = createSender({

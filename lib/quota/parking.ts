@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { sqsJson } from '../queue/sqs';
 import { tryConditional, type Table } from '../store/table';
 import { chinaMonth } from '../util/chinaTime';
 import { PARKED_ORGS_PK, parkedOrgKey, parkKey, parkPk, parkSk } from '../contracts/tableKeys';
+import { countAttribute, parkExpiry } from './parkedCount';
 
 /**
  * Messages the monthly quota cannot carry, kept in DynamoDB until the month turns or the quota is
- * raised: item `PARK#<corpId>` / `<0|1>#<parkedAt>#<messageId>` (critical first, then oldest), no
- * TTL (never lost), and the organisation listed in the `PARKED` partition so the unpark sweep finds
- * it without scanning the table.
+ * raised: item `PARK#<corpId>` / `<0|1>#<parkedAt>#<messageId>` (critical first, then oldest),
+ * expiring (TTL `expiresAt`) 30 days after parking, rounded up to midnight UTC (lib/quota/parkedCount.ts),
+ * and the organisation listed in the `PARKED` partition, with its parked count, so the unpark sweep
+ * finds it without scanning the table and the homepage counts without reading the items.
  *
  * Parking always writes a new item: a message parked again while an unpark sweep holds its earlier
  * copy (re-queued, not yet acknowledged) gets an item of its own, and the sweep's acknowledgement
@@ -37,6 +39,8 @@ export interface ParkedMessage<T = unknown> {
   body: string;
   /** The parsed body; undefined when the stored text is not JSON (a poison item). */
   message: T;
+  /** When it expires (epoch seconds, TTL); absent on items parked before expiry existed. */
+  expiresAt?: number;
   /** Present on claimed messages (from takeParked, or leased ones in listParked). */
   lease?: { id: string; until: number };
 }
@@ -61,6 +65,7 @@ const fromItem = <T>(item: Item): ParkedMessage<T> => ({
   critical: item.critical === true,
   body: String(item.body),
   message: parseOrUndefined(String(item.body)) as T,
+  ...(typeof item.expiresAt === 'number' ? { expiresAt: item.expiresAt } : {}),
   ...(typeof item.leaseId === 'string' ? { lease: { id: item.leaseId, until: Number(item.leaseUntil) } } : {}),
 });
 
@@ -79,30 +84,39 @@ export async function park<T extends { id: string }>(
   opts: { tenantId: string; critical: boolean; now?: number },
 ): Promise<void> {
   const now = opts.now ?? Date.now();
+  const expiresAt = parkExpiry(now);
+  // The item and its listing (with the count of its expiry day) in one transaction: a sweep that
+  // finds nothing parked and forgets the organisation is refused by the new `parks`.
   await table.doc.send(
-    new PutCommand({
-      TableName: table.name,
-      Item: {
-        ...parkKey(corpId, parkSk(opts.critical, now, message.id)),
-        type: 'parked',
-        corpId,
-        messageId: message.id,
-        month: chinaMonth(now),
-        parkedAt: now,
-        reason,
-        critical: opts.critical,
-        body: sqsJson(message),
-      },
-    }),
-  );
-  // Listed after the item is written: a sweep that finds nothing parked and forgets the organisation
-  // either sees this item, or is refused by the new lastParkedAt, or is followed by this write.
-  await table.doc.send(
-    new UpdateCommand({
-      TableName: table.name,
-      Key: parkedOrgKey(corpId),
-      UpdateExpression: 'SET corpId = :corp, lastParkedAt = :now ADD tenantIds :tenant, parks :one',
-      ExpressionAttributeValues: { ':corp': corpId, ':now': now, ':tenant': new Set([opts.tenantId]), ':one': 1 },
+    new TransactWriteCommand({
+      TransactItems: [
+        {
+          Put: {
+            TableName: table.name,
+            Item: {
+              ...parkKey(corpId, parkSk(opts.critical, now, message.id)),
+              type: 'parked',
+              corpId,
+              messageId: message.id,
+              month: chinaMonth(now),
+              parkedAt: now,
+              expiresAt,
+              reason,
+              critical: opts.critical,
+              body: sqsJson(message),
+            },
+          },
+        },
+        {
+          Update: {
+            TableName: table.name,
+            Key: parkedOrgKey(corpId),
+            UpdateExpression: 'SET corpId = :corp, lastParkedAt = :now ADD tenantIds :tenant, parks :one, #day :one',
+            ExpressionAttributeNames: { '#day': countAttribute(expiresAt) },
+            ExpressionAttributeValues: { ':corp': corpId, ':now': now, ':tenant': new Set([opts.tenantId]), ':one': 1 },
+          },
+        },
+      ],
     }),
   );
 }
@@ -212,7 +226,8 @@ export async function takeParked<T = unknown>(table: Table, corpId: string, limi
   const lease = { id: randomUUID(), until: now + (opts.leaseMs ?? 300_000) };
   const taken: ParkedMessage<T>[] = [];
   for await (const page of pages(table, corpId)) {
-    const free = (page.Items ?? []).filter((i) => !(Number(i.leaseUntil) > now));
+    // Expired items (DynamoDB deletes them within days of their TTL) are never sent.
+    const free = (page.Items ?? []).filter((i) => !(Number(i.leaseUntil) > now) && !(Number(i.expiresAt) * 1000 <= now));
     // Claim in rounds of what is still missing: items another instance won are skipped.
     for (let at = 0; at < free.length && taken.length < limit; ) {
       const round = free.slice(at, at + limit - taken.length);
@@ -249,21 +264,29 @@ async function claim(table: Table, item: Item, lease: { id: string; until: numbe
  * await ackParked(table, taken);
  */
 export async function ackParked(table: Table, taken: readonly ParkedMessage[]): Promise<number> {
-  const done = await Promise.all(
-    taken.map((p) =>
-      tryConditional(
-        table.doc.send(
-          new DeleteCommand({
-            TableName: table.name,
-            Key: parkKey(p.corpId, p.sk),
-            ConditionExpression: 'leaseId = :id',
-            ExpressionAttributeValues: { ':id': p.lease?.id ?? '' },
-          }),
-        ),
-      ),
-    ),
-  );
+  const done = await Promise.all(taken.map((p) => tryConditional(removeParked(table, p))));
   return done.filter(Boolean).length;
+}
+
+/** Deletes a leased item and, in the same transaction, takes it off its organisation's count. */
+function removeParked(table: Table, p: ParkedMessage): Promise<unknown> {
+  const del = { TableName: table.name, Key: parkKey(p.corpId, p.sk), ConditionExpression: 'leaseId = :id', ExpressionAttributeValues: { ':id': p.lease?.id ?? '' } };
+  // Items parked before the count existed were never counted.
+  if (p.expiresAt === undefined) return table.doc.send(new DeleteCommand(del));
+  return table.doc
+    .send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: del },
+          { Update: { TableName: table.name, Key: parkedOrgKey(p.corpId), UpdateExpression: 'ADD #day :minus', ExpressionAttributeNames: { '#day': countAttribute(p.expiresAt) }, ExpressionAttributeValues: { ':minus': -1 } } },
+        ],
+      }),
+    )
+    .catch((e: { name?: string; CancellationReasons?: Array<{ Code?: string }> }) => {
+      // The lease was lost: reported as the plain conditional delete reports it.
+      if (e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') throw Object.assign(new Error('lease lost'), { name: 'ConditionalCheckFailedException' });
+      throw e;
+    });
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Table } from '../store/table';
 import { chinaDate } from '../util/chinaTime';
 import { callsPerDay, reachedAt } from './forecast';
-import { countParked } from './parking';
+import { parkedCount } from './parkedCount';
 import { DEFAULT_RESERVE_PERCENT, reserveOf, usage } from './counter';
 
 /** Share of the quota (percent) that the report flags once reached. */
@@ -70,14 +70,14 @@ export function buildReport(i: { corpId: string; quota: number; used: number; pa
 
 /**
  * Usage report for the CLI (`npm run tenant -- usage <tenantId>`): reads the organisation's
- * counter for this China-time month and its parked messages.
+ * counter for this China-time month and its parked-message count: two GetItems, whatever is parked.
  *
  * @example
  * const { monthlyQuota } = limitsOf(tenant);
  * console.log(formatUsage(await usageReport(table, { corpId: tenant.corpId, quota: monthlyQuota })));
  */
 export async function usageReport(table: Table, org: { corpId: string; quota: number; reservePercent?: number }, now: number = Date.now()): Promise<UsageReport> {
-  const [u, parked] = await Promise.all([usage(table, org.corpId, now), countParked(table, org.corpId)]);
+  const [u, parked] = await Promise.all([usage(table, org.corpId, now), parkedCount(table, org.corpId, now)]);
   return buildReport({ ...org, used: u.used, exhausted: u.exhausted, observedLimit: u.observedLimit, month: u.month, parked, now });
 }
 

@@ -4,7 +4,6 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { QUEUES } from '../contracts/deployment';
 import { parseNotifyMessage, type NotifyQueueMessage, type NotifyRequest, type ParseResult } from '../contracts/notifyMessage';
-import type { Tenant } from '../contracts/tenant';
 import { AccessTokens } from '../dingtalk/accessTokens';
 import { noopGate, type CallGate } from '../dingtalk/callGate';
 import type { DingTalkClient } from '../dingtalk/client';
@@ -21,6 +20,7 @@ import { deadLetter } from '../queue/deadLetter';
 import { sendText } from '../queue/sqs';
 import type { Table } from '../store/table';
 import { getTenant } from '../store/tenants';
+import { withAppSecret, type AppTenant } from '../store/secrets';
 import { backoffSeconds, delayRedelivery, queueUrlOfArn, RetryLaterError, type RetryPolicy } from './backoff';
 import { defaultHandlers } from './kinds';
 
@@ -41,7 +41,7 @@ export interface SenderDeps {
   retry?: Partial<RetryPolicy>;
   /** Shared across invocations (module scope); built from the other deps when absent. */
   tokens?: AccessTokens;
-  getTenant?: (tenantId: string) => Promise<Tenant | undefined>;
+  getTenant?: (tenantId: string) => Promise<AppTenant | undefined>;
   /** Where a message stopped by the monthly quota goes. Default: the dead-letter queue (the quota issue plugs parking in). */
   park?: (msg: NotifyQueueMessage, reason: string) => Promise<void>;
   handlers?: Partial<KindHandlers>;
@@ -139,7 +139,7 @@ export function createSender(deps: SenderDeps): Sender {
     }
     const msg = parsed.message;
     const log = baseLog.createChild({ persistentKeys: { tenantId: msg.tenantId, notifyId: msg.id, kind: msg.kind, sqsMessageId: record.messageId, receiveCount } });
-    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => getTenant(deps.table, t)), log, concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, records, slots };
+    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => withAppSecret(deps.table, t, (id) => getTenant(deps.table, id))), log, concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, records, slots };
     return { job: { record, msg, ctx, log, receiveCount } };
   };
 

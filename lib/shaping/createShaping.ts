@@ -1,6 +1,6 @@
 import type { NotifyQueueMessage } from '../contracts/notifyMessage';
 import type { Table } from '../store/table';
-import type { Tenant } from '../contracts/tenant';
+import type { TenantRecord as Tenant } from '../store/secrets';
 import { limitsOf } from '../contracts/tenant';
 import { safetyMsFor } from './gcra';
 import { park } from '../quota/parking';

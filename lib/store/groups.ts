@@ -1,10 +1,10 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { GROUP_SK_PREFIX, groupKey, tenantPk } from '../contracts/tableKeys';
+import { chatsPk, GROUP_SK_PREFIX, groupKey } from '../contracts/tableKeys';
 import { tryConditional, type Table } from './table';
 
 /**
  * Group chats a tenant's app knows about, one item per group:
- * pk `TENANT#<tenantId>`, sk `GROUP#<openConversationId>`.
+ * pk `CHATS#<tenantId>`, sk `GROUP#<openConversationId>`.
  *
  * Two independent facts live on the item, each with its own version (the DingTalk event time in
  * epoch ms) so a late, older event never overwrites newer state and a rename never blocks an
@@ -138,26 +138,28 @@ export async function coolAppCodeOf(table: Table, tenantId: string, openConversa
 }
 
 /**
- * Every group of a tenant (linked or not), ordered by openConversationId.
+ * Every group of a tenant (linked or not), ordered by openConversationId; with `pages`, at most
+ * that many Query pages (1 MB each) are read, so a reader's cost is bounded whatever the tenant has.
  *
  * @example
  * const linked = (await listGroups(table, 'acme')).filter((g) => g.linked);
  */
-export async function listGroups(table: Table, tenantId: string): Promise<Group[]> {
+export async function listGroups(table: Table, tenantId: string, opts: { pages?: number } = {}): Promise<Group[]> {
   const out: Group[] = [];
   let start: Record<string, unknown> | undefined;
+  let pages = 0;
   do {
     const r = await table.doc.send(
       new QueryCommand({
         TableName: table.name,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': GROUP_SK_PREFIX },
+        ExpressionAttributeValues: { ':pk': chatsPk(tenantId), ':prefix': GROUP_SK_PREFIX },
         ExclusiveStartKey: start,
       }),
     );
     for (const item of r.Items ?? []) out.push(fromItem(item));
     start = r.LastEvaluatedKey;
-  } while (start);
+  } while (start && ++pages < (opts.pages ?? Infinity));
   return out;
 }
 

@@ -1,24 +1,41 @@
-import type { Tenant } from '../contracts/tenant';
-import type { Table } from './table';
-import { getTenant } from './tenants';
+/** Most ids a cache holds: past it the oldest go first, so a flood of random ids cannot grow memory without bound. */
+export const MAX_CACHED_IDS = 10_000;
+
+export interface CacheOptions {
+  /** @default 60 s */
+  ttlMs?: number;
+  /** Remember only unknown ids (undefined), look every known one up again. @default false */
+  missesOnly?: boolean;
+  now?: () => number;
+}
 
 /**
  * Tenant lookups kept in memory for `ttlMs` (default 60 s): a warm Lambda instance reads each
- * tenant about once a minute instead of once per message. A changed record (a raised quota, a new
- * secret) takes effect within the TTL.
+ * tenant about once a minute instead of once per message, and an unknown id (undefined) is
+ * remembered as long, so a flood of made-up ids costs one read per id per instance per TTL.
+ * A changed record (a raised quota, a new secret) takes effect within the TTL; with `missesOnly`
+ * only unknown ids are remembered (a new tenant still waits out the TTL where it was asked for).
+ * `load` is the lookup: the record (lib/store/tenants.ts), the callback's secrets, or the record
+ * with its app secret (lib/store/secrets.ts).
  *
  * @example
- * const tenants = cachedTenants(table);
+ * const tenants = cachedTenants((id) => getTenant(table, id));
  * const tenant = await tenants('acme');
  */
-export function cachedTenants(table: Table, ttlMs = 60_000, now: () => number = Date.now): (tenantId: string) => Promise<Tenant | undefined> {
-  const cache = new Map<string, { at: number; value: Promise<Tenant | undefined> }>();
+export function cachedTenants<T>(load: (tenantId: string) => Promise<T | undefined>, opts: CacheOptions = {}): (tenantId: string) => Promise<T | undefined> {
+  const { ttlMs = 60_000, missesOnly = false, now = Date.now } = opts;
+  const cache = new Map<string, { at: number; value: Promise<T | undefined> }>();
   return (tenantId) => {
     const hit = cache.get(tenantId);
     if (hit && now() - hit.at < ttlMs) return hit.value;
-    const value = getTenant(table, tenantId);
+    cache.delete(tenantId);
+    const value = load(tenantId);
     cache.set(tenantId, { at: now(), value });
-    value.catch(() => cache.delete(tenantId));
+    if (cache.size > MAX_CACHED_IDS) cache.delete(cache.keys().next().value!);
+    value.then(
+      (v) => void (missesOnly && v !== undefined && cache.delete(tenantId)),
+      () => cache.delete(tenantId),
+    );
     return value;
   };
 }

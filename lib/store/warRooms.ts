@@ -4,7 +4,7 @@ import { tryConditional, type Table } from './table';
 
 /**
  * War rooms: the scene group made for an incident, one item per incident,
- * pk `TENANT#<tenantId>`, sk `WARROOM#<incidentId>`:
+ * pk `CHATS#<tenantId>`, sk `WARROOM#<incidentId>`:
  * `openConversationId`, `chatId`, `title` (as created), `ownerUserId`, `members` (a string set of
  * userIds added besides the owner), `uuid` (the create idempotency key), `templateId`, `botId`,
  * `incidentUrl`, `createdBy` (the message id), `createdAt`, `updatedAt`, and `summary`: the state of

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { startSimulator, type SimApp, type Simulator } from './simulator';
 import type { Table } from '../../../lib/store/table';
 import { listTenants } from '../../../lib/store/tenants';
-import { limitsOf, type Tenant } from '../../../lib/contracts/tenant';
+import { limitsOf } from '../../../lib/contracts/tenant';
+import { getAppSecret, type AppTenant, type TenantRecord } from '../../../lib/store/secrets';
 
 export const SIMULATOR_SEED = resolve(__dirname, 'seed.json');
 
@@ -26,7 +27,7 @@ export function seedSimulator(sim: Simulator, seed: Seed = JSON.parse(readFileSy
 }
 
 /** A tenant's app as the simulator knows it (credentials, QPS, quota). */
-const simApp = (t: Tenant): SimApp => {
+const simApp = (t: AppTenant): SimApp => {
   const limits = limitsOf(t);
   return { clientId: t.clientId, clientSecret: t.clientSecret, corpId: t.corpId, qps: limits.qps, monthlyQuota: limits.monthlyQuota };
 };
@@ -34,12 +35,21 @@ const simApp = (t: Tenant): SimApp => {
 /** The app of the tenant with this Client ID, if any: a tenant just put is known at its first token request. */
 async function appOf(table: Table, clientId: string): Promise<SimApp | undefined> {
   const t = (await listTenants(table)).find((x) => x.clientId === clientId);
-  return t ? simApp(t) : undefined;
+  return t && simAppOf(table, t);
+}
+
+/** The record with its app secret (as DingTalk knows the app); undefined while the secret is not written yet. */
+async function simAppOf(table: Table, t: TenantRecord): Promise<SimApp | undefined> {
+  const clientSecret = await getAppSecret(table, t.tenantId);
+  return clientSecret === undefined ? undefined : simApp({ ...t, clientSecret });
 }
 
 /** Registers every tenant's app (credentials, QPS, quota) with the simulator, as DingTalk knows them. */
 export async function syncApps(sim: Simulator, table: Table): Promise<void> {
-  for (const t of await listTenants(table)) sim.addApp(simApp(t));
+  for (const t of await listTenants(table)) {
+    const app = await simAppOf(table, t);
+    if (app) sim.addApp(app);
+  }
 }
 
 /**

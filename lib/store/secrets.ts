@@ -1,0 +1,150 @@
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { appSecretKey, callbackSecretKey, clientClaimKey, tenantKey } from '../contracts/tableKeys';
+import { TENANT_ID_PATTERN, tenantSchema, type Tenant } from '../contracts/tenant';
+import { BridgeError } from '../errors';
+import type { Table } from './table';
+
+/**
+ * A tenant's secrets live apart from its record, each kind in a partition of its own, so IAM
+ * `dynamodb:LeadingKeys` conditions decide who may read them (docs/DESIGN.md, "Table map"):
+ * - `SECRET#CALLBACK#<tenantId>`: what the callback needs to verify and answer a push (aesKey,
+ *   token, and the receiver id); read by the callback only. Further callback secrets (a previous
+ *   pair during a rotation) are fields of this same item: add them to {@link CALLBACK_FIELDS}.
+ * - `SECRET#APP#<tenantId>`: the clientSecret, read by the sending functions only.
+ * - `CLIENT#<clientId>`: which tenant registered the app, so a second tenant cannot take it.
+ * The tenant item `TENANT#<tenantId>` keeps every other field and is what non-secret readers get.
+ */
+
+/** Fields of the callback's secret item (besides tenantId and clientId). */
+export const CALLBACK_FIELDS = ['aesKey', 'token'] as const;
+/** Fields of the app's secret item. */
+export const APP_FIELDS = ['clientSecret'] as const;
+
+const SECRET = { clientSecret: true, aesKey: true, token: true } as const;
+
+/** The tenant record without its secrets: what the tenant item holds and non-secret readers see. */
+export const tenantRecordSchema = tenantSchema.omit(SECRET);
+export type TenantRecord = Omit<Tenant, keyof typeof SECRET>;
+
+/** The record's attribute names: a GetItem projected on them never returns a secret, whatever the item holds. */
+export const RECORD_FIELDS = Object.keys(tenantRecordSchema.shape);
+
+/** What the callback reads: enough to check a push and seal the answer. */
+export type CallbackApp = Pick<Tenant, 'tenantId' | 'clientId' | (typeof CALLBACK_FIELDS)[number]>;
+
+/** What the sending functions read: the record and the app secret (for access tokens). */
+export type AppTenant = TenantRecord & Pick<Tenant, 'clientSecret'>;
+
+const pick = <K extends string>(o: Record<string, unknown>, keys: readonly K[]) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Record<K, string>;
+
+/** The record, as the tenant item stores it. */
+export function recordOf(tenant: Tenant): TenantRecord {
+  const { clientSecret: _s, aesKey: _a, token: _t, ...record } = tenant;
+  return record;
+}
+
+/** A ProjectionExpression over the record's fields (names escaped: some are reserved words). */
+export const recordProjection = () => ({
+  ProjectionExpression: RECORD_FIELDS.map((_, i) => `#f${i}`).join(', '),
+  ExpressionAttributeNames: Object.fromEntries(RECORD_FIELDS.map((f, i) => [`#f${i}`, f])),
+});
+
+/**
+ * The callback's view of a tenant, or undefined when there is no such tenant (one GetItem).
+ *
+ * @example
+ * const app = await getCallbackApp(table, 'acme'); // { tenantId, clientId, aesKey, token }
+ */
+export async function getCallbackApp(table: Table, tenantId: string): Promise<CallbackApp | undefined> {
+  if (!TENANT_ID_PATTERN.test(tenantId)) return undefined;
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: callbackSecretKey(tenantId) }));
+  if (!r.Item) return undefined;
+  return { tenantId, clientId: String(r.Item.clientId), ...pick(r.Item, CALLBACK_FIELDS) };
+}
+
+/** The tenant's clientSecret, or undefined (one GetItem). */
+export async function getAppSecret(table: Table, tenantId: string): Promise<string | undefined> {
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: appSecretKey(tenantId) }));
+  return r.Item ? String(r.Item.clientSecret) : undefined;
+}
+
+/**
+ * The record with its app secret, for the sending functions: two GetItems, made together.
+ *
+ * @example
+ * const tenant = await withAppSecret(table, 'acme', getTenant);
+ */
+export async function withAppSecret(table: Table, tenantId: string, getRecord: (id: string) => Promise<TenantRecord | undefined>): Promise<AppTenant | undefined> {
+  const [record, clientSecret] = await Promise.all([getRecord(tenantId), getAppSecret(table, tenantId)]);
+  if (!record) return undefined;
+  if (clientSecret === undefined) throw new Error(`tenant ${tenantId} has no app secret item: run "npm run tenant -- migrate"`);
+  return { ...record, clientSecret };
+}
+
+/** A second tenant asked for a Client ID another tenant registered. */
+export class ClientIdTakenError extends BridgeError {
+  constructor(clientId: string, owner: string) {
+    super(`Client ID ${clientId} is already registered to tenant ${owner}: one DingTalk app serves one tenant (delete ${owner} first, or use its tenant id)`, 1, 'conflict');
+  }
+}
+
+type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/** The puts that store a tenant: record, both secret items and the Client ID claim (conditional). */
+export function tenantPuts(table: Table, tenant: Tenant, updatedAt: string): Write[] {
+  const who = { tenantId: tenant.tenantId, clientId: tenant.clientId, updatedAt };
+  return [
+    { Put: { TableName: table.name, Item: { ...tenantKey(tenant.tenantId), type: 'tenant', ...recordOf(tenant), updatedAt } } },
+    { Put: { TableName: table.name, Item: { ...callbackSecretKey(tenant.tenantId), type: 'callbackSecret', ...who, ...pick(tenant, CALLBACK_FIELDS) } } },
+    { Put: { TableName: table.name, Item: { ...appSecretKey(tenant.tenantId), type: 'appSecret', ...who, ...pick(tenant, APP_FIELDS) } } },
+    claimPut(table, tenant.tenantId, tenant.clientId, updatedAt),
+  ];
+}
+
+/** The Client ID claim: written when the app is free or already this tenant's. */
+export const claimPut = (table: Table, tenantId: string, clientId: string, updatedAt: string): Write => ({
+  Put: {
+    TableName: table.name,
+    Item: { ...clientClaimKey(clientId), type: 'clientClaim', tenantId, clientId, updatedAt },
+    ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :t',
+    ExpressionAttributeValues: { ':t': tenantId },
+  },
+});
+
+/** Frees a Client ID this tenant holds (nothing when another tenant holds it). */
+export const claimDelete = (table: Table, tenantId: string, clientId: string): Write => ({
+  Delete: { TableName: table.name, Key: clientClaimKey(clientId), ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :t', ExpressionAttributeValues: { ':t': tenantId } },
+});
+
+/** The tenant registered under a Client ID, if any. */
+export async function clientOwner(table: Table, clientId: string): Promise<string | undefined> {
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: clientClaimKey(clientId), ConsistentRead: true }));
+  return r.Item ? String(r.Item.tenantId) : undefined;
+}
+
+/**
+ * Runs a TransactWriteItems that includes a claim put; a refused claim becomes
+ * {@link ClientIdTakenError} naming the tenant that holds the app.
+ */
+export async function writeClaiming(table: Table, items: Write[], clientId: string): Promise<void> {
+  try {
+    await table.doc.send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (e) {
+    const reasons = (e as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
+    const at = items.findIndex((i) => i.Put?.Item?.type === 'clientClaim');
+    if (at >= 0 && reasons?.[at]?.Code === 'ConditionalCheckFailed') throw new ClientIdTakenError(clientId, (await clientOwner(table, clientId)) ?? 'another tenant');
+    throw e;
+  }
+}
+
+/**
+ * The whole tenant, secrets included: for the operator's CLI (`get` masks them, `push` signs with them).
+ *
+ * @example
+ * const t = await getFullTenant(table, 'acme', getTenant);
+ */
+export async function getFullTenant(table: Table, tenantId: string, getRecord: (id: string) => Promise<TenantRecord | undefined>): Promise<Tenant | undefined> {
+  const [record, callback, clientSecret] = await Promise.all([getRecord(tenantId), getCallbackApp(table, tenantId), getAppSecret(table, tenantId)]);
+  if (!record) return undefined;
+  return tenantSchema.parse({ ...record, ...(callback && pick(callback, CALLBACK_FIELDS)), clientSecret });
+}
