@@ -1,0 +1,120 @@
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stackPropsFromContext } from '../../infra/context';
+import { DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
+import { appSecretKey, callbackSecretKey, chatsPk, clientClaimKey, eventCountKey, eventDedupeKey, quotaKey, tenantKey, tokenKey } from '../../lib/contracts/tableKeys';
+
+/**
+ * What each function's role may do to which items of the table, read off the synthesized template
+ * the way IAM decides it: an Allow statement on the table naming the action, whose
+ * `ForAllValues:StringLike` `dynamodb:LeadingKeys` patterns (if any) match the item's partition key.
+ */
+const ROOT = join(__dirname, '..', '..');
+const CDK_CONTEXT = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+const ALL: HandlerName[] = ['callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
+const READS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'];
+const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: Record<string, Record<string, string | string[]>> };
+
+let stack: DingtalkBridgeStack;
+let template: Template;
+
+beforeAll(() => {
+  const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  const { stackName, ...props } = stackPropsFromContext(app);
+  stack = new DingtalkBridgeStack(app, stackName, props);
+  template = Template.fromStack(stack);
+}, 120_000);
+
+const logicalId = (c: IConstruct): string => Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
+
+function statementsOf(name: HandlerName): Statement[] {
+  const role = stack.functions[name].role!;
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: logicalId(role) }] } });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+const onTable = (s: Statement) => JSON.stringify(s.Resource).includes(logicalId(stack.table));
+const globToRegExp = (glob: string) => new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const actionsOf = (s: Statement) => ([] as string[]).concat(s.Action);
+
+/** True when the role may do `action` to items of partition `pk`. */
+function may(name: HandlerName, action: string, pk: string): boolean {
+  return statementsOf(name).some((s) => {
+    if (s.Effect !== 'Allow' || !onTable(s)) return false;
+    if (!actionsOf(s).some((a) => a === action || a === 'dynamodb:*')) return false;
+    const patterns = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+    return patterns === undefined || ([] as string[]).concat(patterns).some((p) => globToRegExp(p).test(pk));
+  });
+}
+
+const readers = (pk: string) => ALL.filter((n) => READS.some((a) => may(n, a, pk)));
+const writers = (pk: string) => ALL.filter((n) => WRITES.some((a) => may(n, a, pk)));
+
+describe('table grants', () => {
+  it('no role but the callback can read a tenant aesKey or token', () => {
+    expect(readers(callbackSecretKey('acme').pk)).toEqual(['callback']);
+    expect(writers(callbackSecretKey('acme').pk)).toEqual([]);
+  });
+
+  it('no role but the sender and the drain can read a clientSecret or an access token (the operator uses their own credentials)', () => {
+    expect(readers(appSecretKey('acme').pk)).toEqual(['drain', 'sender']);
+    expect(writers(appSecretKey('acme').pk)).toEqual([]);
+    expect(readers(tokenKey('dingabc').pk)).toEqual(['drain', 'sender']);
+  });
+
+  it('the callback reads its secret item and nothing else: not even the tenant record', () => {
+    expect(readers(tenantKey('acme').pk)).not.toContain('callback');
+    expect(readers(chatsPk('acme'))).not.toContain('callback');
+  });
+
+  it('no function writes a tenant record or a Client ID claim: only the operator does', () => {
+    expect(writers(tenantKey('acme').pk)).toEqual([]);
+    expect(writers(clientClaimKey('dingabc').pk)).toEqual([]);
+  });
+
+  it('the events function writes groups, war-room titles, its dedupe records and event counts, and nothing the sender owns', () => {
+    expect(may('events', 'dynamodb:UpdateItem', chatsPk('acme'))).toBe(true);
+    expect(may('events', 'dynamodb:PutItem', eventDedupeKey('acme', 'ev1').pk)).toBe(true);
+    expect(may('events', 'dynamodb:UpdateItem', eventCountKey('dingcorp', '2026-11').pk)).toBe(true);
+    for (const pk of [quotaKey('dingcorp', '2026-11').pk, tokenKey('dingabc').pk, 'PARK#dingcorp', 'LANES', 'NOTIFY#acme#n1']) {
+      expect([pk, writers(pk).includes('events')]).toEqual([pk, false]);
+    }
+  });
+
+  it('the homepage reads only non-secret partitions and writes nothing', () => {
+    for (const pk of [callbackSecretKey('acme').pk, appSecretKey('acme').pk, tokenKey('dingabc').pk, 'NOTIFY#acme#n1', 'BACKLOG#dingabc']) {
+      expect([pk, readers(pk).includes('homepage')]).toEqual([pk, false]);
+    }
+    expect(may('homepage', 'dynamodb:GetItem', tenantKey('acme').pk)).toBe(true);
+    expect(may('homepage', 'dynamodb:Query', chatsPk('acme'))).toBe(true);
+    expect(WRITES.some((a) => statementsOf('homepage').some((s) => actionsOf(s).includes(a)))).toBe(false);
+  });
+
+  it('every table statement of every role is bounded by leading keys, and no role may Scan', () => {
+    for (const name of ALL) {
+      const table = statementsOf(name).filter((s) => onTable(s) && actionsOf(s).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:DescribeTable'));
+      expect(table.length).toBeGreaterThan(0);
+      for (const s of table) expect([name, s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']]).toEqual([name, expect.any(Array)]);
+      expect([name, statementsOf(name).some((s) => actionsOf(s).some((a) => a === 'dynamodb:Scan' || a === 'dynamodb:*'))]).toEqual([name, false]);
+    }
+  });
+});
+
+describe('route throttling', () => {
+  it('throttles the callback and the homepage routes separately, the homepage much lower', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    expect(stage.Properties.RouteSettings).toEqual({
+      'POST /dingtalk/{tenantId}/callback': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'GET /dingtalk/{tenantId}/home': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    // Route settings name routes: the stage is deployed after both.
+    const routes = Object.keys(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes).toHaveLength(2);
+    expect(stage.DependsOn).toEqual(expect.arrayContaining(routes));
+  });
+});
