@@ -4,6 +4,8 @@ export interface DynamoProxy {
   url: string;
   /** Requests by X-Amz-Target operation (forwarded or throttled). */
   counts: Map<string, number>;
+  /** Every partition key the requests named (`pk` of keys and items, `:pk` of key conditions), in order. */
+  keys: string[];
   /** Requests answered with a throttling error instead of being forwarded. */
   throttled(): number;
   total(): number;
@@ -22,10 +24,20 @@ export interface DynamoProxy {
 export async function startDynamoProxy(target: string, opts: { throttleRate?: number } = {}): Promise<DynamoProxy> {
   const to = new URL(target);
   const counts = new Map<string, number>();
+  const keys: string[] = [];
   let throttled = 0;
   const server: Server = createServer((req, res) => {
     const op = String(req.headers['x-amz-target'] ?? 'unknown').split('.').pop()!;
     counts.set(op, (counts.get(op) ?? 0) + 1);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        keys.push(...partitionKeys(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      } catch {
+        // not JSON: nothing to record
+      }
+    });
     if (opts.throttleRate && Math.random() < opts.throttleRate) {
       throttled++;
       req.resume();
@@ -46,9 +58,28 @@ export async function startDynamoProxy(target: string, opts: { throttleRate?: nu
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    keys,
     throttled: () => throttled,
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
-    reset: () => counts.clear(),
+    reset: () => {
+      counts.clear();
+      keys.length = 0;
+    },
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
+}
+
+/** The `pk` values a DynamoDB request names, wherever they are in it. */
+function partitionKeys(body: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if ((k === 'pk' || k === ':pk') && typeof (x as { S?: unknown })?.S === 'string') out.push((x as { S: string }).S);
+      else walk(x);
+    }
+  };
+  walk(body);
+  return out;
 }

@@ -99,7 +99,8 @@ const drainEvents = async () => void (await receiveEvents(0));
 /** What the table holds besides tenant records (the callback must store nothing). */
 async function nonTenantItems(): Promise<unknown[]> {
   const r = await table.doc.send(new ScanCommand({ TableName: aws.tableName }));
-  return (r.Items ?? []).filter((i) => i.sk !== 'TENANT');
+  // What `tenant put` writes: the record, its secret items and its Client ID claim.
+  return (r.Items ?? []).filter((i) => !['TENANT', 'SECRET', 'CLIENT'].includes(String(i.sk)));
 }
 
 const secretsOf = (t: Tenant) => [t.token, t.aesKey, t.clientSecret];
