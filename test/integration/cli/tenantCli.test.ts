@@ -82,6 +82,39 @@ describe('tenant CLI against DynamoDB Local', () => {
     expect((await cli('delete', tenant.tenantId)).code).toBe(1);
   });
 
+  it('refuses a second tenant with a Client ID already registered, naming the tenant that has it', async () => {
+    const first = aTenant();
+    expect((await cli('put', file('c1.json', first))).code).toBe(0);
+    const second = aTenant({ clientId: first.clientId });
+    const r = await cli('put', file('c2.json', second));
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`Client ID ${first.clientId} is already registered to tenant ${first.tenantId}: one DingTalk app serves one tenant (delete ${first.tenantId} first, or use its tenant id)`);
+    expect((await cli('get', second.tenantId)).code).toBe(1);
+    // The tenant that has it may be put again.
+    expect((await cli('put', file('c3.json', { ...first, qps: 7 }))).code).toBe(0);
+  });
+
+  it('frees a Client ID when its tenant changes it or is deleted', async () => {
+    const a = aTenant();
+    const b = aTenant({ clientId: a.clientId });
+    await cli('put', file('f1.json', a));
+    await cli('put', file('f2.json', { ...a, clientId: `${a.clientId}new` }));
+    expect((await cli('put', file('f3.json', b))).code).toBe(0);
+    expect((await cli('put', file('f4.json', aTenant({ clientId: `${a.clientId}new` })))).code).toBe(1);
+    await cli('delete', a.tenantId);
+    expect((await cli('put', file('f5.json', aTenant({ clientId: `${a.clientId}new` })))).code).toBe(0);
+  });
+
+  it('parked shows each message with its expiry, 30 days after parking rounded up to midnight UTC', async () => {
+    const tenant = aTenant();
+    await cli('put', file('p.json', tenant));
+    const { park } = await import('../../../lib/quota/parking');
+    const parkedAt = Date.parse('2026-11-30T10:15:00Z');
+    await park(createTable(aws.tableName), tenant.corpId, { id: 'n-1', tenantId: tenant.tenantId, kind: 'notify' }, 'quota', { tenantId: tenant.tenantId, critical: true, now: parkedAt });
+    const r = await cli('parked', tenant.tenantId);
+    expect(JSON.parse(r.out)).toEqual([expect.objectContaining({ id: 'n-1', parkedAt: '2026-11-30T10:15:00.000Z', expiresAt: '2026-12-31T00:00:00.000Z' })]);
+  });
+
   it('--local reads the endpoints npm start wrote, and says so when the stack is not running', async () => {
     const envFile = join(dir, 'stack.env');
     const { applyLocalFlag } = await import('../../../lib/cli/stackEnv');
