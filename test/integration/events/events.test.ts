@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Poller } from '../../../infra/local/poller';
 import type { Table } from '../../../lib/store/table';
 import type { Tenant } from '../../../lib/contracts/tenant';
+import { groupKey } from '../../../lib/contracts/tableKeys';
 import { aTenant, httpEvent, lambdaContext, signedPush } from '../../support/factories';
 import { startLocalAws, type LocalAws } from '../../support/localAws';
 
@@ -226,7 +227,7 @@ describe('DingTalk events, end to end (callback -> SQS -> poller -> events Lambd
     await table.doc.send(
       new UpdateCommand({
         TableName: aws.tableName,
-        Key: { pk: `TENANT#${tenant.tenantId}`, sk: `GROUP#${cid}` },
+        Key: groupKey(tenant.tenantId, cid),
         UpdateExpression: 'SET warRoom = :w',
         ExpressionAttributeValues: { ':w': { incidentId: 'inc-42', title: '[P1] 支付失败' } },
       }),
