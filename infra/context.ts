@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { DEFAULT_STACK_NAME, DEFAULT_THROTTLE, type DingtalkBridgeStackProps } from './props';
+import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_STACK_NAME, DEFAULT_THROTTLE, type DingtalkBridgeStackProps } from './props';
 
 /**
  * Deployment options read from CDK context (`cdk.json` or `-c key=value` on the command line).
@@ -33,11 +33,15 @@ export function stackPropsFromContext(scope: Construct): ContextOptions {
   const get = (key: string): unknown => scope.node.tryGetContext(key);
   const rate = number(get('apiRateLimit'), 'apiRateLimit');
   const burst = number(get('apiBurstLimit'), 'apiBurstLimit');
+  const homeRate = number(get('homepageRateLimit'), 'homepageRateLimit');
+  const homeBurst = number(get('homepageBurstLimit'), 'homepageBurstLimit');
   return {
     stackName: string(get('stackName')) ?? DEFAULT_STACK_NAME,
     retain: boolean(get('retain'), 'retain') ?? true,
     alarmEmail: email(string(get('alarmEmail'))),
     apiThrottle: rate === undefined && burst === undefined ? undefined : { rateLimit: rate ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burst ?? DEFAULT_THROTTLE.burstLimit },
+    homepageThrottle:
+      homeRate === undefined && homeBurst === undefined ? undefined : { rateLimit: homeRate ?? DEFAULT_HOMEPAGE_THROTTLE.rateLimit, burstLimit: homeBurst ?? DEFAULT_HOMEPAGE_THROTTLE.burstLimit },
     dingtalkApiUrl: string(get('dingtalkApiUrl')),
     dingtalkOapiUrl: string(get('dingtalkOapiUrl')),
     unparkMinutes: integer(get('unparkMinutes'), 'unparkMinutes', 1, 1440),

@@ -117,4 +117,14 @@ describe('route throttling', () => {
     expect(routes).toHaveLength(2);
     expect(stage.DependsOn).toEqual(expect.arrayContaining(routes));
   });
+
+  it('-c homepageRateLimit / homepageBurstLimit change the homepage route only', () => {
+    const app = new App({ context: { ...CDK_CONTEXT, homepageRateLimit: '2', homepageBurstLimit: 4, 'aws:cdk:bundling-stacks': [] } });
+    const { stackName, ...props } = stackPropsFromContext(app);
+    const [stage] = Object.values(Template.fromStack(new DingtalkBridgeStack(app, stackName, props)).findResources('AWS::ApiGatewayV2::Stage'));
+    expect(stage.Properties.RouteSettings).toEqual({
+      'POST /dingtalk/{tenantId}/callback': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'GET /dingtalk/{tenantId}/home': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 },
+    });
+  });
 });
