@@ -131,7 +131,10 @@ async function moveTenant(table: Table, item: Item, now: number, out: (line: str
       out(`${String(pk)}: NOT migrated: ${e.message}`);
       return false;
     }
-    if ((e as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return true;
+    if ((e as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+      out(`${String(pk)}: left as it is, put again since the scan`);
+      return true;
+    }
     throw e;
   }
   out(`${String(pk)}: secrets moved to SECRET#CALLBACK# and SECRET#APP#, Client ID ${tenant.clientId} claimed`);

@@ -84,7 +84,7 @@ export async function withAppSecret(table: Table, tenantId: string, getRecord: (
 /** A second tenant asked for a Client ID another tenant registered. */
 export class ClientIdTakenError extends BridgeError {
   constructor(clientId: string, owner: string) {
-    super(`Client ID ${clientId} is already registered to tenant ${owner}: one DingTalk app serves one tenant (delete ${owner} first, or use its tenant id)`, 1, 'conflict');
+    super(`Client ID ${clientId} is already registered to tenant ${owner}: one DingTalk app serves one tenant (delete ${owner} first, or use its tenant id)`, 409, 'conflict');
   }
 }
 
@@ -146,5 +146,6 @@ export async function writeClaiming(table: Table, items: Write[], clientId: stri
 export async function getFullTenant(table: Table, tenantId: string, getRecord: (id: string) => Promise<TenantRecord | undefined>): Promise<Tenant | undefined> {
   const [record, callback, clientSecret] = await Promise.all([getRecord(tenantId), getCallbackApp(table, tenantId), getAppSecret(table, tenantId)]);
   if (!record) return undefined;
-  return tenantSchema.parse({ ...record, ...(callback && pick(callback, CALLBACK_FIELDS)), clientSecret });
+  if (!callback || clientSecret === undefined) throw new BridgeError(`tenant ${tenantId} has no secret items: run "npm run tenant -- migrate"`, 409, 'not_migrated');
+  return tenantSchema.parse({ ...record, ...pick(callback, CALLBACK_FIELDS), clientSecret });
 }
