@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ackParked, countParked, forgetParkedOrg, listParked, park as parkAs, parkedOrgs, takeParked } from '../../../lib/quota/parking';
 import { reserveCalls } from '../../../lib/quota/counter';
 import { formatUsage, usageReport } from '../../../lib/quota/usage';
+import { parkedCount } from '../../../lib/quota/parkedCount';
 import { useLocalTable } from '../../support/localAws';
 
 const table = useLocalTable();
@@ -13,6 +14,30 @@ const park = (table: Parameters<typeof parkAs>[0], corp: string, msg: { id: stri
 const aMessage = (id: string = randomUUID()) => ({ version: 1, id, tenantId: 't1', kind: 'notify', message: { title: 'CPU', markdown: '**high**' } });
 
 describe('parked messages', () => {
+  it('are counted without being read: each park adds one, each re-queue takes one off', async () => {
+    const corp = aCorp();
+    for (const id of ['c-1', 'c-2', 'c-3']) await park(table, corp, aMessage(id), 'quota', NOW);
+    expect(await parkedCount(table, corp, NOW)).toBe(3);
+    const taken = await takeParked(table, corp, 2, { now: NOW });
+    expect(await ackParked(table, taken)).toBe(2);
+    expect(await parkedCount(table, corp, NOW)).toBe(1);
+    expect(await ackParked(table, taken)).toBe(0);
+    expect(await parkedCount(table, corp, NOW)).toBe(1);
+  });
+
+  it('expire 30 days after parking, rounded up to midnight UTC: no longer counted, never re-queued', async () => {
+    const corp = aCorp();
+    await park(table, corp, aMessage('old'), 'quota', NOW);
+    const [p] = await listParked(table, corp);
+    expect(new Date(p.expiresAt! * 1000).toISOString()).toBe('2031-04-20T00:00:00.000Z');
+    const justBefore = Date.parse('2031-04-19T23:59:59Z');
+    const at = Date.parse('2031-04-20T00:00:00Z');
+    expect(await parkedCount(table, corp, justBefore)).toBe(1);
+    expect(await parkedCount(table, corp, at)).toBe(0);
+    expect(await takeParked(table, corp, 10, { now: at })).toEqual([]);
+    expect((await takeParked(table, corp, 10, { now: justBefore })).map((t) => t.messageId)).toEqual(['old']);
+  });
+
   it('are kept with their reason and listed critical first, then oldest', async () => {
     const corp = aCorp();
     const march = aMessage('m-1');
