@@ -35,7 +35,8 @@ export type CallbackApp = Pick<Tenant, 'tenantId' | 'clientId' | (typeof CALLBAC
 /** What the sending functions read: the record and the app secret (for access tokens). */
 export type AppTenant = TenantRecord & Pick<Tenant, 'clientSecret'>;
 
-const pick = <K extends string>(o: Record<string, unknown>, keys: readonly K[]) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Record<K, string>;
+/** The listed fields that are set (any type: a later callback secret may be a date or a number). */
+const pick = (o: object, keys: readonly string[]): Record<string, unknown> => Object.fromEntries(keys.filter((k) => (o as Record<string, unknown>)[k] !== undefined).map((k) => [k, (o as Record<string, unknown>)[k]]));
 
 /** The record, as the tenant item stores it. */
 export function recordOf(tenant: Tenant): TenantRecord {
@@ -59,7 +60,7 @@ export async function getCallbackApp(table: Table, tenantId: string): Promise<Ca
   if (!TENANT_ID_PATTERN.test(tenantId)) return undefined;
   const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: callbackSecretKey(tenantId) }));
   if (!r.Item) return undefined;
-  return { tenantId, clientId: String(r.Item.clientId), ...pick(r.Item, CALLBACK_FIELDS) };
+  return { tenantId, clientId: String(r.Item.clientId), ...pick(r.Item, CALLBACK_FIELDS) } as CallbackApp;
 }
 
 /** The tenant's clientSecret, or undefined (one GetItem). */
