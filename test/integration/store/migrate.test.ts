@@ -53,6 +53,14 @@ async function migrate() {
 }
 
 describe('npm run tenant -- migrate', () => {
+  it('before it runs, a reader of an old tenant item (homepage, events, unpark) still gets no secret: the read is projected', async () => {
+    const { tenant } = await anOldTenant();
+    const { getTenant } = await import('../../../lib/store/tenants');
+    const record = await getTenant(w.table, tenant.tenantId);
+    expect(record).toMatchObject({ tenantId: tenant.tenantId, corpId: tenant.corpId, clientId: tenant.clientId });
+    expect(JSON.stringify(record)).not.toMatch(new RegExp([tenant.clientSecret, tenant.aesKey, tenant.token].map((x) => x.replace(/[+/]/g, '\\$&')).join('|')));
+  });
+
   it('moves an old tenant, and the sender and the callback serve it afterwards', async () => {
     // given
     const { tenant, cid } = await anOldTenant();
