@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleCallback } from '../lib/callback/handleCallback';
@@ -9,10 +10,11 @@ import { logger } from '../lib/log';
 import { sendJson } from '../lib/queue/sqs';
 import { createTable } from '../lib/store/table';
 import { getTenant } from '../lib/store/tenants';
+import { traced, tracer } from '../lib/tracer';
 
 const config = loadConfig();
 const table = createTable(config.TABLE_NAME);
-const sqs = new SQSClient({});
+const sqs = traced(new SQSClient({}));
 const eventsQueueUrl = required(config, 'EVENTS_QUEUE_URL');
 
 /** POST /dingtalk/{tenantId}/callback: DingTalk's signed, encrypted event push. */
@@ -28,8 +30,9 @@ export const handler = middy(async (event: APIGatewayProxyEventV2) => {
     },
     { tenantId, query: event.queryStringParameters ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
   );
-  logger.info('callback accepted', { eventType: out.eventType, eventId: out.eventId, queued: out.queued });
+  logger.info('callback accepted', { eventType: out.eventType, eventId: out.eventId, queued: out.queued, previousSecret: out.previousSecret });
   return json(200, out.envelope);
 })
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpErrors());
