@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleCallback } from '../lib/callback/handleCallback';
@@ -10,10 +11,11 @@ import { sendJson } from '../lib/queue/sqs';
 import { createTable } from '../lib/store/table';
 import { getCallbackApp } from '../lib/store/secrets';
 import { cachedTenants } from '../lib/store/tenantCache';
+import { traced, tracer } from '../lib/tracer';
 
 const config = loadConfig();
 const table = createTable(config.TABLE_NAME);
-const sqs = new SQSClient({});
+const sqs = traced(new SQSClient({}));
 const eventsQueueUrl = required(config, 'EVENTS_QUEUE_URL');
 // Only its own secret item (SECRET#CALLBACK#<tenantId>), one GetItem; unknown ids remembered 60 s.
 const callbackApps = cachedTenants((id) => getCallbackApp(table, id), { missesOnly: true });
@@ -31,8 +33,9 @@ export const handler = middy(async (event: APIGatewayProxyEventV2) => {
     },
     { tenantId, query: event.queryStringParameters ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
   );
-  logger.info('callback accepted', { eventType: out.eventType, eventId: out.eventId, queued: out.queued });
+  logger.info('callback accepted', { eventType: out.eventType, eventId: out.eventId, queued: out.queued, previousSecret: out.previousSecret });
   return json(200, out.envelope);
 })
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpErrors());

@@ -1,13 +1,15 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { drainMessageSchema } from '../lib/contracts/drainMessage';
 import { loadConfig } from '../lib/contracts/env';
 import { wireLanes } from '../lib/lanes/wiring';
 import { callDeadline } from '../lib/sender/createSender';
 import { logger } from '../lib/log';
-import { metrics, publishMetrics } from '../lib/metrics';
+import { publishMetrics } from '../lib/metrics';
+import { tracer } from '../lib/tracer';
 
 const config = loadConfig();
 const { lanes } = wireLanes(config);
@@ -40,5 +42,6 @@ export const handler = middy((event: SQSEvent, context: Context) =>
     { context, throwOnFullBatchFailure: false },
   ),
 )
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(publishMetrics(metrics));
+  .use(publishMetrics());

@@ -1,15 +1,17 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig } from '../lib/contracts/env';
 import { createEventBatchHandler, sqsDeadLetter } from '../lib/events';
 import { logger } from '../lib/log';
 import { EventDedupeStore } from '../lib/store/eventDedupe';
 import { createTable, dynamoDbClient } from '../lib/store/table';
+import { traced, tracer } from '../lib/tracer';
 
 const config = loadConfig();
 const dynamo = dynamoDbClient();
-const sqs = new SQSClient({});
+const sqs = traced(new SQSClient({}));
 
 /** Events queue consumer: chat renamed, cool app installed / uninstalled -> DynamoDB (partial batch responses). */
 export const handler = middy(
@@ -19,4 +21,6 @@ export const handler = middy(
     deadLetter: config.EVENTS_DLQ_URL ? sqsDeadLetter(sqs, config.EVENTS_DLQ_URL) : undefined,
     now: Date.now,
   }),
-).use(injectLambdaContext(logger, { resetKeys: true }));
+)
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(injectLambdaContext(logger, { resetKeys: true }));

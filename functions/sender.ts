@@ -1,12 +1,14 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/contracts/env';
 import { wireLanes } from '../lib/lanes/wiring';
 import { callDeadline } from '../lib/sender/createSender';
 import { logger } from '../lib/log';
-import { metrics, publishMetrics } from '../lib/metrics';
+import { publishMetrics } from '../lib/metrics';
+import { tracer } from '../lib/tracer';
 
 const config = loadConfig();
 const { lanes } = wireLanes(config);
@@ -24,5 +26,6 @@ export const handler = middy((event: SQSEvent, context: Context) =>
     throwOnFullBatchFailure: false,
   }),
 )
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(publishMetrics(metrics));
+  .use(publishMetrics());

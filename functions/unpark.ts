@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig, required } from '../lib/contracts/env';
 import { logger } from '../lib/log';
@@ -7,11 +8,12 @@ import { metrics, publishMetrics } from '../lib/metrics';
 import { sweepLanes } from '../lib/lanes/sweep';
 import { unparkAll } from '../lib/quota/unpark';
 import { createTable } from '../lib/store/table';
+import { traced, tracer } from '../lib/tracer';
 
 const config = loadConfig();
 const deps = {
   table: createTable(config.TABLE_NAME),
-  sqs: new SQSClient({}),
+  sqs: traced(new SQSClient({})),
   queueUrl: required(config, 'NOTIFY_QUEUE_URL'),
   dlqUrl: required(config, 'NOTIFY_DLQ_URL'),
   drainQueueUrl: config.DRAIN_QUEUE_URL,
@@ -35,5 +37,6 @@ export const handler = middy(async () => {
   if ('error' in swept) throw swept.error;
   return { requeued, drained: swept.clientIds.length };
 })
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(publishMetrics(metrics));

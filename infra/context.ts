@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_STACK_NAME, DEFAULT_THROTTLE, type DingtalkBridgeStackProps } from './props';
+import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_STACK_NAME, DEFAULT_THROTTLE, type DingtalkBridgeStackProps, type PublisherAccount } from './props';
 
 /**
  * Deployment options read from CDK context (`cdk.json` or `-c key=value` on the command line).
@@ -15,6 +15,8 @@ import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_STACK_NAME, DEFAULT_THROTTLE, type D
  * | `dingtalkOapiUrl` | DINGTALK_OAPI_URL for the functions (default https://oapi.dingtalk.com) |
  * | `unparkMinutes`   | how often the unpark sweep runs, whole minutes (default 10)         |
  * | `maxConcurrency`  | most concurrent sender invocations the notify queue starts, 2-1000 (default 10) |
+ * | `publisherAccountId` | Flashduty's AWS account: creates the role it assumes to publish (12 digits) |
+ * | `publisherExternalId` | the ExternalId that role requires (default: the stack's id)        |
  */
 export interface ContextOptions extends DingtalkBridgeStackProps {
   readonly stackName: string;
@@ -46,7 +48,21 @@ export function stackPropsFromContext(scope: Construct): ContextOptions {
     dingtalkOapiUrl: string(get('dingtalkOapiUrl')),
     unparkMinutes: integer(get('unparkMinutes'), 'unparkMinutes', 1, 1440),
     senderMaxConcurrency: integer(get('maxConcurrency'), 'maxConcurrency', 2, 1000),
+    publisher: publisher(string(get('publisherAccountId')), string(get('publisherExternalId'))),
   };
+}
+
+/** An AWS account id (12 digits) and an optional ExternalId (2-1224 of the characters STS accepts). */
+function publisher(accountId: string | undefined, externalId: string | undefined): PublisherAccount | undefined {
+  if (accountId === undefined) {
+    if (externalId !== undefined) throw new Error('context publisherExternalId needs publisherAccountId');
+    return undefined;
+  }
+  if (!/^\d{12}$/.test(accountId)) throw new Error(`context publisherAccountId must be a 12-digit AWS account id, got ${JSON.stringify(accountId)}`);
+  if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
+    throw new Error('context publisherExternalId must be 2-1224 letters, digits or +=,.@:/-_');
+  }
+  return { accountId, externalId };
 }
 
 function string(v: unknown): string | undefined {

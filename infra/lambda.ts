@@ -39,8 +39,8 @@ export interface BundledFunctionProps {
 }
 
 /**
- * One Lambda function per handler file: Node.js 22 on arm64, bundled locally with esbuild, its own
- * one-month log group and its own role. The role gets write access to that log group only (no AWS
+ * One Lambda function per handler file: Node.js 22 on arm64, bundled locally with esbuild, X-Ray
+ * tracing active, its own one-month log group and its own role. The role gets write access to that log group only (no AWS
  * managed policy); callers add the grants the handler needs.
  *
  * @example
@@ -66,6 +66,8 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     memorySize: props.memorySize ?? 512,
     timeout: props.timeout,
     retryAttempts: props.retryAttempts,
+    // X-Ray: the functions' Powertools tracer (lib/tracer.ts) sends its segments; adds xray:Put* to the role.
+    tracing: lambda.Tracing.ACTIVE,
     role,
     logGroup,
     environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },

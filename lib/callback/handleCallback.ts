@@ -1,10 +1,11 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { MAX_CALLBACK_BODY_BYTES } from '../contracts/routes';
-import { openEnvelope, sealEnvelope, type Envelope } from '../dingtalk/crypto';
+import { sealEnvelope, type Envelope } from '../dingtalk/crypto';
 import { AuthError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors';
 import type { QueuedEvent } from '../contracts/eventsMessage';
 import type { CallbackApp } from '../store/secrets';
 import { getField } from '../util/fields';
+import { openPush } from './rotation';
 
 export interface CallbackRequest {
   tenantId: string;
@@ -26,6 +27,8 @@ export interface CallbackOutcome {
   eventType: string;
   eventId?: string;
   queued: boolean;
+  /** The push was opened with the tenant's previous token or aesKey (a rotation under way). */
+  previousSecret: boolean;
 }
 
 /** DingTalk sends 13-digit milliseconds; older samples use seconds. Returns ms, or NaN. */
@@ -80,8 +83,7 @@ export async function handleCallback(deps: CallbackDeps, req: CallbackRequest): 
   if (!Number.isFinite(ts) || Math.abs(deps.now() - ts) > deps.windowSeconds * 1000) {
     throw new AuthError('timestamp outside the accepted window');
   }
-  const app = { token: tenant.token, aesKey: tenant.aesKey, receiverId: tenant.clientId };
-  const plaintext = openEnvelope(app, { ...query, encrypt });
+  const { plaintext, app, previous } = openPush(tenant, deps.now(), { ...query, encrypt });
 
   let event: Record<string, unknown>;
   try {
@@ -93,11 +95,12 @@ export async function handleCallback(deps: CallbackDeps, req: CallbackRequest): 
   const eventType = getField(event, 'EventType');
   if (typeof eventType !== 'string' || !eventType) throw new ValidationError('decrypted payload has no EventType');
 
+  // Sealed with what opened the push: DingTalk checks the answer with the secrets it signed with.
   const envelope = sealEnvelope(app, 'success', { timeStamp: String(deps.now()), nonce: randomBytes(6).toString('hex') });
-  if (eventType === 'check_url') return { envelope, eventType, queued: false };
+  if (eventType === 'check_url') return { envelope, eventType, queued: false, previousSecret: previous };
 
   const given = getField(event, 'eventId');
   const eventId = typeof given === 'string' && given ? given : `sha256:${createHash('sha256').update(plaintext).digest('hex').slice(0, 32)}`;
   await deps.enqueue({ tenantId: tenant.tenantId, eventId, eventType, receivedAt: new Date(deps.now()).toISOString(), event });
-  return { envelope, eventType, eventId, queued: true };
+  return { envelope, eventType, eventId, queued: true, previousSecret: previous };
 }

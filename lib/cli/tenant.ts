@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { BridgeError } from '../errors';
 import { listGroups } from '../store/groups';
 import type { Table } from '../store/table';
-import { deleteTenant, getTenant, listTenants, putTenant } from '../store/tenants';
-import { limitsOf, maskTenant } from '../contracts/tenant';
+import { getTenant, listTenants, putTenant } from '../store/tenants';
+import { countByKind, removeItems, tenantItems } from '../store/tenantDelete';
+import { limitsOf, maskTenant, parseTenant, type Tenant } from '../contracts/tenant';
+import { rotateSecrets } from '../callback/rotation';
 import { getFullTenant, type TenantRecord } from '../store/secrets';
 import { migrate } from '../store/migrate';
 import { listParked } from '../quota/parking';
@@ -11,12 +13,20 @@ import { clearExhausted } from '../quota/counter';
 import { chinaMonth } from '../util/chinaTime';
 import { formatUsage, usageReport } from '../quota/usage';
 import { localArgs, cliTable } from './stackEnv';
+import { readLine, type Input } from './prompt';
+import { applyAssignments, takeGrace } from './tenantSet';
 
 const USAGE = `usage: npm run tenant -- [--local] <command>
   put <file.json>      create or replace a tenant from a JSON record
+  set <tenantId> <field>=<value>...
+                       change single fields; field= removes an optional one. A secret (clientSecret,
+                       aesKey, token) only as field=- (read from stdin) or field=@<file>, never inline
+  --grace <duration>   with put or set: a replaced aesKey or token stays accepted by the callback
+                       this long (default 24h, at most 7d, 0 = not at all)
   get <tenantId>       show a tenant (secrets masked)
   list                 list tenants (their records: no secrets)
-  delete <tenantId>    delete a tenant
+  delete <tenantId> [--yes]
+                       delete a tenant and everything stored for it, after you confirm (--yes: no prompt)
   groups <tenantId>    list a tenant's groups: title, linked, coolAppCode (JSON)
   usage <tenantId>     this month's DingTalk calls for the tenant's organisation, thresholds, forecast
   parked <tenantId>    messages parked because the organisation's monthly quota is used up, with their expiry
@@ -25,10 +35,31 @@ const USAGE = `usage: npm run tenant -- [--local] <command>
 Otherwise TABLE_NAME and the usual AWS credentials/region (and optional AWS_ENDPOINT_URL_DYNAMODB) are used.`;
 
 type Out = (line: string) => void;
-type Command = (table: Table, args: string[], out: Out) => Promise<number>;
+interface Io {
+  out: Out;
+  err: Out;
+  stdin: Input;
+  now: () => number;
+}
+type Command = (table: Table, args: string[], io: Io) => Promise<number>;
+
+/** Stores `next` in place of `before`, keeping a replaced aesKey/token for the grace window, and says what changed. */
+async function save(table: Table, before: Tenant | undefined, next: Tenant, graceMs: number, { out, now }: Io): Promise<Tenant> {
+  const t = await putTenant(table, rotateSecrets(before, next, now(), graceMs));
+  for (const [f, prev] of [['aesKey', t.previousAesKey], ['token', t.previousToken]] as const) {
+    if (before && before[f] !== t[f]) out(prev ? `the previous ${f} is still accepted by the callback until ${prev.until}` : `the previous ${f} is no longer accepted`);
+  }
+  if (before && limitsOf(t).monthlyQuota > limitsOf(before).monthlyQuota) {
+    // A raised quota lifts the month's "exhausted" mark; parked messages go on the next sweep.
+    await clearExhausted(table, t.corpId, chinaMonth(now()));
+    out(`monthly quota raised to ${limitsOf(t).monthlyQuota}: parked messages are sent on the next unpark sweep`);
+  }
+  return t;
+}
 
 export const commands: Record<string, Command> = {
-  async put(table, [file], out) {
+  async put(table, args, io) {
+    const { graceMs, rest: [file] } = takeGrace(args);
     if (!file) throw new BridgeError('put needs a JSON file', 2, 'usage');
     let input: unknown;
     try {
@@ -38,35 +69,51 @@ export const commands: Record<string, Command> = {
       const why = e instanceof SyntaxError ? 'not valid JSON' : (e as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new BridgeError(`cannot read ${file}: ${why}`, 2, 'usage');
     }
-    const before = typeof input === 'object' && input && 'tenantId' in input ? await getTenant(table, String((input as { tenantId: unknown }).tenantId)) : undefined;
-    const t = await putTenant(table, input);
-    out(`saved tenant ${t.tenantId} (corpId ${t.corpId}, edition ${t.edition})`);
-    if (before && limitsOf(t).monthlyQuota > limitsOf(before).monthlyQuota) {
-      // A raised quota lifts the month's "exhausted" mark; parked messages go on the next sweep.
-      await clearExhausted(table, t.corpId, chinaMonth(Date.now()));
-      out(`monthly quota raised to ${limitsOf(t).monthlyQuota}: parked messages are sent on the next unpark sweep`);
-    }
+    const next = parseTenant(input);
+    const t = await save(table, await getFullTenant(table, next.tenantId, (x) => getTenant(table, x)), next, graceMs, io);
+    io.out(`saved tenant ${t.tenantId} (corpId ${t.corpId}, edition ${t.edition})`);
     return 0;
   },
-  async get(table, [id], out) {
+  async set(table, args, io) {
+    const { graceMs, rest: [id, ...assignments] } = takeGrace(args);
+    await requireTenant(table, id, 'set');
+    const before = (await getFullTenant(table, id!, (x) => getTenant(table, x)))!;
+    const { tenant, changed } = await applyAssignments(before, assignments, io);
+    await save(table, before, tenant, graceMs, io);
+    io.out(`updated tenant ${tenant.tenantId}: ${changed.join(', ')}`);
+    return 0;
+  },
+  async get(table, [id], { out }) {
     if (!id) throw new BridgeError('get needs a tenantId', 2, 'usage');
     const t = await getFullTenant(table, id, (x) => getTenant(table, x));
     if (!t) throw new BridgeError(`no tenant ${id}`, 1, 'not_found');
     out(JSON.stringify(maskTenant(t), null, 2));
     return 0;
   },
-  async list(table, _args, out) {
+  async list(table, _args, { out }) {
     const all = await listTenants(table);
     out(JSON.stringify(all, null, 2));
     return 0;
   },
-  async delete(table, [id], out) {
-    if (!id) throw new BridgeError('delete needs a tenantId', 2, 'usage');
-    if (!(await deleteTenant(table, id))) throw new BridgeError(`no tenant ${id}`, 1, 'not_found');
-    out(`deleted tenant ${id}`);
+  async delete(table, args, io) {
+    const yes = args.includes('--yes');
+    const tenant = await requireTenant(table, args.find((a) => a !== '--yes'), 'delete');
+    const id = tenant.tenantId;
+    if (!yes && !io.stdin.isTTY) throw new BridgeError(`not deleting ${id}: no terminal to confirm at; add --yes to delete without asking`, 2, 'usage');
+    const others = (await listTenants(table)).filter((o) => o.tenantId !== id);
+    const items = await tenantItems(table, tenant, others);
+    const sharing = others.filter((o) => o.corpId === tenant.corpId || o.clientId === tenant.clientId).map((o) => o.tenantId);
+    if (sharing.length) io.out(`keeping what ${id} shares with ${sharing.join(', ')} (same organisation or app)`);
+    if (!yes) {
+      io.err(`this deletes ${countByKind(items)}`);
+      io.err(`type the tenant id (${id}) to delete it:`);
+      if ((await readLine(io.stdin)).trim() !== id) throw new BridgeError('not confirmed: nothing deleted', 1, 'aborted');
+    }
+    await removeItems(table, items);
+    io.out(`deleted tenant ${id}: ${countByKind(items)}`);
     return 0;
   },
-  async groups(table, [id], out) {
+  async groups(table, [id], { out }) {
     if (!id) throw new BridgeError('groups needs a tenantId', 2, 'usage');
     const groups = await listGroups(table, id);
     out(
@@ -87,17 +134,17 @@ export const commands: Record<string, Command> = {
     );
     return 0;
   },
-  async usage(table, [id], out) {
+  async usage(table, [id], { out }) {
     const t = await requireTenant(table, id, 'usage');
     out(formatUsage(await usageReport(table, { corpId: t.corpId, quota: limitsOf(t).monthlyQuota })));
     return 0;
   },
-  async migrate(table, _args, out) {
+  async migrate(table, _args, { out }) {
     const r = await migrate(table, { out });
     out(`migrated: ${r.tenants} tenant(s), ${r.chats} group/war-room item(s), ${r.eventCounts} event counter(s), ${r.parked} parked message(s); ${r.conflicts} conflict(s)`);
     return r.conflicts ? 1 : 0;
   },
-  async parked(table, [id], out) {
+  async parked(table, [id], { out }) {
     const t = await requireTenant(table, id, 'parked');
     const parked = await listParked<{ id: string; tenantId: string; kind: string; severity?: string }>(table, t.corpId);
     out(JSON.stringify(parked.map((p) => ({ id: p.message.id, tenantId: p.message.tenantId, kind: p.message.kind, severity: p.message.severity ?? null, month: p.month, parkedAt: new Date(p.parkedAt).toISOString(), expiresAt: p.expiresAt === undefined ? null : new Date(p.expiresAt * 1000).toISOString(), reason: p.reason })), null, 2));
@@ -113,12 +160,13 @@ async function requireTenant(table: Table, id: string | undefined, cmd: string):
 }
 
 /**
- * Runs the tenant CLI; returns the exit code. Exposed for tests, which pass their own table and output.
+ * Runs the tenant CLI; returns the exit code. Exposed for tests, which pass their own table, output,
+ * stdin (secrets, confirmations) and clock.
  *
  * @example
  * await runTenantCli(['list'], { table, out: console.log, err: console.error })
  */
-export async function runTenantCli(argv: string[], io: { table?: Table; out: Out; err: Out }): Promise<number> {
+export async function runTenantCli(argv: string[], io: { table?: Table; out: Out; err: Out; stdin?: Input; now?: () => number }): Promise<number> {
   const args = localArgs(argv, io);
   if (!args) return 2;
   const [name, ...rest] = args;
@@ -130,7 +178,7 @@ export async function runTenantCli(argv: string[], io: { table?: Table; out: Out
   const table = cliTable(io);
   if (!table) return 2;
   try {
-    return await cmd(table, rest, io.out);
+    return await cmd(table, rest, { out: io.out, err: io.err, stdin: io.stdin ?? process.stdin, now: io.now ?? Date.now });
   } catch (e) {
     if (e instanceof BridgeError) {
       io.err(e.message);

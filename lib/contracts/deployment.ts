@@ -23,3 +23,28 @@ export const DEFAULT_CALLBACK_WINDOW_SECONDS = 3600;
 
 /** CloudWatch namespace of the metrics the bridge emits (EMF); the CDK alarms read it too. */
 export const METRICS_NAMESPACE = 'DingtalkBridge';
+
+/** The dimension that names the tenant on {@link TENANT_METRICS} (with `service`). */
+export const TENANT_DIMENSION = 'tenantId';
+
+/**
+ * Metrics emitted per tenant, with the dimensions `service` and `tenantId` only (lib/metrics.ts);
+ * the dashboard and the per-tenant alarms read them (infra/). Emitted only for registered tenants,
+ * so there are as many series as tenants.
+ */
+export const TENANT_METRICS = {
+  /** A call DingTalk counts (robot, scene group) answered ok. */
+  callsSent: 'CallsSent',
+  /** A call DingTalk refused for its QPS limit. */
+  throttled: 'Throttled',
+  /** A call held back by the bridge's own pacing (no slot soon enough): its message comes back later. */
+  deferred: 'Deferred',
+  /** A message parked for the monthly quota. */
+  parked: 'Parked',
+  /** The organisation's calls this month, in % of its quota, at each reservation. */
+  quotaUsedPercent: 'QuotaUsedPercent',
+  /** Milliseconds from the message's arrival on the notify queue to DingTalk's answer to a call that delivered it. */
+  deliveryLatency: 'DeliveryLatency',
+} as const;
+
+export type TenantMetricName = (typeof TENANT_METRICS)[keyof typeof TENANT_METRICS];

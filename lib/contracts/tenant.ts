@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isAesKey } from '../dingtalk/crypto';
+import { LOCALES } from '../i18n/locale';
 import { ValidationError } from '../errors';
 import { issueList } from './validation';
 
@@ -22,6 +23,10 @@ export const EDITIONS = {
 export type Edition = keyof typeof EDITIONS;
 
 const id = (what: string) => z.string().trim().min(1, `${what} is required`).max(128);
+const aesKey = z.string().refine(isAesKey, 'aesKey must be 43 characters of the Base64 alphabet');
+const token = z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'token must be 3-32 letters and digits (the console\'s Signature Token)');
+/** A replaced aesKey or token, still accepted by the callback until `until` (ISO time): see lib/callback/rotation.ts. */
+const previous = <T extends z.ZodTypeAny>(secret: T) => z.object({ value: secret, until: z.iso.datetime() }).strict();
 
 /** The tenant record contract (docs/DESIGN.md). Unknown keys are rejected so typos do not pass silently. */
 export const tenantSchema = z
@@ -31,13 +36,17 @@ export const tenantSchema = z
     agentId: z.union([z.string().min(1), z.number().int().positive()]).transform(String),
     clientId: id('clientId'),
     clientSecret: id('clientSecret'),
-    aesKey: z.string().refine(isAesKey, 'aesKey must be 43 characters of the Base64 alphabet'),
-    token: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'token must be 3-32 letters and digits (the console\'s Signature Token)'),
+    aesKey,
+    token,
+    previousAesKey: previous(aesKey).optional(),
+    previousToken: previous(token).optional(),
     edition: z.enum(['standard', 'professional', 'exclusive']),
     qps: z.number().int().positive().max(10_000).optional(),
     monthlyQuota: z.number().int().nonnegative().optional(),
     warRoomTemplateId: z.string().min(1).optional(),
     warRoomBotId: z.string().min(1).optional(),
+    /** Language of the bridge's own words in DingTalk messages; unset is `zh-CN` (lib/i18n). */
+    locale: z.enum(LOCALES).optional(),
   })
   .strict();
 
@@ -49,13 +58,17 @@ export function limitsOf(tenant: Pick<Tenant, 'edition' | 'qps' | 'monthlyQuota'
   return { qps: tenant.qps ?? d.qps, monthlyQuota: tenant.monthlyQuota ?? d.monthlyQuota };
 }
 
-const SECRET_FIELDS = ['clientSecret', 'aesKey', 'token'] as const;
+/** The fields that hold secrets: never taken from argv, never printed. */
+export const SECRET_FIELDS = ['clientSecret', 'aesKey', 'token'] as const;
 
-/** A copy safe to print: secrets replaced by a mask showing "****". */
+/** A copy safe to print: secrets replaced by a mask showing "****" (a previous one keeps its `until`). */
 export function maskTenant(tenant: Tenant): Record<string, unknown> {
   const out: Record<string, unknown> = { ...tenant };
   for (const f of SECRET_FIELDS) {
     out[f] = tenant[f] ? '****' : '';
+  }
+  for (const f of ['previousAesKey', 'previousToken'] as const) {
+    if (tenant[f]) out[f] = { value: '****', until: tenant[f].until };
   }
   return out;
 }

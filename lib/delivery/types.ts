@@ -8,6 +8,7 @@ import type { DingTalkClient } from '../dingtalk/client';
 import type { Table } from '../store/table';
 import type { LaneRecords } from './laneRecords';
 import type { Slots } from '../util/pool';
+import type { TenantMetricsSink } from '../metrics';
 import { Outcomes, type OutcomeStore } from './outcomes';
 import type { DeliveryResult } from './verdict';
 
@@ -29,6 +30,10 @@ export interface DeliveryContext {
   deadline?: number;
   /** Where delivery metrics go (possible duplicates). */
   metrics?: Metrics;
+  /** Where per-tenant delivery metrics go (`DeliveryLatency`). */
+  tenantMetrics?: TenantMetricsSink;
+  /** Epoch ms the message arrived on the notify queue (its record's SQS SentTimestamp, which a backlog item keeps). */
+  queuedAt?: number;
   /** Under a lane: the batched delivery records the messages of this batch share (see laneRecords.ts). */
   records?: LaneRecords;
   /** DingTalk calls in flight (or waiting for their turn) across the whole batch, at most `concurrency`. */

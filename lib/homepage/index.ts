@@ -1,7 +1,7 @@
 export { escapeHtml, html, raw, SafeHtml, type Interpolation } from './html';
 export { homePage, publicUrls } from './page';
 export { chinaTime, layout, renderError, renderHome } from './render';
-export { CONTENT_SECURITY_POLICY, htmlErrors, htmlResponse } from './response';
+export { CONTENT_SECURITY_POLICY, htmlErrors, htmlResponse, viewerLocale } from './response';
 export {
   buildStatus,
   installedGroups,
@@ -13,6 +13,6 @@ export {
   type StatusRequest,
   type StatusSources,
 } from './status';
-export { EVENTS, PERMISSIONS, setupSteps, WAR_ROOM_PERMISSIONS } from './steps';
+export { PERMISSIONS, setupSteps, WAR_ROOM_PERMISSIONS } from './steps';
 export { STYLE, STYLE_HASH } from './style';
 export type * from './types';

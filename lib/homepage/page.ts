@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Locale } from '../i18n';
 import { renderHome } from './render';
 import { loadStatus, type StatusRequest, type StatusSources } from './status';
 import type { HomeStatus, Page, PublicUrls } from './types';
@@ -27,12 +28,12 @@ export function publicUrls(event: Pick<APIGatewayProxyEventV2, 'headers' | 'rawP
 }
 
 /**
- * Reads the status and renders the page: the whole homepage request, minus HTTP.
+ * Reads the status and renders the page in `locale`: the whole homepage request, minus HTTP.
  *
  * @example
- * const { statusCode, html } = await homePage(tableSources(table), { tenantId, corpId, now: Date.now() });
+ * const { statusCode, html } = await homePage(tableSources(table), { tenantId, corpId, now: Date.now() }, 'zh-CN');
  */
-export async function homePage(sources: StatusSources, req: StatusRequest): Promise<Page & { status: HomeStatus }> {
+export async function homePage(sources: StatusSources, req: StatusRequest, locale: Locale = 'en'): Promise<Page & { status: HomeStatus }> {
   const status = await loadStatus(sources, req);
-  return { ...renderHome(status), status };
+  return { ...renderHome(status, locale), status };
 }

@@ -1,7 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { BridgeError } from '../errors';
 import type { HttpResult } from '../http/json';
+import { negotiateLocale, type Locale } from '../i18n';
 import { logger } from '../log';
 import { renderError } from './render';
 import { STYLE_HASH } from './style';
@@ -21,7 +22,19 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /**
- * An API Gateway result for an HTML page: UTF-8, never cached, strict CSP.
+ * The language to answer a request in, from its `Accept-Language` (lib/i18n/locale.ts):
+ * Simplified Chinese to a Chinese viewer, English otherwise.
+ *
+ * @example
+ * viewerLocale({ headers: { 'accept-language': 'zh-CN,zh;q=0.9' } }) // 'zh-CN'
+ */
+export function viewerLocale(event: Pick<APIGatewayProxyEventV2, 'headers'> | undefined): Locale {
+  return negotiateLocale(event?.headers?.['accept-language']);
+}
+
+/**
+ * An API Gateway result for an HTML page: UTF-8, never cached, strict CSP, its language in
+ * `Content-Language`, and `Vary: Accept-Language` since the language follows the viewer's.
  *
  * @example
  * return htmlResponse(renderHome(status));
@@ -31,6 +44,8 @@ export function htmlResponse(page: Page): HttpResult {
     statusCode: page.statusCode,
     headers: {
       'content-type': 'text/html; charset=utf-8',
+      'content-language': page.lang,
+      vary: 'Accept-Language',
       'cache-control': 'no-store',
       'content-security-policy': CONTENT_SECURITY_POLICY,
       'x-content-type-options': 'nosniff',
@@ -42,7 +57,8 @@ export function htmlResponse(page: Page): HttpResult {
 
 /**
  * middy middleware for HTML routes: a {@link BridgeError} becomes its status with its public
- * message on a small HTML page; anything else is logged and answered 500 without details.
+ * message on a small HTML page; anything else is logged and answered 500 without details. The
+ * page is in the viewer's language (a BridgeError's own message stays as the code wrote it).
  *
  * @example
  * middy(handler).use(htmlErrors())
@@ -50,12 +66,13 @@ export function htmlResponse(page: Page): HttpResult {
 export const htmlErrors = (): MiddlewareObj<unknown, APIGatewayProxyResultV2> => ({
   onError: async (request) => {
     const err = request.error;
+    const locale = viewerLocale(request.event as APIGatewayProxyEventV2 | undefined);
     if (err instanceof BridgeError) {
       logger.warn('request rejected', { status: err.status, code: err.code, reason: err.message });
-      request.response = htmlResponse(renderError(err.status, err.message));
+      request.response = htmlResponse(renderError(err.status, err.message, locale));
     } else {
       logger.error('request failed', err as Error);
-      request.response = htmlResponse(renderError(500, 'The status page could not be loaded.'));
+      request.response = htmlResponse(renderError(500, undefined, locale));
     }
   },
 });

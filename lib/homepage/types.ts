@@ -1,5 +1,6 @@
 import type { UsageReport } from '../quota/usage';
 import type { Edition } from '../contracts/tenant';
+import type { Locale } from '../i18n';
 
 /**
  * What the homepage shows, and nothing more: the view model carries no credential field, so the
@@ -53,8 +54,9 @@ export interface HomeStatus {
   now: number;
 }
 
-/** A rendered page: HTTP status and the HTML document. */
+/** A rendered page: HTTP status, the document's language and the HTML document. */
 export interface Page {
   statusCode: number;
+  lang: Locale;
   html: string;
 }

@@ -2,13 +2,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../contracts/env';
 import { required } from '../contracts/env';
 import { DingTalkClient } from '../dingtalk/client';
-import { metrics } from '../metrics';
+import { metrics, tenantMetrics } from '../metrics';
 import { createSender } from '../sender/createSender';
 import { createShaping } from '../shaping/createShaping';
 import { createTable } from '../store/table';
 import { withAppSecret } from '../store/secrets';
 import { cachedTenants } from '../store/tenantCache';
 import { getTenant } from '../store/tenants';
+import { traced } from '../tracer';
 import { Lanes } from './lanes';
 
 /**
@@ -19,12 +20,12 @@ import { Lanes } from './lanes';
  * const { lanes } = wireLanes(loadConfig());
  */
 export function wireLanes(config: Config): { lanes: Lanes } {
-  const sqs = new SQSClient({});
+  const sqs = traced(new SQSClient({}));
   const table = createTable(config.TABLE_NAME);
   // The record and its app secret (for access tokens), read together and kept 10 s.
   const tenants = cachedTenants((id) => withAppSecret(table, id, (t) => getTenant(table, t)), { ttlMs: 10_000 });
   let lanes: Lanes | undefined;
-  const shaping = createShaping(table, tenants, { metrics, gate: { pacerFor: (clientId, api) => lanes?.pacerFor(clientId, api) } });
+  const shaping = createShaping(table, tenants, { metrics, tenantMetrics, gate: { pacerFor: (clientId, api) => lanes?.pacerFor(clientId, api) } });
   const sender = createSender({
     table,
     sqs,
@@ -36,6 +37,7 @@ export function wireLanes(config: Config): { lanes: Lanes } {
     gate: shaping.gate,
     park: shaping.park,
     metrics,
+    tenantMetrics,
   });
   lanes = new Lanes({
     table,

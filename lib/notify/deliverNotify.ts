@@ -3,6 +3,7 @@ import type { DingTalkResult } from '../dingtalk/errors';
 import { BATCH_SEND_MAX_USERS } from '../dingtalk/client';
 import type { Channel } from '../delivery/rule';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { TENANT_METRICS } from '../contracts/deployment';
 import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, type DeliveryResult } from '../delivery/verdict';
 import { coolAppCodeOf } from '../store/groups';
@@ -94,6 +95,7 @@ async function claimedCall<T>(
 
 /** Writes outcomes (each only while its attempt still holds the claim) and notes them for the verdicts. */
 async function recordAll(channel: Channel, rows: readonly Row[], detailOf: (fields: Row[2]) => string | undefined = (f) => f.code, retryAfterMs?: number): Promise<void> {
+  countLatency(rows);
   const lost = new Map<NotifyAttempt, number>();
   await Promise.all(
     rows.map(async ([a, to, fields]) => {
@@ -109,6 +111,17 @@ async function recordAll(channel: Channel, rows: readonly Row[], detailOf: (fiel
   for (const [a, count] of duplicates) {
     a.log.warn('sent again after an ambiguous answer: possible duplicate', { channel, count });
     a.ctx.metrics?.addMetric('PossibleDuplicates', MetricUnit.Count, count);
+  }
+}
+
+/**
+ * `DeliveryLatency`, per tenant: from each message's arrival on the notify queue to DingTalk's
+ * answer to this call (now: outcomes are written after it), once per message the call delivered to.
+ */
+function countLatency(rows: readonly Row[]): void {
+  for (const a of new Set(rows.filter(([, , f]) => f.status === 'sent').map(([a]) => a))) {
+    const ms = a.ctx.queuedAt === undefined ? -1 : a.ctx.now() - a.ctx.queuedAt;
+    if (ms >= 0) a.ctx.tenantMetrics?.add(a.msg.tenantId, TENANT_METRICS.deliveryLatency, ms);
   }
 }
 

@@ -142,7 +142,7 @@ export async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Prom
   const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
   if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
 
-  const rendered = render(msg.message);
+  const rendered = render(msg.message, { locale: tenant.locale });
   if (rendered.truncated) ctx.log.warn('message body truncated to fit DingTalk', { bytes: rendered.bytes, originalChars: msg.message.markdown.length });
 
   const session = new AppSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, {

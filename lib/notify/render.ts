@@ -1,8 +1,8 @@
 import type { NotifyContent } from '../contracts/notifyMessage';
+import { messagesFor, type Locale } from '../i18n';
 
 /** DingTalk's group msgParam limit (bytes of the JSON string); the same safe limit is used for DMs. */
 export const MAX_MSG_PARAM_BYTES = 15_000;
-export const DEFAULT_VIEW_LABEL = 'View in Flashduty';
 
 export interface RenderedMessage {
   msgKey: 'sampleMarkdown' | 'sampleActionCard' | `sampleActionCard${2 | 3 | 4 | 5}`;
@@ -15,8 +15,8 @@ export interface RenderedMessage {
 
 export interface RenderOptions {
   maxBytes?: number;
-  /** Label of the link appended to a truncated body and of the button for a lone `url`. */
-  viewLabel?: string;
+  /** The tenant's locale: the language of the "View in Flashduty" link appended to a truncated body and of the button for a lone `url` (default zh-CN). */
+  locale?: Locale;
 }
 
 /** Bytes a code point takes inside a JSON string literal, UTF-8 encoded (as JSON.stringify writes it). */
@@ -73,18 +73,18 @@ function shape(content: NotifyContent, text: string, viewLabel: string): { msgKe
 
 /**
  * Renders a notify message as a DingTalk robot message: `sampleMarkdown` (no link), `sampleActionCard`
- * (one button, or the `url` as a "View in Flashduty" button) or `sampleActionCard2..5` (2-5
+ * (one button, or the `url` as a "View in Flashduty" button in the tenant's locale) or `sampleActionCard2..5` (2-5
  * buttons). A body too large for {@link MAX_MSG_PARAM_BYTES} is cut at a character boundary (a
  * code block left open is closed) and ends with "…" and a link to `url` (or the first button),
  * instead of failing.
  *
  * @example
- * render({ title: 'DB down', markdown: '## DB down', url: 'https://flashduty.com/i/1' })
+ * render({ title: 'DB down', markdown: '## DB down', url: 'https://flashduty.com/i/1' }, { locale: 'en' })
  * // { msgKey: 'sampleActionCard', msgParam: '{"title":"DB down","text":"## DB down","singleTitle":"View in Flashduty",...}', ... }
  */
 export function render(content: NotifyContent, opts: RenderOptions = {}): RenderedMessage {
   const max = opts.maxBytes ?? MAX_MSG_PARAM_BYTES;
-  const label = opts.viewLabel ?? DEFAULT_VIEW_LABEL;
+  const label = messagesFor(opts.locale).message.viewInFlashduty;
   const build = (text: string) => {
     const { msgKey, param } = shape(content, text, label);
     const msgParam = JSON.stringify(param);

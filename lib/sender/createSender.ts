@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { TenantMetricsSink } from '../metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { QUEUES } from '../contracts/deployment';
 import { parseNotifyMessage, type NotifyQueueMessage, type NotifyRequest, type ParseResult } from '../contracts/notifyMessage';
@@ -49,6 +50,8 @@ export interface SenderDeps {
   logger?: Logger;
   /** Where delivery metrics go (possible duplicates). */
   metrics?: Metrics;
+  /** Where per-tenant delivery metrics go (queue-to-DingTalk latency). */
+  tenantMetrics?: TenantMetricsSink;
 }
 
 export interface Sender {
@@ -139,7 +142,11 @@ export function createSender(deps: SenderDeps): Sender {
     }
     const msg = parsed.message;
     const log = baseLog.createChild({ persistentKeys: { tenantId: msg.tenantId, notifyId: msg.id, kind: msg.kind, sqsMessageId: record.messageId, receiveCount } });
-    const ctx: DeliveryContext = { table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => withAppSecret(deps.table, t, (id) => getTenant(deps.table, id))), log, concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, records, slots };
+    const ctx: DeliveryContext = {
+      table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => withAppSecret(deps.table, t, (id) => getTenant(deps.table, id))), log,
+      concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, tenantMetrics: deps.tenantMetrics, records, slots,
+      queuedAt: Number(record.attributes?.SentTimestamp) || undefined,
+    };
     return { job: { record, msg, ctx, log, receiveCount } };
   };
 

@@ -4,6 +4,7 @@ import type { TenantRecord as Tenant } from '../store/secrets';
 import { limitsOf } from '../contracts/tenant';
 import { safetyMsFor } from './gcra';
 import { park } from '../quota/parking';
+import { TENANT_METRICS } from '../contracts/deployment';
 import { RateLimiter, type RateLimiterOptions } from './rateLimiter';
 import { ShapingGate, type ShapingGateOptions } from './shapingGate';
 
@@ -25,7 +26,7 @@ export interface Shaping {
 export function createShaping(
   table: Table,
   getTenant: (tenantId: string) => Promise<Tenant | undefined>,
-  opts: { limiter?: RateLimiterOptions; gate?: Partial<ShapingGateOptions>; metrics?: ShapingGateOptions['metrics'] } = {},
+  opts: { limiter?: RateLimiterOptions; gate?: Partial<ShapingGateOptions>; metrics?: ShapingGateOptions['metrics']; tenantMetrics?: ShapingGateOptions['tenantMetrics'] } = {},
 ): Shaping {
   const limits = async (tenantId: string) => {
     const t = await getTenant(tenantId);
@@ -40,13 +41,14 @@ export function createShaping(
   // DingTalk's window; with 20 ms, one in 1,800 at 60 QPS (two bench runs).
   const safetyMs = safetyMsFor({ skewMs: 40 });
   const limiter = new RateLimiter(table, { horizonMs: 500, safetyMs, ...opts.limiter });
-  const gate = new ShapingGate({ table, limiter, limits, metrics: opts.metrics, ...opts.gate });
+  const gate = new ShapingGate({ table, limiter, limits, metrics: opts.metrics, tenantMetrics: opts.tenantMetrics, ...opts.gate });
   return {
     gate,
     async park(msg, reason) {
       const tenant = await getTenant(msg.tenantId);
       if (!tenant) throw new Error(`unknown tenant ${msg.tenantId}`);
       await park(table, tenant.corpId, msg, reason, { tenantId: tenant.tenantId, critical: msg.severity === 'critical' });
+      opts.tenantMetrics?.add(tenant.tenantId, TENANT_METRICS.parked, 1);
     },
   };
 }

@@ -5,6 +5,8 @@ import { markExhausted, release, reserveCalls } from '../quota/counter';
 import { chinaMonth } from '../util/chinaTime';
 import { logger } from '../log';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { TENANT_METRICS } from '../contracts/deployment';
+import type { TenantMetricsSink } from '../metrics';
 import type { RateLimiter } from './rateLimiter';
 import { realSleep, systemClock, type Clock, type Sleep } from '../util/time';
 import type { PacedCall } from './windowPacer';
@@ -34,8 +36,10 @@ export interface ShapingGateOptions {
    * paced locally, with no limiter write. Absent (or undefined for a call): the shared limiter.
    */
   pacerFor?: (clientId: string, api: DingTalkApi) => CallPacer | undefined;
-  /** Where `CallsSent`, `Throttled`, `Deferred` and `QuotaUsedPercent` go (Powertools metrics). */
+  /** Where `QuotaBelowConfigured` goes (Powertools metrics). */
   metrics?: Pick<Metrics, 'addMetric'>;
+  /** Where `CallsSent`, `Throttled`, `Deferred` and `QuotaUsedPercent` go, per tenant (lib/metrics.ts). */
+  tenantMetrics?: TenantMetricsSink;
   clock?: Clock;
   sleep?: Sleep;
 }
@@ -105,7 +109,7 @@ export class ShapingGate implements CallGate {
       if (pacer) await this.pacedStart(pacer, call);
       else await this.slot(call.clientId, call.api, limits.qps);
     } catch (e) {
-      this.opts.metrics?.addMetric('Deferred', MetricUnit.Count, 1);
+      this.opts.tenantMetrics?.add(call.tenantId, TENANT_METRICS.deferred, 1);
       if (month) await release(this.opts.table, call.corpId, 1, month);
       throw e;
     }
@@ -118,8 +122,8 @@ export class ShapingGate implements CallGate {
     this.paced.delete(call);
     const month = this.held.get(call);
     this.held.delete(call);
-    if (result.kind === 'ok' && call.counted) this.opts.metrics?.addMetric('CallsSent', MetricUnit.Count, 1);
-    if (result.kind === 'retryable' && result.cause === 'qps') this.opts.metrics?.addMetric('Throttled', MetricUnit.Count, 1);
+    if (result.kind === 'ok' && call.counted) this.opts.tenantMetrics?.add(call.tenantId, TENANT_METRICS.callsSent, 1);
+    if (result.kind === 'retryable' && result.cause === 'qps') this.opts.tenantMetrics?.add(call.tenantId, TENANT_METRICS.throttled, 1);
     if (!month) return;
     // Given back: calls DingTalk refused or never got (QPS, refused token, its quota error, 5xx,
     // a network failure, its HTML ban page). Kept: a timeout, which may have been counted.
@@ -185,7 +189,7 @@ export class ShapingGate implements CallGate {
     if (pooled) await this.releasePooled(key, pooled);
     const g = await reserveCalls(this.opts.table, call.corpId, block, { quota, severity: call.severity, reservePercent: this.opts.reservePercent }, this.clock());
     if (g.granted > 0) {
-      this.opts.metrics?.addMetric('QuotaUsedPercent', MetricUnit.Percent, Math.round((g.used / Math.max(1, quota)) * 1000) / 10);
+      this.opts.tenantMetrics?.add(call.tenantId, TENANT_METRICS.quotaUsedPercent, Math.round((g.used / Math.max(1, quota)) * 1000) / 10);
       const cur = this.quotaPool.get(key);
       if (cur && cur.month === g.month) cur.left += g.granted - 1;
       else if (g.granted > 1) this.quotaPool.set(key, { corpId: call.corpId, clientId: call.clientId, month: g.month, left: g.granted - 1 });

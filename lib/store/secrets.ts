@@ -16,11 +16,11 @@ import type { Table } from './table';
  */
 
 /** Fields of the callback's secret item (besides tenantId and clientId). */
-export const CALLBACK_FIELDS = ['aesKey', 'token'] as const;
+export const CALLBACK_FIELDS = ['aesKey', 'token', 'previousAesKey', 'previousToken'] as const;
 /** Fields of the app's secret item. */
 export const APP_FIELDS = ['clientSecret'] as const;
 
-const SECRET = { clientSecret: true, aesKey: true, token: true } as const;
+const SECRET = { clientSecret: true, aesKey: true, token: true, previousAesKey: true, previousToken: true } as const;
 
 /** The tenant record without its secrets: what the tenant item holds and non-secret readers see. */
 export const tenantRecordSchema = tenantSchema.omit(SECRET);
@@ -40,7 +40,7 @@ const pick = (o: object, keys: readonly string[]): Record<string, unknown> => Ob
 
 /** The record, as the tenant item stores it. */
 export function recordOf(tenant: Tenant): TenantRecord {
-  const { clientSecret: _s, aesKey: _a, token: _t, ...record } = tenant;
+  const { clientSecret: _s, aesKey: _a, token: _t, previousAesKey: _pa, previousToken: _pt, ...record } = tenant;
   return record;
 }
 

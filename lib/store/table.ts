@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { traced } from '../tracer';
 
 // The table map and every key builder: lib/contracts/tableKeys.ts.
 
@@ -16,8 +17,8 @@ export interface Table {
  */
 export const DYNAMODB_MAX_ATTEMPTS = 8;
 
-/** A DynamoDB client as every function makes it: the SDK's own endpoint resolution, patient retries. */
-export const dynamoDbClient = (): DynamoDBClient => new DynamoDBClient({ maxAttempts: DYNAMODB_MAX_ATTEMPTS });
+/** A DynamoDB client as every function makes it: the SDK's own endpoint resolution, patient retries, traced (X-Ray). */
+export const dynamoDbClient = (): DynamoDBClient => traced(new DynamoDBClient({ maxAttempts: DYNAMODB_MAX_ATTEMPTS }));
 
 export function createTable(name: string, client: DynamoDBClient = dynamoDbClient()): Table {
   return {

@@ -13,6 +13,7 @@ import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResul
 import type { WarRoomCreateRequest } from '../contracts/notifyMessage';
 import { addWarRoomMembers, claimWarRoomSummary, getWarRoom, recordWarRoom, recordWarRoomSummary, type SummaryStatus, type WarRoom } from '../store/warRooms';
 import type { Tenant } from '../contracts/tenant';
+import type { Locale } from '../i18n';
 import { missingMembers, planMembers } from './members';
 import { WarRoomSession } from './session';
 import { renderWarRoomSummary } from './summary';
@@ -201,7 +202,7 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
 
     // 4. The incident summary, once per incident.
     // The bot the group was made with (the tenant may have changed its template since).
-    await postSummary(ctx, { session, outcomes, tally, msg, room, botId: room.botId || botId, sleep, interval, attempts });
+    await postSummary(ctx, { session, outcomes, tally, msg, room, botId: room.botId || botId, locale: tenant.locale, sleep, interval, attempts });
     return tally.result();
   };
 }
@@ -217,6 +218,8 @@ interface SummaryDeps {
   msg: WarRoomCreateRequest;
   room: WarRoom;
   botId: string;
+  /** The tenant's locale: the summary's language. */
+  locale?: Locale;
   sleep: (ms: number) => Promise<void>;
   interval: number;
   attempts: number;
@@ -267,7 +270,7 @@ async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<void> 
 
   let r: DingTalkResult<{ processQueryKey?: string }>;
   try {
-    const rendered = renderWarRoomSummary(msg);
+    const rendered = renderWarRoomSummary(msg, d.locale);
     for (let i = 1; ; i++) {
       r = await session.botSend(d.botId, { openConversationId: cid, msgKey: rendered.msgKey, msgParam: rendered.msgParam });
       if (r.kind === 'ok' || !isRobotNotInGroup(r) || i >= d.attempts) break;

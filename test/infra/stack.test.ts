@@ -8,17 +8,23 @@ import { join } from 'node:path';
 import { stackPropsFromContext } from '../../infra/context';
 import { DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_UNPARK_MINUTES } from '../../infra/props';
 import { DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
+import { OLDEST_NOTIFY_ALARM_SECONDS, perTenantQuery } from '../../infra/alarms';
 import { QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
 
 /**
  * The stack as `cdk synth` builds it, with cdk.json's context, twice for the whole file:
  * - `deployed`: no -c options (bundling is real, esbuild takes well under a second per handler);
- * - `configured`: `-c retain=false -c alarmEmail=... -c unparkMinutes=5 -c maxConcurrency=25`, for
- *   what those options change (its handlers are not bundled: the bundles are `deployed`'s).
+ * - `configured`: `-c retain=false -c alarmEmail=... -c unparkMinutes=5 -c maxConcurrency=25
+ *   -c publisherAccountId=... -c publisherExternalId=...`, for what those options change (its
+ *   handlers are not bundled: the bundles are `deployed`'s).
  */
 const ROOT = join(__dirname, '..', '..');
 const CDK_CONTEXT = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
 const ALARM_EMAIL = 'oncall@example.com';
+const PUBLISHER_ACCOUNT = '111122223333';
+const PUBLISHER_EXTERNAL_ID = 'flashduty-ext-7f3a';
+/** No stack matches an empty `aws:cdk:bundling-stacks` list: CDK skips bundling (the CLI's switch for stacks it leaves out). */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 const ALL_HANDLERS: HandlerName[] = ['callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
 
 interface Built {
@@ -58,8 +64,7 @@ let configured: Built;
 
 beforeAll(() => {
   deployed = build({});
-  // No stack matches an empty `aws:cdk:bundling-stacks` list: CDK skips bundling (the CLI's switch for stacks it leaves out).
-  configured = build({ retain: 'false', alarmEmail: ALARM_EMAIL, unparkMinutes: '5', maxConcurrency: '25', 'aws:cdk:bundling-stacks': [] });
+  configured = build({ retain: 'false', alarmEmail: ALARM_EMAIL, unparkMinutes: '5', maxConcurrency: '25', publisherAccountId: PUBLISHER_ACCOUNT, publisherExternalId: PUBLISHER_EXTERNAL_ID, ...NO_BUNDLING });
 }, 120_000); // bundling five handlers: seconds normally, more on a loaded CI runner
 
 describe('storage', () => {
@@ -213,9 +218,10 @@ describe('functions', () => {
       const sqsStatement = statements.find((s) => actions([s]).includes('sqs:SendMessage'))!;
       expect(sqsStatement.Resource).toEqual(getAtt(b.stack.events.queue));
       expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt']);
-      expect(granted.every((a) => /^(dynamodb|sqs|kms|logs):/.test(a))).toBe(true);
-      // No AWS managed policy (AWSLambdaBasicExecutionRole and the like): logs go to its own group only.
-      b.template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+      expect(granted.every((a) => /^(dynamodb|sqs|kms|logs|xray):/.test(a))).toBe(true);
+      // No managed policy on a function's role (AWSLambdaBasicExecutionRole and the like): logs go to its own group only.
+      const roles = b.template.findResources('AWS::IAM::Role');
+      for (const f of Object.values(b.stack.functions)) expect(roles[logicalId(f.role!)].Properties.ManagedPolicyArns).toBeUndefined();
       const logs = statements.find((s) => actions([s]).includes('logs:PutLogEvents'))!;
       expect(logs.Resource).toEqual(getAtt(fn.logGroup));
     }
@@ -410,9 +416,60 @@ describe('alarms', () => {
     }
   });
 
-  it('alarms when an organisation reaches 80 % and 95 % of its monthly quota', () => {
-    const quota = alarmsOn(deployed, { Namespace: 'DingtalkBridge', MetricName: 'QuotaUsedPercent' });
-    expect(quota.map((a) => (a as { Properties: { Threshold: number } }).Properties.Threshold).sort()).toEqual([80, 95]);
+  /** Alarms on a Metrics Insights query (one alarm contributor per series). */
+  const queryAlarms = (b: Built, query: string) =>
+    alarmsOn(b, { Metrics: [Match.objectLike({ Expression: query, Period: 300, ReturnData: true })] }).map((a) => a.Properties as { Threshold: number; AlarmDescription: string });
+
+  it("alarms per tenant when an organisation reaches 80 % and 95 % of its monthly quota, the tenantId naming it", () => {
+    const query = 'SELECT MAX(QuotaUsedPercent) FROM SCHEMA("DingtalkBridge", service, tenantId) GROUP BY tenantId ORDER BY MAX() DESC';
+    expect(perTenantQuery('MAX', 'QuotaUsedPercent')).toBe(query);
+    const quota = queryAlarms(deployed, query);
+    expect(quota.map((a) => a.Threshold).sort()).toEqual([80, 95]);
+    for (const a of quota) expect(a.AlarmDescription).toMatch(/tenantId/);
+    // No alarm is left on the old, tenant-less series.
+    expect(alarmsOn(deployed, { MetricName: 'QuotaUsedPercent' })).toEqual([]);
+  });
+
+  it('alarms per tenant on any message parked for the monthly quota', () => {
+    const parked = queryAlarms(deployed, 'SELECT SUM(Parked) FROM SCHEMA("DingtalkBridge", service, tenantId) GROUP BY tenantId ORDER BY SUM() DESC');
+    expect(parked.map((a) => a.Threshold)).toEqual([1]);
+  });
+
+  it('alarms when the oldest message on the notify queue is 5 minutes old (pages are late)', () => {
+    deployed.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(deployed.stack.notify.queue), 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: OLDEST_NOTIFY_ALARM_SECONDS,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(OLDEST_NOTIFY_ALARM_SECONDS).toBe(300);
+  });
+
+  it("alarms when half of DingTalk's callbacks in 5 minutes (at least 2) are refused with 401, counted from the API's access log", () => {
+    const { template } = deployed;
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const accessLogs = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    const filters = Object.values(template.findResources('AWS::Logs::MetricFilter')).map((f) => f.Properties);
+    const filterOf = (metricName: string) => filters.find((f) => f.MetricTransformations[0].MetricName === metricName)!;
+    for (const name of ['CallbackRequests', 'CallbackUnauthorized']) {
+      const f = filterOf(name);
+      expect(f.LogGroupName).toEqual({ Ref: accessLogs });
+      expect(f.FilterPattern).toContain('$.routeKey = "POST /dingtalk/{tenantId}/callback"');
+      expect(f.MetricTransformations[0]).toMatchObject({ MetricNamespace: 'DingtalkBridge', MetricValue: '1' });
+    }
+    expect(filterOf('CallbackUnauthorized').FilterPattern).toContain('$.status = "401"');
+    expect(filterOf('CallbackRequests').FilterPattern).not.toContain('$.status');
+
+    const [rate] = alarmsOn(deployed, { Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(unauthorized >= 2, 100 * unauthorized / requests, 0)' })]) });
+    expect(rate.Properties.Threshold).toBe(50);
+    const inputs = (rate.Properties.Metrics as Array<{ Id: string; MetricStat?: { Metric: { MetricName: string }; Period: number; Stat: string } }>).filter((m) => m.MetricStat);
+    expect(inputs.map((m) => [m.Id, m.MetricStat!.Metric.MetricName, m.MetricStat!.Stat, m.MetricStat!.Period]).sort()).toEqual([
+      ['requests', 'CallbackRequests', 'Sum', 300],
+      ['unauthorized', 'CallbackUnauthorized', 'Sum', 300],
+    ]);
   });
 
   it('alarms when DingTalk refuses for its quota below the configured one, and on a burst of possible duplicates', () => {
@@ -464,6 +521,153 @@ describe('alarms', () => {
   });
 });
 
+describe('tracing', () => {
+  it('traces every function with X-Ray (tracing Active), its role allowed to write trace segments', () => {
+    for (const b of [deployed, configured]) {
+      b.template.allResourcesProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+      for (const name of ALL_HANDLERS) {
+        expect(actions(roleStatements(b, b.stack.functions[name]))).toEqual(expect.arrayContaining(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']));
+      }
+    }
+  });
+
+  it("bundles the Powertools tracer into every handler (its middleware opens each invocation's segment)", () => {
+    const dir = deployed.app.synth().directory;
+    const bundles = readdirSync(dir).filter((d) => d.startsWith('asset.') && existsSync(join(dir, d, 'index.mjs')));
+    expect(bundles).toHaveLength(ALL_HANDLERS.length);
+    for (const b of bundles) expect(readFileSync(join(dir, b, 'index.mjs'), 'utf8')).toContain('POWERTOOLS_TRACER_CAPTURE_RESPONSE');
+  });
+});
+
+/** A CloudFormation token inside the dashboard body, as {@link dashboardBody} writes it. */
+const tok = (v: unknown): string => JSON.stringify(v).replace(/"/g, "'");
+
+type Widget = { type: string; properties: { title?: string; metrics?: unknown[][]; alarms?: unknown[]; query?: string; annotations?: unknown } };
+
+/** The dashboard's body as JSON, each CloudFormation token (Ref, GetAtt, region) written with {@link tok}. */
+function dashboardBody(b: Built): { widgets: Widget[] } {
+  const [d] = Object.values(b.template.findResources('AWS::CloudWatch::Dashboard'));
+  const body = d.Properties.DashboardBody as string | { 'Fn::Join': [string, unknown[]] };
+  return JSON.parse(typeof body === 'string' ? body : body['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : tok(p))).join(''));
+}
+
+describe('dashboard', () => {
+  const titled = (title: string): Widget => {
+    const found = dashboardBody(deployed).widgets.filter((w) => w.properties.title === title);
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+  /** The SEARCH expressions of a widget (per-tenant series). */
+  const searches = (w: Widget) => (w.properties.metrics ?? []).map((m) => (m[0] as { expression?: string }).expression);
+
+  it('is one CloudWatch dashboard named after the stack, opening with the state of every alarm', () => {
+    deployed.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    deployed.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'DingtalkBridge' });
+    const alarms = titled('Alarms');
+    expect(alarms.type).toBe('alarm');
+    expect(alarms.properties.alarms).toHaveLength(deployed.stack.alarms.alarms.length);
+    expect(dashboardBody(deployed).widgets[0].properties.title).toBe('Alarms');
+  });
+
+  it.each([
+    ['Function errors', 'Errors', 'Sum'],
+    ['Function duration p50 (ms)', 'Duration', 'p50'],
+    ['Function duration p99 (ms)', 'Duration', 'p99'],
+  ])('shows %s of every function', (title, metricName, stat) => {
+    const lines = titled(title).properties.metrics!;
+    expect(lines).toHaveLength(ALL_HANDLERS.length);
+    for (const name of ALL_HANDLERS) {
+      expect(lines).toContainEqual(['AWS/Lambda', metricName, 'FunctionName', tok({ Ref: logicalId(deployed.stack.functions[name]) }), expect.objectContaining({ label: name, stat })]);
+    }
+  });
+
+  it('shows the depth and oldest-message age of every queue, and the depth of every dead-letter queue', () => {
+    const { events, notify, drain } = deployed.stack;
+    const queueName = (q: IConstruct) => tok({ 'Fn::GetAtt': [logicalId(q), 'QueueName'] });
+    for (const [title, metricName, queues] of [
+      ['Queue depth (visible messages)', 'ApproximateNumberOfMessagesVisible', [events.queue, notify.queue, drain.queue]],
+      ['Oldest message age (s)', 'ApproximateAgeOfOldestMessage', [events.queue, notify.queue, drain.queue]],
+      ['Dead-letter queues (visible messages)', 'ApproximateNumberOfMessagesVisible', [events.dlq, notify.dlq, drain.dlq]],
+    ] as const) {
+      const lines = titled(title).properties.metrics!;
+      expect(lines.map((l) => l.slice(0, 4))).toEqual(queues.map((q) => ['AWS/SQS', metricName, 'QueueName', queueName(q)]));
+    }
+    expect(JSON.stringify(titled('Oldest message age (s)').properties.annotations)).toContain(`"value":${OLDEST_NOTIFY_ALARM_SECONDS}`);
+  });
+
+  it.each([
+    ['Calls sent per tenant', 'CallsSent', 'Sum'],
+    ['Throttled by DingTalk per tenant', 'Throttled', 'Sum'],
+    ['Deferred per tenant', 'Deferred', 'Sum'],
+    ['Parked per tenant', 'Parked', 'Sum'],
+    ['Quota used % per tenant', 'QuotaUsedPercent', 'Maximum'],
+    ['Queue-to-DingTalk latency p50 per tenant (ms)', 'DeliveryLatency', 'p50'],
+    ['Queue-to-DingTalk latency p99 per tenant (ms)', 'DeliveryLatency', 'p99'],
+  ])('shows %s: one series per tenantId', (title, metricName, stat) => {
+    expect(searches(titled(title))).toEqual([`SEARCH('{DingtalkBridge,service,tenantId} MetricName="${metricName}"', '${stat}', 300)`]);
+  });
+
+  it('shows the callbacks and the 401s among them, and which paths (tenants) were refused, from the access log', () => {
+    const lines = titled('Callbacks and 401s').properties.metrics!;
+    expect(lines.map((l) => l.slice(0, 2))).toEqual([
+      ['DingtalkBridge', 'CallbackRequests'],
+      ['DingtalkBridge', 'CallbackUnauthorized'],
+    ]);
+    const [stage] = Object.values(deployed.template.findResources('AWS::ApiGatewayV2::Stage'));
+    const accessLogs = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    const query = titled('Refused callbacks (401) by path').properties.query!;
+    expect(query).toContain(tok({ Ref: accessLogs }));
+    expect(query).toMatch(/filter status = \\?"401\\?"[\s\S]*by path/);
+  });
+});
+
+describe('Flashduty publishing from its own account', () => {
+  const rolesTrusting = (b: Built) =>
+    Object.entries(b.template.findResources('AWS::IAM::Role')).filter(([, r]) =>
+      (r.Properties.AssumeRolePolicyDocument.Statement as Array<{ Principal: { AWS?: unknown } }>).some((st) => st.Principal.AWS !== undefined),
+    );
+  const accountRoot = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${PUBLISHER_ACCOUNT}:root`]] };
+
+  it('without -c publisherAccountId no role trusts another account', () => {
+    expect(rolesTrusting(deployed)).toEqual([]);
+    expect(deployed.stack.publisherRole).toBeUndefined();
+  });
+
+  it("with -c publisherAccountId the role trusts only that account, presenting the ExternalId, and may only send to the notify queue", () => {
+    const b = configured;
+    const found = rolesTrusting(b);
+    expect(found).toHaveLength(1);
+    const [roleId, role] = found[0];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: accountRoot }, Condition: { StringEquals: { 'sts:ExternalId': PUBLISHER_EXTERNAL_ID } } },
+    ]);
+    // Its one permission: the publisher policy (sqs:SendMessage on the notify queue); no inline policy.
+    expect(role.Properties.ManagedPolicyArns).toEqual([{ Ref: logicalId(b.stack.publisherPolicy) }]);
+    expect(role.Properties.Policies).toBeUndefined();
+    expect(Object.keys(b.template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }))).toEqual([]);
+    const [policy] = Object.values(b.template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(b.stack.notify.queue) }]);
+    // SQS-managed encryption: sending needs no KMS permission.
+    expect(b.template.findResources('AWS::SQS::Queue', { Properties: { KmsMasterKeyId: Match.anyValue() } })).toEqual({});
+  });
+
+  it('says in the outputs what to hand to Flashduty: the role ARN, the ExternalId and the queue URL', () => {
+    const b = configured;
+    b.template.hasOutput('PublisherRoleArn', { Value: { 'Fn::GetAtt': [logicalId(b.stack.publisherRole!.role), 'Arn'] } });
+    b.template.hasOutput('PublisherExternalId', { Value: PUBLISHER_EXTERNAL_ID });
+    b.template.hasOutput('NotifyQueueUrl', { Value: { Ref: logicalId(b.stack.notify.queue) } });
+    expect(Object.keys(deployed.template.findOutputs('PublisherRoleArn'))).toEqual([]);
+  });
+
+  it("without -c publisherExternalId the role requires the stack's own id, printed as PublisherExternalId", () => {
+    const b = build({ publisherAccountId: PUBLISHER_ACCOUNT, ...NO_BUNDLING });
+    const stackUuid = { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] };
+    const [[, role]] = rolesTrusting(b);
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({ StringEquals: { 'sts:ExternalId': stackUuid } });
+    b.template.hasOutput('PublisherExternalId', { Value: stackUuid });
+  });
+});
+
 describe('outputs', () => {
   it('prints what DingTalk, Flashduty and the tenant CLI need', () => {
     const { stack, template } = deployed;
@@ -476,6 +680,16 @@ describe('outputs', () => {
     template.hasOutput('NotifyPublisherPolicyArn', { Value: { Ref: logicalId(stack.publisherPolicy) } });
     template.hasOutput('UnparkFunctionName', { Value: { Ref: logicalId(stack.functions.unpark) } });
     expect(Object.keys(template.findOutputs('AlarmTopicArn'))).toEqual([]);
+  });
+
+  it('prints the dead-letter queues (URL and ARN, for the dlq CLI and aws sqs start-message-move-task) and the dashboard', () => {
+    const { stack, template } = deployed;
+    for (const [name, q] of [['Events', stack.events], ['Notify', stack.notify], ['Drain', stack.drain]] as const) {
+      template.hasOutput(`${name}DlqUrl`, { Value: { Ref: logicalId(q.dlq) } });
+      template.hasOutput(`${name}DlqArn`, { Value: getAtt(q.dlq) });
+    }
+    const [url] = Object.values(template.findOutputs('DashboardUrl'));
+    expect(JSON.stringify(url.Value)).toContain('#dashboards/dashboard/DingtalkBridge');
   });
 
   it('adds the alarm topic with -c alarmEmail', () => {
@@ -534,7 +748,20 @@ describe('context', () => {
     });
   });
 
+  it('reads the publisher account and its ExternalId', () => {
+    expect(stackPropsFromContext(new App({ context: { publisherAccountId: PUBLISHER_ACCOUNT } }))).toMatchObject({ publisher: { accountId: PUBLISHER_ACCOUNT, externalId: undefined } });
+    expect(stackPropsFromContext(new App({ context: { publisherAccountId: PUBLISHER_ACCOUNT, publisherExternalId: 'fd:tenant/42' } }))).toMatchObject({
+      publisher: { accountId: PUBLISHER_ACCOUNT, externalId: 'fd:tenant/42' },
+    });
+    expect(stackPropsFromContext(new App()).publisher).toBeUndefined();
+  });
+
   it('rejects a mistyped option instead of deploying something else', () => {
+    for (const publisherAccountId of ['12345', '1111-2222-3333', 'flashduty']) {
+      expect(() => stackPropsFromContext(new App({ context: { publisherAccountId } }))).toThrow(/publisherAccountId/);
+    }
+    expect(() => stackPropsFromContext(new App({ context: { publisherExternalId: 'abc' } }))).toThrow(/publisherAccountId/);
+    expect(() => stackPropsFromContext(new App({ context: { publisherAccountId: PUBLISHER_ACCOUNT, publisherExternalId: 'has space' } }))).toThrow(/publisherExternalId/);
     expect(() => stackPropsFromContext(new App({ context: { retain: 'no' } }))).toThrow(/retain/);
     expect(() => stackPropsFromContext(new App({ context: { alarmEmail: 'oncall' } }))).toThrow(/alarmEmail/);
     for (const unparkMinutes of ['0', '2.5', 'ten', '1441']) {

@@ -1,5 +1,7 @@
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTable, type Table } from '../../lib/store/table';
-import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal, type Provisioned } from '../../infra/local/services';
+import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION, localEnv, provision, startDynamoDbLocal, startSqsLocal, type Provisioned } from '../../infra/local/services';
+import type { SharedDynamoDb } from './environment';
 
 export interface LocalAws extends Provisioned {
   env: Record<string, string>;
@@ -7,17 +9,23 @@ export interface LocalAws extends Provisioned {
 }
 
 /**
- * Starts DynamoDB Local and the SQS server on free ports, creates the table and queues, and points
- * process.env at them (so handler modules imported afterwards use them). Call in beforeAll;
- * `stop()` in afterAll.
+ * Starts the SQS server on a free port and, in the jest worker's DynamoDB Local (one of its own
+ * outside the test environment), creates a table of its own and the queues; points process.env at
+ * them (so handler modules imported afterwards use them). Call in beforeAll; `stop()` in afterAll
+ * (it deletes the table).
  */
 export async function startLocalAws(): Promise<LocalAws> {
-  const [dynamo, sqs] = await Promise.all([startDynamoDbLocal(await freePort()), startSqsLocal(await freePort())]);
+  const shared = (globalThis as SharedDynamoDb).sharedDynamoDbLocal;
+  const [dynamo, sqs] = await Promise.all([shared ? shared() : startDynamoDbLocal(await freePort()), startSqsLocal(await freePort())]);
   const endpoints = { dynamodb: dynamo.endpoint, sqs: sqs.endpoint };
   const p = await provision(endpoints, `test-${process.pid}-${Date.now()}`);
   const env = localEnv(endpoints, p);
   Object.assign(process.env, env);
-  return { ...p, env, stop: async () => void (await Promise.all([dynamo.stop(), sqs.stop()])) };
+  const dropTable = async () => {
+    const ddb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    await ddb.send(new DeleteTableCommand({ TableName: p.tableName })).finally(() => ddb.destroy());
+  };
+  return { ...p, env, stop: async () => void (await Promise.all([dropTable().then(dynamo.stop), sqs.stop()])) };
 }
 
 /**

@@ -67,9 +67,6 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
   // Only now: the handler reads its configuration and creates its clients at module scope.
   const { handler } = (await import('../../functions/sender')) as unknown as { handler: Handler };
   const drainHandler = ((await import('../../functions/drain')) as unknown as { handler: Handler }).handler;
-  const { logger } = await import('../../lib/log');
-  // Quiet unless asked for (LOG_LEVEL=INFO npx jest ...).
-  logger.setLogLevel((process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'SILENT');
   const { createTable } = await import('../../lib/store/table');
   const { putTenant } = await import('../../lib/store/tenants');
   const { readOutcome } = await import('../../lib/delivery/outcomes');

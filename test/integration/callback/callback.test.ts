@@ -1,6 +1,11 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { runTenantCli } from '../../../lib/cli/tenant';
 import type { QueuedEvent } from '../../../lib/contracts/eventsMessage';
 import { decrypt, signature } from '../../../lib/dingtalk/crypto';
 import type { Table } from '../../../lib/store/table';
@@ -81,8 +86,11 @@ async function invoke(event: unknown): Promise<{ res: HttpResult; logs: string }
   }
 }
 
-/** Reads (and deletes) everything on the events queue; waits `waitSeconds` for the first batch. */
-async function receiveEvents(waitSeconds = 1): Promise<QueuedEvent[]> {
+/**
+ * Reads (and deletes) everything on the events queue; waits `waitSeconds` for the first batch. No
+ * wait by default: the handler has queued its event (or not) before it answers.
+ */
+async function receiveEvents(waitSeconds = 0): Promise<QueuedEvent[]> {
   const out: Message[] = [];
   for (let wait = waitSeconds; ; wait = 0) {
     const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.eventsQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait }));
@@ -295,5 +303,69 @@ describe('DingTalk callback (real local services)', () => {
     expect(logs).toContain(tenant.tenantId);
     for (const s of [...secretsOf(tenant), title, JSON.stringify(title).slice(1, -1), event.openConversationId]) expect(logs).not.toContain(s);
     expect(await receiveEvents()).toHaveLength(1);
+  });
+});
+
+// ---- rotating aesKey and token -----------------------------------------------------------------
+
+describe('rotating the aesKey and token with `npm run tenant -- set` (real local services)', () => {
+  /** Replaces the tenant's aesKey and token with the CLI, its clock at `at`; the tenant as DingTalk will hold it next. */
+  async function rotate(tenant: Tenant, at: number, grace = '24h'): Promise<Tenant> {
+    const fresh = aTenant();
+    const dir = mkdtempSync(join(tmpdir(), 'rotate-'));
+    writeFileSync(join(dir, 'token'), fresh.token);
+    const err: string[] = [];
+    const code = await runTenantCli(['set', tenant.tenantId, 'aesKey=-', `token=@${join(dir, 'token')}`, '--grace', grace], {
+      table,
+      out: () => undefined,
+      err: (l) => err.push(l),
+      stdin: Readable.from([fresh.aesKey]),
+      now: () => at,
+    });
+    expect({ code, err }).toEqual({ code: 0, err: [] });
+    return { ...tenant, aesKey: fresh.aesKey, token: fresh.token };
+  }
+
+  /** The answer opens with exactly this token and aesKey. */
+  function expectAnsweredWith(res: HttpResult, secrets: Tenant) {
+    expect(res.statusCode).toBe(200);
+    const answer = JSON.parse(res.body);
+    expect(answer.msg_signature).toBe(signature(secrets.token, answer.timeStamp, answer.nonce, answer.encrypt));
+    expect(decrypt(secrets.aesKey, answer.encrypt)).toMatchObject({ message: 'success', receiverId: secrets.clientId });
+  }
+
+  it('while DingTalk still holds the old pair its pushes are accepted and answered with the old pair; the new pair is answered with the new', async () => {
+    // given
+    const old = await aStoredTenant();
+    const next = await rotate(old, Date.now());
+    // when DingTalk has not been updated yet
+    const before = await invoke(aCallback(old, titleChanged('renamed before the console was saved')));
+    // then
+    expectAnsweredWith(before.res, old);
+    expect(before.logs).toMatch(/"previousSecret":\s*true/);
+    expect(await receiveEvents()).toHaveLength(1);
+    // when the console is saved with the new pair: its URL check, then events
+    expectAnsweredWith((await invoke(aCallback(next, { EventType: 'check_url' }))).res, next);
+    expectAnsweredWith((await invoke(aCallback(next, titleChanged('renamed after')))).res, next);
+    expect(await receiveEvents()).toHaveLength(1);
+  });
+
+  it('after the window the old pair is refused (401) and nothing is queued; the new pair still works', async () => {
+    // given a rotation 25 hours ago with the default 24-hour window
+    const old = await aStoredTenant();
+    const next = await rotate(old, Date.now() - 25 * 3600 * 1000);
+    // when
+    const late = await invoke(aCallback(old, titleChanged('too late')));
+    // then
+    expect(late.res.statusCode).toBe(401);
+    expect(JSON.parse(late.res.body).message).toMatch(/signature mismatch/);
+    expect(await receiveEvents()).toEqual([]);
+    expectAnsweredWith((await invoke(aCallback(next, titleChanged('fine')))).res, next);
+  });
+
+  it('with --grace 0 the old pair is refused at once', async () => {
+    const old = await aStoredTenant();
+    await rotate(old, Date.now(), '0');
+    expect((await invoke(aCallback(old, { EventType: 'check_url' }))).res.statusCode).toBe(401);
   });
 });

@@ -71,6 +71,8 @@ beforeAll(async () => {
     concurrency: 1,
     waitTimeSeconds: 1,
     ...pollerSettings(QUEUES.events),
+    // No batching window: it only holds a lone pushed event back for a second before its batch of one.
+    maxBatchingWindowSeconds: 0,
   });
 }, 120_000);
 

@@ -2,12 +2,14 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { HttpHandler } from '../../../infra/local/httpApi';
 import type { Table } from '../../../lib/store/table';
 import type { Tenant } from '../../../lib/contracts/tenant';
+import { useCjkFont } from '../../support/cjkFont';
 import { aTenant, httpEvent, lambdaContext } from '../../support/factories';
 import { startLocalAws, type LocalAws } from '../../support/localAws';
+import { launchChromium } from '../../support/browser';
 
 /**
  * The homepage Lambda end to end on DynamoDB Local: tenants written with the store the CLI uses,
@@ -17,7 +19,6 @@ import { startLocalAws, type LocalAws } from '../../support/localAws';
 
 type HttpResult = { statusCode: number; headers: Record<string, string>; body: string };
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const VIEWPORTS = [
   { name: 'mobile', width: 375, height: 800 },
   { name: 'pc', width: 1280, height: 800 },
@@ -38,6 +39,11 @@ let api: { url: string; server: Server };
 let browser: Browser;
 let shots: string;
 let linked: Tenant;
+let undoCjkFont: (() => void) | undefined;
+
+// Before the browser starts: a Chinese font for it, as every phone that opens the page in DingTalk has.
+beforeAll(() => void (undoCjkFont = useCjkFont()));
+afterAll(() => undoCjkFont?.());
 
 beforeAll(async () => {
   aws = await startLocalAws();
@@ -51,7 +57,7 @@ beforeAll(async () => {
   table = createTable(aws.tableName);
   const { startHttpApi } = await import('../../../infra/local/httpApi');
   api = await startHttpApi([{ method: 'GET', path: '/dingtalk/{tenantId}/home', handler: async () => handler }], 0);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   shots = mkdtempSync(join(tmpdir(), 'homepage-shots-'));
   linked = await aLinkedTenantWithGroups();
 }, 120_000);
@@ -89,8 +95,8 @@ async function aLinkedTenantWithGroups(): Promise<Tenant> {
   return tenant;
 }
 
-const homeEvent = (tenantId: string, query?: Record<string, string>) =>
-  httpEvent({ method: 'GET', path: `/dingtalk/${tenantId}/home`, pathParameters: { tenantId }, query, headers: { 'x-forwarded-proto': 'https' } });
+const homeEvent = (tenantId: string, query?: Record<string, string>, headers: Record<string, string> = {}) =>
+  httpEvent({ method: 'GET', path: `/dingtalk/${tenantId}/home`, pathParameters: { tenantId }, query, headers: { 'x-forwarded-proto': 'https', ...headers } });
 
 /** Invokes the Lambda handler, capturing everything it logs. */
 async function invoke(event: unknown): Promise<{ res: HttpResult; logs: string }> {
@@ -111,11 +117,12 @@ async function invoke(event: unknown): Promise<{ res: HttpResult; logs: string }
 const secretsOf = (t: Tenant) => [t.clientSecret, t.aesKey, t.token];
 
 /**
- * Opens the homepage in a fresh page at the viewport. Records every request the page makes (it
- * should make none but itself) and every CSP violation Chromium reports on the console.
+ * Opens the homepage in a fresh page at the viewport, as a browser set to `locale` (its
+ * Accept-Language). Records every request the page makes (it should make none but itself) and every
+ * CSP violation Chromium reports on the console.
  */
-async function open(tenantId: string, viewport: { width: number; height: number }, query = '') {
-  const page: Page = await browser.newPage({ viewport });
+async function open(tenantId: string, viewport: { width: number; height: number }, query = '', locale = 'en-US') {
+  const page: Page = await browser.newPage({ viewport, locale });
   const cspErrors: string[] = [];
   const requests: string[] = [];
   page.on('console', (m) => void (m.type() === 'error' && /Content Security Policy|Refused/i.test(m.text()) && cspErrors.push(m.text())));
@@ -227,4 +234,123 @@ describe('homepage in headless Chromium (local HTTP API)', () => {
       }
     });
   }
+});
+
+// ---- in Chinese ----------------------------------------------------------------------------------
+
+/** What DingTalk's in-app browser sends on a phone set to Chinese (the WebView's Accept-Language). */
+const CHINESE = { 'accept-language': 'zh-CN,zh;q=0.9,en-US;q=0.8,en;q=0.7' };
+
+describe('homepage Lambda in the viewer\'s language (DynamoDB Local)', () => {
+  it('a Chinese viewer gets the linked tenant\'s page in Simplified Chinese, saying so in its headers', async () => {
+    // when
+    const { res, logs } = await invoke(homeEvent(linked.tenantId, { corpId: linked.corpId }, CHINESE));
+    // then
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-language']).toBe('zh-CN');
+    expect(res.headers.vary).toBe('Accept-Language');
+    expect(res.body).toContain('<html lang="zh-CN">');
+    expect(res.body).toContain('<p class="badge">已关联</p>');
+    expect(res.body).toContain('已在 <strong>3 个群</strong>中安装酷应用。');
+    expect(res.body).toContain('专业版');
+    expect(res.body).toContain('1,234 / 500,000 次调用 · 0.2%');
+    expect(res.body).toContain('安装于 2025-06-01 09:30（北京时间）');
+    expect(res.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(res.body).not.toContain('Linked');
+    for (const s of secretsOf(linked)) expect(res.body + logs).not.toContain(s);
+    expect(logs).toMatch(/"lang":"zh-CN"/);
+  });
+
+  it('an unknown tenant gets the 404 page and its steps in Chinese', async () => {
+    const { res } = await invoke(homeEvent('no-such-tenant', undefined, CHINESE));
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-language']).toBe('zh-CN');
+    expect(res.body).toContain('<p class="badge">应用未关联</p>');
+    expect(res.body).toContain('解决“应用未关联”');
+    expect(res.body).toContain('<strong>可见范围</strong>设为<strong>全部员工</strong>');
+  });
+
+  it.each([
+    ['an English browser', { 'accept-language': 'en-US,en;q=0.9,zh-CN;q=0.5' }],
+    ['a browser that sends no Accept-Language', {}],
+  ])('%s gets English', async (_label, headers) => {
+    const { res } = await invoke(homeEvent(linked.tenantId, undefined, headers));
+    expect(res.headers['content-language']).toBe('en');
+    expect(res.headers.vary).toBe('Accept-Language');
+    expect(res.body).toContain('<html lang="en">');
+    expect(res.body).toContain('<p class="badge">Linked</p>');
+    expect(res.body).not.toContain('已关联');
+  });
+});
+
+/**
+ * How the page draws the characters of `selector`'s text: each distinct character drawn alone on a
+ * canvas in the element's own font list, and a fingerprint of its pixels; `tofu` is the fingerprint
+ * of a character no font has (the missing-glyph box). Evaluated in the page, as a string: the page's
+ * CSP allows no script, and Playwright's evaluation is not subject to it.
+ */
+const glyphsOf = (selector: string) => `(() => {
+  const el = document.querySelector(${JSON.stringify(selector)});
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 64;
+  const g = canvas.getContext('2d');
+  g.font = '48px ' + getComputedStyle(el).fontFamily;
+  const shape = (ch) => {
+    g.clearRect(0, 0, 64, 64);
+    g.fillText(ch, 4, 52);
+    const px = g.getImageData(0, 0, 64, 64).data;
+    let hash = 2166136261, ink = 0;
+    for (let i = 3; i < px.length; i += 4) { hash = Math.imul(hash ^ px[i], 16777619) >>> 0; if (px[i]) ink++; }
+    return ink ? hash.toString(16) : 'blank';
+  };
+  const chars = [...new Set(el.textContent.replace(/\\s/g, ''))];
+  return { chars, shapes: chars.map(shape), tofu: shape(String.fromCodePoint(0x10fffd)) };
+})()`;
+
+/** Every distinct character of the element is drawn, each with its own glyph: none blank, none the missing-glyph box. */
+async function expectRealGlyphs(page: Page, selector: string, chars: string) {
+  const { chars: drawn, shapes, tofu } = await page.evaluate<{ chars: string[]; shapes: string[]; tofu: string }>(glyphsOf(selector));
+  expect(drawn.join('')).toBe(chars);
+  expect(shapes).not.toContain('blank');
+  expect(shapes).not.toContain(tofu);
+  expect(new Set(shapes).size).toBe(drawn.length);
+}
+
+describe('homepage in headless Chromium, in the viewer\'s language (local HTTP API)', () => {
+  it('a browser set to Chinese shows the page in Simplified Chinese, drawn with real Chinese glyphs', async () => {
+    // when
+    const { page, response, cspErrors, requests, url } = await open(linked.tenantId, VIEWPORTS[0], `?corpId=${linked.corpId}`, 'zh-CN');
+    try {
+      // then
+      expect(response.status()).toBe(200);
+      expect(response.headers()['content-language']).toBe('zh-CN');
+      expect(await page.evaluate<string>('document.documentElement.lang')).toBe('zh-CN');
+      await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('钉钉集成状态');
+      await expect(page.getByText('已关联', { exact: true }).isVisible()).resolves.toBe(true);
+      const text = (await page.textContent('body')) ?? '';
+      expect(text).toContain('已在 3 个群中安装酷应用。');
+      expect(text).toContain('1,234 / 500,000 次调用 · 0.2%');
+      await expectRealGlyphs(page, 'h1', '钉集成状态');
+      await expectRealGlyphs(page, '.badge', '已关联');
+      expect(cspErrors).toEqual([]);
+      expect(requests).toEqual([url]);
+      expect(await scrollWidth(page)).toBeLessThanOrEqual(VIEWPORTS[0].width);
+      copyFileSync(await screenshotPng(page, 'linked-zh-mobile'), '/tmp/homepage-linked-zh.png');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('a browser set to English shows the page in English, drawn with real glyphs too', async () => {
+    const { page, response } = await open(linked.tenantId, VIEWPORTS[1], `?corpId=${linked.corpId}`, 'en-US');
+    try {
+      expect(response.headers()['content-language']).toBe('en');
+      expect(await page.evaluate<string>('document.documentElement.lang')).toBe('en');
+      await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('DingTalk integration status');
+      await expect(page.getByText('Linked', { exact: true }).isVisible()).resolves.toBe(true);
+      await expectRealGlyphs(page, 'h1', 'DingTalkterosu');
+    } finally {
+      await page.close();
+    }
+  });
 });

@@ -200,6 +200,6 @@ describe('the monthly quota', () => {
     expect(await runTenantCli(['usage', tenant.tenantId], { table: w.table, out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
     expect(out.join('\n')).toContain('DingTalk refused for its monthly quota at 3 calls, below the configured 100: set monthlyQuota to 3');
     const page = await homePage(tableSources(w.table), { tenantId: tenant.tenantId, corpId: tenant.corpId, now: Date.now() });
-    expect(page.html).toContain("DingTalk's limit for this organisation is 3 calls, below the configured 100");
+    expect(page.html.replaceAll('&#39;', "'")).toContain("DingTalk's limit for this organisation is 3 calls, below the configured 100");
   });
 });

@@ -82,11 +82,11 @@ describe('war_room.create opens one war room per incident', () => {
       userIds: ['p02', 'p03', 'p04', 'p05'],
       uuid: warRoomUuid(tenant.tenantId, msg.incident.id),
     });
-    // and the summary, from the template's bot, with the incident link and the button
+    // and the summary, from the template's bot, with the incident link and the button, in Chinese (no tenant locale: zh-CN)
     const messages = w.sim.messages();
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ api: 'groupSend', robotCode: BOT, to: groups[0].openConversationId, msgKey: 'sampleActionCard' });
-    expect(messages[0].msgParam).toMatchObject({ title: msg.incident.title, singleTitle: 'View in Flashduty', singleURL: msg.incident.url });
+    expect(messages[0].msgParam).toMatchObject({ title: msg.incident.title, singleTitle: '在 Flashduty 中查看', singleURL: msg.incident.url });
     expect(messages[0].msgParam.text).toContain(`(${msg.incident.url})`);
     // and the record: incident <-> group, and the group item marked as a war room
     const room = await getWarRoom(w.table, tenant.tenantId, msg.incident.id);

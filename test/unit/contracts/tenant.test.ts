@@ -89,6 +89,20 @@ describe('a tenant record', () => {
     });
   });
 
+  describe('locale', () => {
+    it.each(['zh-CN', 'en'])('%s is accepted', (locale) => {
+      expect(parseTenant(aRecord({ locale })).locale).toBe(locale);
+    });
+
+    it('may be left out (the bridge then writes Chinese)', () => {
+      expect(parseTenant(aRecord()).locale).toBeUndefined();
+    });
+
+    it.each(['zh', 'zh-TW', 'fr', 'EN', ''])('%j is rejected', (locale) => {
+      expect(rejectionOf(aRecord({ locale })).message).toMatch(/locale/);
+    });
+  });
+
   it('with an unknown key (a typo) is rejected rather than silently ignored', () => {
     const err = rejectionOf(aRecord({ clientsecret: 'oops', monthly_quota: 5000 }));
     expect(err.message).toMatch(/clientsecret/);

@@ -34,6 +34,18 @@ describe('homepage errors', () => {
     expect(logger.error).toHaveBeenCalled();
   });
 
+  it('a Chinese viewer gets the 500 page in Chinese, saying so in its headers', async () => {
+    const event = httpEvent({ method: 'GET', path: '/dingtalk/acme/home', pathParameters: { tenantId: 'acme' }, headers: { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' } });
+    const res = (await failingWith(new Error('boom'))(event, lambdaContext)) as HttpResult;
+    expect(res.statusCode).toBe(500);
+    expect(res.headers['content-language']).toBe('zh-CN');
+    expect(res.headers.vary).toBe('Accept-Language');
+    expect(res.body).toContain('<html lang="zh-CN">');
+    expect(res.body).toContain('错误 500');
+    expect(res.body).toContain('无法加载状态页。');
+    expect(res.body).not.toContain('boom');
+  });
+
   it('a typed error keeps its status and its public message, as HTML', async () => {
     const res = (await failingWith(new NotFoundError('<no> such page'))(anEvent(), lambdaContext)) as HttpResult;
     expect(res.statusCode).toBe(404);

@@ -25,9 +25,9 @@ describe('which notifications may share a batchSend', () => {
   });
 
   it('two notifications DingTalk would show the same way share it (the rendered message decides)', () => {
-    // a lone url is shown as a "View in Flashduty" button
+    // a lone url is shown as a "View in Flashduty" button, in Chinese unless the tenant says otherwise
     const url = 'https://flashduty.com/i/1';
-    expect(keyOf({ message: { url } })).toBe(keyOf({ message: { buttons: [{ title: 'View in Flashduty', url }] } }));
+    expect(keyOf({ message: { url } })).toBe(keyOf({ message: { buttons: [{ title: '在 Flashduty 中查看', url }] } }));
   });
 });
 

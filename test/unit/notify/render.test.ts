@@ -1,4 +1,4 @@
-import { DEFAULT_VIEW_LABEL, MAX_MSG_PARAM_BYTES, render, truncateForJson } from '../../../lib/notify/render';
+import { MAX_MSG_PARAM_BYTES, render, truncateForJson } from '../../../lib/notify/render';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const param = (r: { msgParam: string }) => JSON.parse(r.msgParam) as Record<string, string>;
@@ -13,10 +13,13 @@ describe('render', () => {
     expect(r.bytes).toBe(bytes(r.msgParam));
   });
 
-  it('a url alone becomes a one-button action card to Flashduty', () => {
-    const r = render({ title: 't', markdown: 'm', url: 'https://fd.example/i/1' });
-    expect(r.msgKey).toBe('sampleActionCard');
-    expect(param(r)).toEqual({ title: 't', text: 'm', singleTitle: DEFAULT_VIEW_LABEL, singleURL: 'https://fd.example/i/1' });
+  it('a url alone becomes a one-button action card to Flashduty, labelled in Chinese unless the tenant chose English', () => {
+    const url = 'https://fd.example/i/1';
+    const byDefault = render({ title: 't', markdown: 'm', url });
+    expect(byDefault.msgKey).toBe('sampleActionCard');
+    expect(param(byDefault)).toEqual({ title: 't', text: 'm', singleTitle: '在 Flashduty 中查看', singleURL: url });
+    expect(param(render({ title: 't', markdown: 'm', url }, { locale: 'zh-CN' })).singleTitle).toBe('在 Flashduty 中查看');
+    expect(param(render({ title: 't', markdown: 'm', url }, { locale: 'en' })).singleTitle).toBe('View in Flashduty');
   });
 
   it('one button is a sampleActionCard with that button', () => {
@@ -53,10 +56,18 @@ describe('render', () => {
       expect(r.bytes).toBeLessThanOrEqual(MAX_MSG_PARAM_BYTES);
       expect(r.bytes).toBeGreaterThan(MAX_MSG_PARAM_BYTES - 100);
       expect(text).not.toContain('\uFFFD');
-      expect(text.endsWith(`\n\n…\n\n[${DEFAULT_VIEW_LABEL}](${url})`)).toBe(true);
+      expect(text.endsWith(`\n\n…\n\n[在 Flashduty 中查看](${url})`)).toBe(true);
       const kept = text.slice(0, text.indexOf('\n\n…'));
       expect(markdown.startsWith(kept)).toBe(true);
       expect(Buffer.from(kept, 'utf8').toString('utf8')).toBe(kept);
+    });
+
+    it('an English tenant gets the English link, and the body still fits', () => {
+      const markdown = 'connection pool exhausted. '.repeat(1000);
+      const r = render({ title: 't', markdown, url }, { maxBytes: 2000, locale: 'en' });
+      expect(param(r).text.endsWith(`\n\n…\n\n[View in Flashduty](${url})`)).toBe(true);
+      expect(r.bytes).toBeLessThanOrEqual(2000);
+      expect(r.bytes).toBeGreaterThan(1990);
     });
 
     it('an emoji (surrogate pair) is never split', () => {
@@ -76,7 +87,7 @@ describe('render', () => {
 
     it('a code block left open by the cut is closed before the link', () => {
       const markdown = `intro\n\`\`\`\n${'log line\n'.repeat(5000)}\`\`\`\n`;
-      const text = param(render({ title: 't', markdown, url }, { maxBytes: 3000 })).text;
+      const text = param(render({ title: 't', markdown, url }, { maxBytes: 3000, locale: 'en' })).text;
       expect(text).toMatch(/\n```\n\n…\n\n\[View in Flashduty\]\(https:\/\/fd\.example\/incident\/6621\)$/);
     });
 

@@ -1,0 +1,104 @@
+import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+/**
+ * The headless Chromium every browser test drives (playwright-core): CHROMIUM_PATH when set, else a
+ * Chromium on PATH, else the one npm installed: @sparticuz/chromium ships a Linux x86_64 headless
+ * Chromium brotli-compressed in the package and unpacks it to the temp dir on first use (it needs
+ * libnss3, which Debian's and Ubuntu's Java 17 package brings).
+ */
+
+const NAMES_ON_PATH = ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome'];
+
+const ARGS = ['--headless', '--no-sandbox', '--no-zygote', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const executable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The Chromium to launch: CHROMIUM_PATH, else the first Chromium on PATH, else npm's.
+ *
+ * @example
+ * await chromiumPath({ PATH: '/usr/bin' }); // '/usr/bin/chromium' when Debian's is installed
+ */
+export async function chromiumPath(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.CHROMIUM_PATH) return env.CHROMIUM_PATH;
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const found = NAMES_ON_PATH.map((name) => join(dir, name)).find(executable);
+    if (found) return found;
+  }
+  return unpackOnce();
+}
+
+let unpacking: Promise<string> | undefined;
+
+/** npm's Chromium, unpacked once per process (the package reuses an earlier unpack). */
+function unpackOnce(): Promise<string> {
+  unpacking ??= unpack();
+  return unpacking;
+}
+
+const pidIn = (file: string): number => {
+  try {
+    return Number(readFileSync(file, 'utf8'));
+  } catch {
+    return 0;
+  }
+};
+
+const alive = (pid: number): boolean => {
+  try {
+    return process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The package unpacks straight to <tmp>/chromium and takes any file there for done, so one process
+ * unpacks at a time (a lock file holding its pid) and a finished unpack is marked: a half-written
+ * binary from a killed run is unpacked again.
+ */
+async function unpack(): Promise<string> {
+  const { default: bundled } = await import('@sparticuz/chromium');
+  const ready = join(tmpdir(), 'chromium.unpacked');
+  const lock = join(tmpdir(), 'chromium.unpacking');
+  while (!existsSync(ready)) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    } catch {
+      const holder = pidIn(lock);
+      if (holder && !alive(holder)) rmSync(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    try {
+      rmSync(join(tmpdir(), 'chromium'), { force: true });
+      await bundled.executablePath();
+      writeFileSync(ready, '');
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
+  return bundled.executablePath();
+}
+
+/**
+ * Launches headless Chromium (the one {@link chromiumPath} finds in `env`) for a test file; close it
+ * in afterAll.
+ *
+ * @example
+ * beforeAll(async () => { browser = await launchChromium(); });
+ * afterAll(async () => browser?.close());
+ */
+export async function launchChromium(env: NodeJS.ProcessEnv = process.env): Promise<Browser> {
+  return chromium.launch({ executablePath: await chromiumPath(env), args: ARGS });
+}
