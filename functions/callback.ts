@@ -17,7 +17,7 @@ const config = loadConfig();
 const table = createTable(config.TABLE_NAME);
 const sqs = traced(new SQSClient({}));
 const eventsQueueUrl = required(config, 'EVENTS_QUEUE_URL');
-// Only its own secret item (SECRET#CALLBACK#<tenantId>), one GetItem; unknown ids remembered 60 s.
+// Only its own secret item (SECRET#CALLBACK#<tenantId>), one GetItem; unknown ids remembered 10 s.
 const callbackApps = cachedTenants((id) => getCallbackApp(table, id), { missesOnly: true });
 
 /** POST /dingtalk/{tenantId}/callback: DingTalk's signed, encrypted event push. */

@@ -18,6 +18,8 @@ export const OLDEST_NOTIFY_ALARM_SECONDS = 300;
 export const CALLBACK_401_ALARM_PERCENT = 50;
 /** ... and at least this many (DingTalk retries a refused push: one stray request is not a secret mismatch). */
 export const CALLBACK_401_MIN = 2;
+/** A page this long (ms) from its first arrival on the notify queue to DingTalk raises PageLatency. */
+export const PAGE_LATENCY_ALARM_MS = 5 * 60 * 1000;
 
 export interface AlarmsProps {
   /** Dead-letter queues by name: any message in one is a failure that retries could not fix. */
@@ -109,8 +111,19 @@ export class Alarms extends Construct {
         `A tenant's organisation (the alarm contributor's tenantId) has used ${pct} % of its monthly DingTalk call quota; npm run tenant -- usage <tenantId> shows the forecast.`,
         perTenant(TENANT_METRICS.quotaUsedPercent, 'MAX'),
         pct,
+        // Emitted only while calls are reserved: a used-up quota goes quiet, and must not read as OK.
+        cloudwatch.TreatMissingData.IGNORE,
       );
     }
+
+    // Per tenant: a page that reached DingTalk 5 minutes or more after it first reached the notify
+    // queue (re-queued copies and backlogged messages count from their first arrival).
+    this.add(
+      'PageLatency',
+      "A tenant's page (the alarm contributor's tenantId) reached DingTalk 5 minutes or more after Flashduty queued it: its app is backlogged (a storm at its QPS), or DingTalk keeps deferring it. The dashboard's latency widgets show which tenant and since when.",
+      perTenant(TENANT_METRICS.deliveryLatency, 'MAX'),
+      PAGE_LATENCY_ALARM_MS,
+    );
 
     // DingTalk refused for its quota before the configured monthlyQuota was reached: the tenant's figure is wrong.
     this.add(
@@ -138,7 +151,7 @@ export class Alarms extends Construct {
   }
 
   /** One alarm that fires when the metric reaches `threshold` (default 1) in one period. */
-  private add(id: string, description: string, metric: cloudwatch.IMetric, threshold = 1): void {
+  private add(id: string, description: string, metric: cloudwatch.IMetric, threshold = 1, missing = cloudwatch.TreatMissingData.NOT_BREACHING): void {
     this.alarms.push(
       new cloudwatch.Alarm(this, id, {
         alarmDescription: description,
@@ -146,7 +159,7 @@ export class Alarms extends Construct {
         threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData: missing,
       }),
     );
   }

@@ -4,7 +4,8 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RouteSpec } from '../lib/contracts/routes';
-import { PARTITIONS, type PartitionKind } from '../lib/contracts/tableKeys';
+import { KEY, PARTITIONS, type PartitionKind } from '../lib/contracts/tableKeys';
+import { RECORD_FIELDS } from '../lib/store/secrets';
 
 /**
  * Who may touch which items of the table: for each function, the partitions it reads and the ones
@@ -12,6 +13,10 @@ import { PARTITIONS, type PartitionKind } from '../lib/contracts/tableKeys';
  * conditioned on `ForAllValues:StringLike` `dynamodb:LeadingKeys`: a request for any other
  * partition is denied. No function is granted Scan: a Scan has no leading key, so the condition
  * would not bound it, and none needs one (work lists are partitions: `PARKED`, `LANES`).
+ * Reads of tenant items (`TENANT#*`) are a statement of their own, also conditioned on the
+ * attributes read (`dynamodb:Attributes` within the record's non-secret fields, `dynamodb:Select`
+ * only SPECIFIC_ATTRIBUTES): a tenant item not yet stripped by `tenant migrate --strip` still holds
+ * its secrets, and no function may read them (docs/DESIGN.md, "Table map").
  * The operator's CLI runs with the operator's own credentials, outside these grants.
  */
 export interface TableAccess {
@@ -40,21 +45,28 @@ export const TABLE_ACCESS = {
   events: { read: ['tenant'], write: ['chats', 'eventDedupe', 'eventCount'] },
   sender: SENDING,
   drain: SENDING,
-  // Parked messages and the work list; quotas and tenants' limits to know the room; lanes and
-  // backlogs to find a dead holder's. No secret: it sends nothing to DingTalk.
-  unpark: { read: ['tenant', 'org', 'lanes', 'backlog'], write: ['park', 'parkedOrgs'] },
-  // Public: the tenant record, its groups, the month's counter and the parked count.
-  homepage: { read: ['tenant', 'chats', 'org', 'parkedOrgs'], write: [] },
+  // Parked messages, the work list and the parked counts (ORG#<corpId> / PARKED); quotas and
+  // tenants' limits to know the room; lanes and backlogs to find a dead holder's. No secret: it
+  // sends nothing to DingTalk.
+  unpark: { read: ['tenant', 'lanes', 'backlog'], write: ['park', 'parkedOrgs', 'org'] },
+  // Public: the tenant record, its groups, the month's counter and the parked count (both ORG#).
+  homepage: { read: ['tenant', 'chats', 'org'], write: [] },
 } as const satisfies Record<string, TableAccess>;
 
 /** The LeadingKeys pattern of a partition kind: `TENANT#*`, or the fixed key itself (`LANES`). */
 export const leadingKeyPattern = (kind: PartitionKind): string => (PARTITIONS[kind].endsWith('#') ? `${PARTITIONS[kind]}*` : PARTITIONS[kind]);
 
-const statement = (table: dynamodb.ITable, actions: readonly string[], kinds: readonly PartitionKind[]) =>
+/** The attributes a read of a tenant item may name: the record's fields and the keys (never a secret). */
+export const TENANT_READ_ATTRIBUTES: readonly string[] = [KEY.pk, KEY.sk, ...RECORD_FIELDS];
+
+const statement = (table: dynamodb.ITable, actions: readonly string[], kinds: readonly PartitionKind[], attributes?: readonly string[]) =>
   new iam.PolicyStatement({
     actions: [...actions],
     resources: [table.tableArn],
-    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...new Set(kinds)].map(leadingKeyPattern) } },
+    conditions: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...new Set(kinds)].map(leadingKeyPattern) },
+      ...(attributes && { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...attributes] }, StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' } }),
+    },
   });
 
 /**
@@ -63,7 +75,11 @@ const statement = (table: dynamodb.ITable, actions: readonly string[], kinds: re
  */
 export function grantTableAccess(table: dynamodb.ITable, fn: IFunction, access: TableAccess): void {
   const role = fn.role!;
-  role.addToPrincipalPolicy(statement(table, READ_ACTIONS, [...access.read, ...access.write]));
+  const reads = [...access.read, ...access.write];
+  const others = reads.filter((k) => k !== 'tenant');
+  if (others.length) role.addToPrincipalPolicy(statement(table, READ_ACTIONS, others));
+  // Projected reads only (lib/store/secrets.ts, recordProjection): an old item's secrets stay out of reach.
+  if (reads.includes('tenant')) role.addToPrincipalPolicy(statement(table, READ_ACTIONS, ['tenant'], TENANT_READ_ATTRIBUTES));
   if (access.write.length) role.addToPrincipalPolicy(statement(table, WRITE_ACTIONS, access.write));
   if (!table.encryptionKey) return;
   if (access.write.length) {

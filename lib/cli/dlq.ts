@@ -90,13 +90,15 @@ async function list({ sqs, opts, io }: Run, dlq: DeadLetterQueue): Promise<numbe
 }
 
 async function redrive({ sqs, opts, io, table }: Run, dlq: DeadLetterQueue): Promise<number> {
+  // What fails again while this runs comes back as a new message: it waits for the next run.
+  const started = Date.now();
   const tenantExists = async (tenantId: string) => Boolean(await getTenant(table!, tenantId));
   /** Left in the DLQ: shown again at the end. */
   const kept: DeadLetter[] = [];
   let moved = 0;
   let failed = 0;
   try {
-    for await (const page of readDeadLetters(sqs, dlq, { hideSeconds: 300, waitSeconds: io.waitSeconds })) {
+    for await (const page of readDeadLetters(sqs, dlq, { hideSeconds: 300, waitSeconds: io.waitSeconds, before: started })) {
       for (const l of page) {
         const poison = await whyPoison(l, dlq, { tenantExists });
         if (poison && !opts.force) {
@@ -124,6 +126,8 @@ async function redrive({ sqs, opts, io, table }: Run, dlq: DeadLetterQueue): Pro
 }
 
 async function purge({ sqs, opts, io }: Run, dlq: DeadLetterQueue): Promise<number> {
+  // Only what was there when counted (and confirmed): what arrives later stays.
+  const started = Date.now();
   const n = await countDeadLetters(sqs, dlq);
   if (!n) {
     io.out(`${dlq.queue} DLQ: empty`);
@@ -142,7 +146,7 @@ async function purge({ sqs, opts, io }: Run, dlq: DeadLetterQueue): Promise<numb
     }
   }
   let deleted = 0;
-  for await (const page of readDeadLetters(sqs, dlq, { hideSeconds: 300, waitSeconds: io.waitSeconds })) deleted += await deleteDeadLetters(sqs, dlq, page);
+  for await (const page of readDeadLetters(sqs, dlq, { hideSeconds: 300, waitSeconds: io.waitSeconds, before: started })) deleted += await deleteDeadLetters(sqs, dlq, page);
   io.out(`${dlq.queue} DLQ: purged, ${deleted} message(s) deleted`);
   return 0;
 }

@@ -6,7 +6,7 @@ import { getTenant, listTenants, putTenant } from '../store/tenants';
 import { countByKind, removeItems, tenantItems } from '../store/tenantDelete';
 import { limitsOf, maskTenant, parseTenant, type Tenant } from '../contracts/tenant';
 import { rotateSecrets } from '../callback/rotation';
-import { getFullTenant, type TenantRecord } from '../store/secrets';
+import { getFullTenant, getUnmigratedTenant, type TenantRecord } from '../store/secrets';
 import { migrate } from '../store/migrate';
 import { listParked } from '../quota/parking';
 import { clearExhausted } from '../quota/counter';
@@ -30,7 +30,9 @@ const USAGE = `usage: npm run tenant -- [--local] <command>
   groups <tenantId>    list a tenant's groups: title, linked, coolAppCode (JSON)
   usage <tenantId>     this month's DingTalk calls for the tenant's organisation, thresholds, forecast
   parked <tenantId>    messages parked because the organisation's monthly quota is used up, with their expiry
-  migrate              move records written before the secrets split (idempotent; prints what it moved)
+  migrate [--strip]    upgrade records written before the secrets split, in two steps (README, "Upgrading"):
+                       migrate BEFORE deploying (copies secrets, keeps them in the tenant items),
+                       migrate --strip AFTER deploying (removes them from the tenant items)
   --local              use the local stack started by "npm start" (.local/stack.env)
 Otherwise TABLE_NAME and the usual AWS credentials/region (and optional AWS_ENDPOINT_URL_DYNAMODB) are used.`;
 
@@ -70,7 +72,7 @@ export const commands: Record<string, Command> = {
       throw new BridgeError(`cannot read ${file}: ${why}`, 2, 'usage');
     }
     const next = parseTenant(input);
-    const t = await save(table, await getFullTenant(table, next.tenantId, (x) => getTenant(table, x)), next, graceMs, io);
+    const t = await save(table, await storedTenant(table, next.tenantId), next, graceMs, io);
     io.out(`saved tenant ${t.tenantId} (corpId ${t.corpId}, edition ${t.edition})`);
     return 0;
   },
@@ -139,9 +141,11 @@ export const commands: Record<string, Command> = {
     out(formatUsage(await usageReport(table, { corpId: t.corpId, quota: limitsOf(t).monthlyQuota })));
     return 0;
   },
-  async migrate(table, _args, { out }) {
-    const r = await migrate(table, { out });
-    out(`migrated: ${r.tenants} tenant(s), ${r.chats} group/war-room item(s), ${r.eventCounts} event counter(s), ${r.parked} parked message(s); ${r.conflicts} conflict(s)`);
+  async migrate(table, args, { out }) {
+    const strip = args.includes('--strip');
+    const r = await migrate(table, { out, strip });
+    const tenants = strip ? `${r.stripped} tenant(s) stripped` : `${r.tenants} tenant(s)`;
+    out(`migrated: ${tenants}, ${r.chats} group/war-room item(s), ${r.eventCounts} event counter(s), ${r.parked} parked message(s); ${r.conflicts} conflict(s)`);
     return r.conflicts ? 1 : 0;
   },
   async parked(table, [id], { out }) {
@@ -151,6 +155,20 @@ export const commands: Record<string, Command> = {
     return 0;
   },
 };
+
+/**
+ * What is stored of a tenant, to replace it: the whole tenant, or where its item is not migrated
+ * (no secret items: a migration conflict, say) the secrets its item still holds; undefined when
+ * neither is whole (the put then writes the tenant anew, without a rotation window).
+ */
+async function storedTenant(table: Table, id: string): Promise<Tenant | undefined> {
+  try {
+    return await getFullTenant(table, id, (x) => getTenant(table, x));
+  } catch (e) {
+    if (!(e instanceof BridgeError) || e.code !== 'not_migrated') throw e;
+    return getUnmigratedTenant(table, id);
+  }
+}
 
 async function requireTenant(table: Table, id: string | undefined, cmd: string): Promise<TenantRecord> {
   if (!id) throw new BridgeError(`${cmd} needs a tenantId`, 2, 'usage');

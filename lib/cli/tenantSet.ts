@@ -66,8 +66,15 @@ export async function applyAssignments(
     const [, field, value] = m;
     if (!Object.hasOwn(tenantSchema.shape, field)) throw usage(`unknown field ${field} (fields: ${Object.keys(tenantSchema.shape).join(', ')})`);
     if (field === 'tenantId') throw usage('tenantId cannot be changed: put the record under the new id, then delete this one');
-    if (KEPT_BY_ROTATION.includes(field)) throw usage(`${field} is kept when the secret is replaced (see --grace), not set`);
     if (changed.includes(field)) throw usage(`${field} is given twice`);
+    if (KEPT_BY_ROTATION.includes(field)) {
+      // Only revoked (`field=`): the replaced secret stops being accepted now (a leak, say).
+      if (value !== '') throw usage(`${field} is kept when the secret is replaced (see --grace), not set; ${field}= stops accepting it now`);
+      const prev = next[field] as { value: string } | undefined;
+      if (prev) next[field] = { value: prev.value, until: new Date(0).toISOString() };
+      changed.push(field);
+      continue;
+    }
     if (SECRETS.includes(field)) {
       if (value !== '-' && !/^@./s.test(value)) {
         throw usage(`${field} is a secret and is never taken from the command line: give it as ${field}=- (read from stdin) or ${field}=@<file>`);

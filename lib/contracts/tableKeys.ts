@@ -15,13 +15,16 @@
  * | event dedupe               | EVENT#<tenantId>#<eventId> | EVENT                    | 7 d  |
  * | inbound events per month   | EVENTS#<corpId>            | MONTH#<YYYY-MM>          |      |
  * | monthly call counter       | ORG#<corpId>               | QUOTA#<YYYY-MM>          | yes  |
+ * | parked-message count       | ORG#<corpId>               | PARKED                   |      |
  * | rate limiter (GCRA)        | RATE#<clientId>#<api>      | RATE                     | 1 d  |
  * | app's lane lease (pacer)   | LANES                      | APP#<clientId>           |      |
  * | app's backlog (a message)  | BACKLOG#<clientId>         | <0|1>#<queuedAt>#<sqsId> |      |
- * | parked message             | PARK#<corpId>              | <0|1>#<parkedAt>#<msgId> | 30 d |
+ * | parked message             | PARK#<corpId>              | <0|1>#<parkedAt>#<msgId> | yes* |
  * | org with parked messages   | PARKED                     | ORG#<corpId>             |      |
  * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes  |
  * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / TO#<ch>#<to>   | 30 d |
+ *
+ * (*) a parked message expires 7 days after the next China-time month begins (lib/quota/parkedCount.ts).
  *
  * Partitions separate what IAM must separate: each function's grant is conditioned on
  * `dynamodb:LeadingKeys` patterns built from {@link PARTITIONS} (infra/grants.ts), so only the
@@ -187,6 +190,15 @@ export const PARKED_ORGS_PK = PARTITIONS.parkedOrgs;
  * parkedOrgKey('dingcorp') // { pk: 'PARKED', sk: 'ORG#dingcorp' }
  */
 export const parkedOrgKey = (corpId: string): ItemKey => ({ pk: PARKED_ORGS_PK, sk: `ORG#${corpId}` });
+
+/**
+ * An organisation's parked-message count (by expiry), under its own partition so the homepage reads
+ * it with its `ORG#` grant and never the `PARKED` work list.
+ *
+ * @example
+ * parkedCountKey('dingcorp') // { pk: 'ORG#dingcorp', sk: 'PARKED' }
+ */
+export const parkedCountKey = (corpId: string): ItemKey => ({ pk: `${PARTITIONS.org}${corpId}`, sk: 'PARKED' });
 
 /** Partition of the lane leases, one item per app: the sweep's work list (lib/lanes/lease.ts). */
 export const LANES_PK = PARTITIONS.lanes;

@@ -3,7 +3,7 @@ import { chinaMinute } from '../util/chinaTime';
 import { html, raw, type SafeHtml } from './html';
 import { setupSteps } from './steps';
 import { STYLE } from './style';
-import type { GroupView, HomeStatus, OrgView, Page, UsageView } from './types';
+import { GROUPS_READ, type GroupView, type HomeStatus, type OrgView, type Page, type UsageView } from './types';
 
 /**
  * The homepage as HTML: pure functions of the view model and the viewer's language, every value
@@ -91,7 +91,7 @@ function groupsPanel(t: Home, s: HomeStatus, locale: Locale): SafeHtml {
   const item = (g: GroupView) =>
     html`<li><span class="title">${g.title || t.groups.unnamed(shortId(g.openConversationId))}</span><span class="muted">${g.installedAt ? t.groups.since(chinaTime(g.installedAt, locale)) : t.groups.sinceUnknown}</span></li>`;
   const body = s.groups.length
-    ? html`<ul class="groups">${s.groups.map(item)}</ul>${s.moreGroups ? html`<p class="muted">${t.groups.more(s.moreGroups)}</p>` : ''}`
+    ? html`<ul class="groups">${s.groups.map(item)}</ul>${s.moreGroups ? html`<p class="muted">${t.groups.more(s.moreGroups)}</p>` : ''}${s.moreUnread ? html`<p class="muted">${t.groups.moreUnread(GROUPS_READ)}</p>` : ''}`
     : html`<p class="muted">${t.groups.none}</p>`;
   return html`<section><h2>${t.groups.heading}</h2>${body}</section>`;
 }

@@ -58,7 +58,7 @@ export function htmlResponse(page: Page): HttpResult {
 /**
  * middy middleware for HTML routes: a {@link BridgeError} becomes its status with its public
  * message on a small HTML page; anything else is logged and answered 500 without details. The
- * page is in the viewer's language (a BridgeError's own message stays as the code wrote it).
+ * page is in the viewer's language (a BridgeError's own, English, message only on an English page).
  *
  * @example
  * middy(handler).use(htmlErrors())
@@ -69,7 +69,8 @@ export const htmlErrors = (): MiddlewareObj<unknown, APIGatewayProxyResultV2> =>
     const locale = viewerLocale(request.event as APIGatewayProxyEventV2 | undefined);
     if (err instanceof BridgeError) {
       logger.warn('request rejected', { status: err.status, code: err.code, reason: err.message });
-      request.response = htmlResponse(renderError(err.status, err.message, locale));
+      // The code's messages are English: a Chinese page says it in Chinese, without them.
+      request.response = htmlResponse(renderError(err.status, locale === 'en' ? err.message : undefined, locale));
     } else {
       logger.error('request failed', err as Error);
       request.response = htmlResponse(renderError(500, undefined, locale));

@@ -5,15 +5,17 @@ import { getTenant } from '../store/tenants';
 import { cachedTenants } from '../store/tenantCache';
 import { limitsOf } from '../contracts/tenant';
 import type { TenantRecord as Tenant } from '../store/secrets';
-import type { GroupView, HomeStatus, PublicUrls, UsageView } from './types';
+import { GROUPS_READ, type GroupView, type HomeStatus, type PublicUrls, type UsageView } from './types';
 
 /** The fields of a stored group (lib/store/groups.ts) the homepage reads. */
 export type GroupRecord = Pick<Group, 'openConversationId' | 'title' | 'linked' | 'linkedAt'>;
 
+
 /** Where the status comes from; {@link tableSources} reads DynamoDB, tests pass fakes. */
 export interface StatusSources {
   getTenant(tenantId: string): Promise<Tenant | undefined>;
-  listGroups(tenantId: string): Promise<GroupRecord[]>;
+  /** The first {@link GROUPS_READ} groups; `truncated` when there are more. */
+  listGroups(tenantId: string): Promise<GroupRecord[] & { truncated?: boolean }>;
   /** This China-time month's usage report for the organisation (lib/delivery/usage.ts). */
   usage(org: { corpId: string; quota: number }, now: number): Promise<UsageReport>;
 }
@@ -39,10 +41,10 @@ const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function tableSources(table: Table): StatusSources {
   return {
-    // Unknown ids remembered 60 s: a flood of made-up ids costs one read per id per instance a minute.
+    // Unknown ids remembered 10 s: a flood of made-up ids costs one read per id per instance per 10 s.
     getTenant: cachedTenants((tenantId) => getTenant(table, tenantId), { missesOnly: true }),
-    // One Query page: a view costs the same few reads however many groups the tenant has.
-    listGroups: (tenantId) => listGroups(table, tenantId, { pages: 1 }),
+    // One Query page of at most GROUPS_READ items: a view costs the same few reads however many groups the tenant has.
+    listGroups: (tenantId) => listGroups(table, tenantId, { pages: 1, limit: GROUPS_READ }),
     usage: (org, now) => usageReport(table, org, now),
   };
 }
@@ -72,7 +74,7 @@ const toUsageView = ({ corpId: _corpId, ...u }: UsageReport): UsageView => u;
  * @example
  * buildStatus({ tenantId: 'acme', now: Date.now() }, tenant, groups, report)
  */
-export function buildStatus(req: StatusRequest, tenant: Tenant | undefined, groups: GroupRecord[] = [], usage?: UsageReport): HomeStatus {
+export function buildStatus(req: StatusRequest, tenant: Tenant | undefined, groups: GroupRecord[] & { truncated?: boolean } = [], usage?: UsageReport): HomeStatus {
   const requestCorpId = requestedCorpId(req.corpId);
   const base = { tenantId: req.tenantId, now: req.now, groups: [] as GroupView[], moreGroups: 0, ...(requestCorpId ? { requestCorpId } : {}), ...(req.urls ? { urls: req.urls } : {}) };
   if (!tenant) return { ...base, state: 'unknown_tenant' };
@@ -86,6 +88,7 @@ export function buildStatus(req: StatusRequest, tenant: Tenant | undefined, grou
     org,
     groups: installed.slice(0, MAX_GROUPS_SHOWN),
     moreGroups: Math.max(0, installed.length - MAX_GROUPS_SHOWN),
+    ...(groups.truncated ? { moreUnread: true } : {}),
     ...(usage ? { usage: toUsageView(usage) } : {}),
   };
 }

@@ -38,6 +38,9 @@ export interface PublicUrls {
   callback: string;
 }
 
+/** Groups one view reads at most (one Query page of this Limit): the page says when there are more. */
+export const GROUPS_READ = 100;
+
 export interface HomeStatus {
   tenantId: string;
   state: LinkState;
@@ -48,6 +51,8 @@ export interface HomeStatus {
   groups: GroupView[];
   /** More installed groups exist than are listed. */
   moreGroups: number;
+  /** The page read only the first {@link GROUPS_READ} groups: there are more than it counted. */
+  moreUnread?: boolean;
   usage?: UsageView;
   urls?: PublicUrls;
   /** Epoch ms the page was built at. */

@@ -68,6 +68,7 @@ export const en = {
       since: (time: string): string => `since ${time}`,
       sinceUnknown: 'install time unknown',
       more: (n: number): string => `and ${plural(n, 'more group', 'more groups')}.`,
+      moreUnread: (n: number): string => `This page reads the first ${n} groups only: there are more.`,
       none: "None yet. In a DingTalk group chat, add this app's cool app; the group appears here once DingTalk reports the install.",
     },
     steps: {

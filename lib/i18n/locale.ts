@@ -27,8 +27,10 @@ export function negotiateLocale(acceptLanguage: string | undefined): Locale {
     .split(',')
     .map((part, position) => {
       const [tag, ...params] = part.trim().toLowerCase().split(';');
-      const q = params.map((p) => /^\s*q\s*=\s*([01](\.\d{0,3})?)\s*$/.exec(p)).find(Boolean);
-      return { primary: tag.trim().split('-')[0], q: q ? Number(q[1]) : 1, position };
+      const qParams = params.filter((p) => /^\s*q\s*=/.test(p));
+      const q = qParams.map((p) => /^\s*q\s*=\s*([01](\.\d{0,3})?)\s*$/.exec(p)).find(Boolean);
+      // A malformed q (`q=.9`, `q=x`) drops the range rather than ranking it first.
+      return { primary: tag.trim().split('-')[0], q: q ? Number(q[1]) : qParams.length ? 0 : 1, position };
     })
     .filter((r) => r.q > 0 && r.q <= 1)
     .sort((a, b) => b.q - a.q || a.position - b.position);

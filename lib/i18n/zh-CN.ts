@@ -55,6 +55,7 @@ export const zhCN: Messages = {
       since: (time) => `安装于 ${time}`,
       sinceUnknown: '安装时间未知',
       more: (n) => `另有 ${num(n)} 个群。`,
+      moreUnread: (n) => `本页只读取前 ${num(n)} 个群，还有更多群未列出。`,
       none: '暂无。在钉钉群聊中添加本应用的酷应用；钉钉上报安装后，该群就会出现在这里。',
     },
     steps: {

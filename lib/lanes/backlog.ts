@@ -3,6 +3,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { BACKLOG_SOURCE } from '../sender/createSender';
 import { backlogPk, backlogSk } from '../contracts/tableKeys';
 import { batchWriteAll, type Table } from '../store/table';
+import { firstQueuedAt } from '../queue/sqs';
 
 /** A message waiting in its app's backlog: the SQS record's body and what the sender needs of it. */
 export interface BacklogItem {
@@ -14,7 +15,7 @@ export interface BacklogItem {
   /** The SQS message id it came with (unique). */
   sqsMessageId: string;
   receiveCount: number;
-  /** Epoch ms it was sent to the notify queue (SQS SentTimestamp). */
+  /** Epoch ms it first reached the notify queue (firstQueuedAt: SQS SentTimestamp, or a re-queued copy's first). */
   sentAt: number;
 }
 
@@ -68,7 +69,7 @@ export const fromRecord = (record: SQSRecord, now: number): Pick<BacklogItem, 'b
   body: record.body,
   sqsMessageId: record.messageId,
   receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1,
-  sentAt: Number(record.attributes?.SentTimestamp ?? now) || now,
+  sentAt: firstQueuedAt(record) ?? now,
 });
 
 /** A backlog item as the sender's record (no receipt handle: see BACKLOG_SOURCE). */

@@ -113,6 +113,12 @@ export interface ReadOptions {
   max?: number;
   /** Long poll of each receive, so an empty answer means empty (default 1 s). */
   waitSeconds?: number;
+  /**
+   * Only messages that reached the DLQ before this (epoch ms; SQS SentTimestamp): a message that
+   * fails again while the caller redrives comes back as a new message, and is left for next time
+   * instead of being taken round again and again. Later ones are made visible again at once.
+   */
+  before?: number;
 }
 
 /**
@@ -136,12 +142,19 @@ export async function* readDeadLetters(sqs: SQSClient, dlq: DeadLetterQueue, opt
         WaitTimeSeconds: opts.waitSeconds ?? 1,
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['SentTimestamp'],
+        // The older name too: the local SQS server returns SentTimestamp only for this one.
+        AttributeNames: ['All'],
       }),
     );
+    const late = (m: Message) => opts.before !== undefined && Number(m.Attributes?.SentTimestamp ?? 0) >= opts.before;
+    // Given already (or arrived late): this receive hid it again; it is shown again at once.
+    const again = (r.Messages ?? []).filter((m) => seen.has(m.MessageId!) || late(m));
+    if (again.length) await showAgain(sqs, dlq, again.map((m) => toDeadLetter(dlq.queue, m)));
     const fresh = (r.Messages ?? []).filter((m) => !seen.has(m.MessageId!));
     if (!fresh.length) return;
     for (const m of fresh) seen.add(m.MessageId!);
-    yield fresh.map((m) => toDeadLetter(dlq.queue, m));
+    const page = fresh.filter((m) => !late(m)).map((m) => toDeadLetter(dlq.queue, m));
+    if (page.length) yield page;
   }
 }
 

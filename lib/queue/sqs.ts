@@ -1,4 +1,5 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
 
 /**
  * Characters an SQS message body may not carry raw (SQS accepts #x9 #xA #xD #x20-#xD7FF
@@ -55,4 +56,21 @@ export function isPermanentSendError(err: unknown): boolean {
   // Only what is wrong with the message itself; access, missing queues or credentials are the
   // operator's to fix, and the message must wait for that, not go to the DLQ.
   return e?.$fault === 'client' && /^(InvalidMessageContents|MessageTooLong|InvalidParameterValue)$/.test(e.name ?? '');
+}
+
+/** Number attribute a re-queued copy carries: when its message first reached the notify queue. */
+export const FIRST_QUEUED_AT = 'firstQueuedAt';
+
+/**
+ * Epoch ms a message first reached its queue: a copy the bridge re-queued (a deferral, a retry from
+ * a backlog) carries it in {@link FIRST_QUEUED_AT}; any other message, its SQS SentTimestamp. So
+ * the page latency metric counts from the first arrival, not from the last copy.
+ *
+ * @example
+ * firstQueuedAt(record) // 1796000000000
+ */
+export function firstQueuedAt(record: Pick<SQSRecord, 'attributes' | 'messageAttributes'>): number | undefined {
+  const kept = Number(record.messageAttributes?.[FIRST_QUEUED_AT]?.stringValue);
+  if (Number.isFinite(kept) && kept > 0) return kept;
+  return Number(record.attributes?.SentTimestamp) || undefined;
 }

@@ -3,15 +3,15 @@ import { DeleteCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from
 import { sqsJson } from '../queue/sqs';
 import { tryConditional, type Table } from '../store/table';
 import { chinaMonth } from '../util/chinaTime';
-import { PARKED_ORGS_PK, parkedOrgKey, parkKey, parkPk, parkSk } from '../contracts/tableKeys';
+import { PARKED_ORGS_PK, parkedCountKey, parkedOrgKey, parkKey, parkPk, parkSk } from '../contracts/tableKeys';
 import { countAttribute, parkExpiry } from './parkedCount';
 
 /**
  * Messages the monthly quota cannot carry, kept in DynamoDB until the month turns or the quota is
  * raised: item `PARK#<corpId>` / `<0|1>#<parkedAt>#<messageId>` (critical first, then oldest),
- * expiring (TTL `expiresAt`) 30 days after parking, rounded up to midnight UTC (lib/quota/parkedCount.ts),
- * and the organisation listed in the `PARKED` partition, with its parked count, so the unpark sweep
- * finds it without scanning the table and the homepage counts without reading the items.
+ * expiring (TTL `expiresAt`) 7 days after the next China-time month begins (lib/quota/parkedCount.ts),
+ * the organisation listed in the `PARKED` partition, so the unpark sweep finds it without scanning
+ * the table, and counted in `ORG#<corpId>` / `PARKED`, so the homepage counts without reading the items.
  *
  * Parking always writes a new item: a message parked again while an unpark sweep holds its earlier
  * copy (re-queued, not yet acknowledged) gets an item of its own, and the sweep's acknowledgement
@@ -111,11 +111,11 @@ export async function park<T extends { id: string }>(
           Update: {
             TableName: table.name,
             Key: parkedOrgKey(corpId),
-            UpdateExpression: 'SET corpId = :corp, lastParkedAt = :now ADD tenantIds :tenant, parks :one, #day :one',
-            ExpressionAttributeNames: { '#day': countAttribute(expiresAt) },
+            UpdateExpression: 'SET corpId = :corp, lastParkedAt = :now ADD tenantIds :tenant, parks :one',
             ExpressionAttributeValues: { ':corp': corpId, ':now': now, ':tenant': new Set([opts.tenantId]), ':one': 1 },
           },
         },
+        countUpdate(table, corpId, expiresAt, 1),
       ],
     }),
   );
@@ -268,20 +268,35 @@ export async function ackParked(table: Table, taken: readonly ParkedMessage[]): 
   return done.filter(Boolean).length;
 }
 
+/**
+ * The update adding `n` to an organisation's parked count of the items expiring at `expiresAt`.
+ *
+ * @example
+ * countUpdate(table, 'dingcorp', parkExpiry(Date.now()), -1)
+ */
+export const countUpdate = (table: Table, corpId: string, expiresAt: number, n: number) => ({
+  Update: {
+    TableName: table.name,
+    Key: parkedCountKey(corpId),
+    UpdateExpression: 'SET corpId = :corp ADD #day :n',
+    ExpressionAttributeNames: { '#day': countAttribute(expiresAt) },
+    ExpressionAttributeValues: { ':corp': corpId, ':n': n },
+  },
+});
+
 /** Deletes a leased item and, in the same transaction, takes it off its organisation's count. */
-function removeParked(table: Table, p: ParkedMessage): Promise<unknown> {
+async function removeParked(table: Table, p: ParkedMessage): Promise<unknown> {
   const del = { TableName: table.name, Key: parkKey(p.corpId, p.sk), ConditionExpression: 'leaseId = :id', ExpressionAttributeValues: { ':id': p.lease?.id ?? '' } };
-  // Items parked before the count existed were never counted.
-  if (p.expiresAt === undefined) return table.doc.send(new DeleteCommand(del));
+  if (p.expiresAt === undefined) {
+    // Read before it had an expiry (parked by older code): uncounted then, but the migration may
+    // have given it one and counted it since, so the deleted item says whether to uncount it.
+    const r = await table.doc.send(new DeleteCommand({ ...del, ReturnValues: 'ALL_OLD' }));
+    const expiresAt = r.Attributes?.expiresAt;
+    if (typeof expiresAt === 'number') await table.doc.send(new UpdateCommand(countUpdate(table, p.corpId, expiresAt, -1).Update));
+    return r;
+  }
   return table.doc
-    .send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Delete: del },
-          { Update: { TableName: table.name, Key: parkedOrgKey(p.corpId), UpdateExpression: 'ADD #day :minus', ExpressionAttributeNames: { '#day': countAttribute(p.expiresAt) }, ExpressionAttributeValues: { ':minus': -1 } } },
-        ],
-      }),
-    )
+    .send(new TransactWriteCommand({ TransactItems: [{ Delete: del }, countUpdate(table, p.corpId, p.expiresAt, -1)] }))
     .catch((e: { name?: string; CancellationReasons?: Array<{ Code?: string }> }) => {
       // The lease was lost: reported as the plain conditional delete reports it.
       if (e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') throw Object.assign(new Error('lease lost'), { name: 'ConditionalCheckFailedException' });

@@ -18,7 +18,7 @@ import { groupBy } from '../util/lists';
 import { deliverNotify, deliverNotifyBatch } from '../notify/deliverNotify';
 import { render } from '../notify/render';
 import { deadLetter } from '../queue/deadLetter';
-import { sendText } from '../queue/sqs';
+import { FIRST_QUEUED_AT, firstQueuedAt, sendText } from '../queue/sqs';
 import type { Table } from '../store/table';
 import { getTenant } from '../store/tenants';
 import { withAppSecret, type AppTenant } from '../store/secrets';
@@ -145,18 +145,18 @@ export function createSender(deps: SenderDeps): Sender {
     const ctx: DeliveryContext = {
       table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => withAppSecret(deps.table, t, (id) => getTenant(deps.table, id))), log,
       concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, tenantMetrics: deps.tenantMetrics, records, slots,
-      queuedAt: Number(record.attributes?.SentTimestamp) || undefined,
+      queuedAt: firstQueuedAt(record),
     };
     return { job: { record, msg, ctx, log, receiveCount } };
   };
 
-  const requeue = async ({ record, msg, log }: Job, deferMs: number, reason: string): Promise<boolean> => {
+  const requeue = async ({ record, msg, log, ctx }: Job, deferMs: number, reason: string): Promise<boolean> => {
     const queueUrl = deps.queueUrl ?? queueUrlOfArn(record.eventSourceARN);
     if (!queueUrl) return false;
     // A fresh copy with a delay: waiting (for a claim's lease, DingTalk's wait) is not a failed
     // receive, so it never walks a healthy message towards the dead-letter queue.
     const delaySeconds = Math.min(900, Math.max(1, Math.ceil(deferMs / 1000)));
-    await sendText(deps.sqs, queueUrl, record.body, { delaySeconds, groupId: msg.tenantId });
+    await sendText(deps.sqs, queueUrl, record.body, { delaySeconds, groupId: msg.tenantId, numbers: { [FIRST_QUEUED_AT]: ctx.queuedAt ?? now() } });
     log.info('deferred: re-queued with a delay', { reason, delaySeconds });
     return true;
   };

@@ -144,8 +144,8 @@ export async function coolAppCodeOf(table: Table, tenantId: string, openConversa
  * @example
  * const linked = (await listGroups(table, 'acme')).filter((g) => g.linked);
  */
-export async function listGroups(table: Table, tenantId: string, opts: { pages?: number } = {}): Promise<Group[]> {
-  const out: Group[] = [];
+export async function listGroups(table: Table, tenantId: string, opts: { pages?: number; limit?: number } = {}): Promise<Group[] & { truncated?: boolean }> {
+  const out: Group[] & { truncated?: boolean } = [];
   let start: Record<string, unknown> | undefined;
   let pages = 0;
   do {
@@ -155,11 +155,14 @@ export async function listGroups(table: Table, tenantId: string, opts: { pages?:
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': chatsPk(tenantId), ':prefix': GROUP_SK_PREFIX },
         ExclusiveStartKey: start,
+        ...(opts.limit ? { Limit: opts.limit } : {}),
       }),
     );
     for (const item of r.Items ?? []) out.push(fromItem(item));
     start = r.LastEvaluatedKey;
   } while (start && ++pages < (opts.pages ?? Infinity));
+  // Stopped with more to read: the caller says there are more than it counted.
+  if (start) out.truncated = true;
   return out;
 }
 

@@ -139,6 +139,21 @@ export async function writeClaiming(table: Table, items: Write[], clientId: stri
 }
 
 /**
+ * A tenant item not yet migrated, read whole with its secrets (the operator's CLI only: no function
+ * may read them, infra/grants.ts), or undefined when there is none or it holds no full tenant.
+ *
+ * @example
+ * const before = await getUnmigratedTenant(table, 'acme');
+ */
+export async function getUnmigratedTenant(table: Table, tenantId: string): Promise<Tenant | undefined> {
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: tenantKey(tenantId), ConsistentRead: true }));
+  if (!r.Item) return undefined;
+  const { pk: _pk, sk: _sk, type: _type, updatedAt: _u, ...fields } = r.Item;
+  const parsed = tenantSchema.safeParse(fields);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
  * The whole tenant, secrets included: for the operator's CLI (`get` masks them, `push` signs with them).
  *
  * @example

@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
   appSecretKey,
   backlogPk,
@@ -11,6 +11,7 @@ import {
   laneKey,
   messagePk,
   mobileKey,
+  parkedCountKey,
   parkedOrgKey,
   parkPk,
   quotaKey,
@@ -25,11 +26,14 @@ import type { Tenant } from '../contracts/tenant';
 
 /** What a deletion needs to know of a tenant (its record; no secret). */
 type Owner = Pick<Tenant, 'tenantId' | 'corpId' | 'clientId'>;
+import { countUpdate } from '../quota/parking';
 import { batchWriteAll, type Table } from './table';
 
 /** An item a tenant's deletion removes, and what kind of item it is (for the count printed). */
 export interface OwnedItem extends ItemKey {
   kind: string;
+  /** A counted parked message of an organisation another tenant keeps: its count goes down with it. */
+  counted?: { corpId: string; expiresAt: number };
 }
 
 type Item = Record<string, unknown>;
@@ -89,6 +93,7 @@ function rulesFor(tenant: Owner, others: readonly Owner[]): Rule[] {
       { kind: 'monthly call counters', pk: quotaKey(corpId, '').pk, owns: skStarts(quotaKey(corpId, '').sk) },
       { kind: 'monthly event counts', pk: eventCountKey(corpId, '').pk, owns: skStarts(eventCountKey(corpId, '').sk) },
       { kind: 'parked-organisation entry', pk: parkedOrgKey(corpId).pk, owns: (i) => i.sk === parkedOrgKey(corpId).sk },
+      { kind: 'parked count', pk: parkedCountKey(corpId).pk, owns: (i) => i.sk === parkedCountKey(corpId).sk },
       { kind: 'mobile cache entries', pk: mobileKey(corpId, '').pk },
     );
   }
@@ -119,7 +124,9 @@ export async function tenantItems(table: Table, tenant: Owner, others: readonly 
     for (const item of page.Items ?? []) {
       const pk = String(item.pk);
       const rule = rules.find((r) => (r.prefix ? pk.startsWith(r.pk) : pk === r.pk) && (r.owns?.(item) ?? true));
-      if (rule) out.push({ kind: rule.kind, pk, sk: String(item.sk) });
+      if (!rule) continue;
+      const counted = rule.kind === 'parked messages' && others.some((o) => o.corpId === tenant.corpId) && typeof item.expiresAt === 'number';
+      out.push({ kind: rule.kind, pk, sk: String(item.sk), ...(counted ? { counted: { corpId: tenant.corpId, expiresAt: item.expiresAt as number } } : {}) });
     }
     start = page.LastEvaluatedKey;
   } while (start);
@@ -127,14 +134,22 @@ export async function tenantItems(table: Table, tenant: Owner, others: readonly 
 }
 
 /**
- * Deletes the items, the tenant record last: a deletion that fails half-way can be run again.
+ * Deletes the items, the tenant record last: a deletion that fails half-way can be run again. A
+ * counted parked message of a shared organisation is deleted with its count taken down in one
+ * transaction, conditional on it still being there (one unpark removed meanwhile was uncounted then).
  *
  * @example
  * await removeItems(table, await tenantItems(table, tenant, others));
  */
 export async function removeItems(table: Table, items: readonly OwnedItem[]): Promise<void> {
   const del = (xs: OwnedItem[]) => batchWriteAll(table, xs.map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } })));
-  await del(items.filter((i) => i.kind !== 'tenant'));
+  for (const { pk, sk, counted } of items.filter((i) => i.counted)) {
+    const remove = { Delete: { TableName: table.name, Key: { pk, sk }, ConditionExpression: 'attribute_exists(pk)' } };
+    await table.doc.send(new TransactWriteCommand({ TransactItems: [remove, countUpdate(table, counted!.corpId, counted!.expiresAt, -1)] })).catch((e: { CancellationReasons?: Array<{ Code?: string }> }) => {
+      if (e.CancellationReasons?.[0]?.Code !== 'ConditionalCheckFailed') throw e;
+    });
+  }
+  await del(items.filter((i) => i.kind !== 'tenant' && !i.counted));
   await del(items.filter((i) => i.kind === 'tenant'));
 }
 

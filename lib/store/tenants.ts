@@ -1,21 +1,45 @@
 import { GetCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { parseTenant, TENANT_ID_PATTERN, type Tenant } from '../contracts/tenant';
 import { appSecretKey, callbackSecretKey, TENANT_SK, tenantKey } from '../contracts/tableKeys';
-import { claimDelete, recordProjection, tenantPuts, tenantRecordSchema, writeClaiming, type TenantRecord } from './secrets';
+import { BridgeError } from '../errors';
+import { claimDelete, clientOwner, recordProjection, tenantPuts, tenantRecordSchema, writeClaiming, type TenantRecord } from './secrets';
 import { Table } from './table';
+
+/** Times {@link putTenant} reads again when another put changed the tenant under it. */
+const PUT_ATTEMPTS = 5;
+
+/** The transaction failed because the record changed since it was read (or a concurrent transaction held it). */
+function recordRaced(e: unknown): boolean {
+  const reasons = (e as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
+  return reasons?.[0]?.Code === 'ConditionalCheckFailed' || Boolean(reasons?.some((r) => r.Code === 'TransactionConflict'));
+}
 
 /**
  * Stores a tenant: its record, its secret items and its Client ID claim in one transaction
  * (lib/store/secrets.ts). A Client ID another tenant registered is refused (ClientIdTakenError);
- * a tenant that changes its Client ID frees the old one.
+ * a tenant that changes its Client ID frees the old one (when it holds it: an item not yet migrated
+ * whose Client ID another tenant claimed holds none). The record's write is conditional on the
+ * Client ID read before (or on there being no record), so of two puts changing the Client ID at
+ * once the loser reads again and frees the winner's claim: no claim is left without its tenant.
  */
 export async function putTenant(table: Table, input: unknown): Promise<Tenant> {
   const tenant = parseTenant(input);
-  const before = await getTenant(table, tenant.tenantId, true);
-  const writes = tenantPuts(table, tenant, new Date().toISOString());
-  if (before && before.clientId !== tenant.clientId) writes.push(claimDelete(table, tenant.tenantId, before.clientId));
-  await writeClaiming(table, writes, tenant.clientId);
-  return tenant;
+  for (let attempt = 1; ; attempt++) {
+    const before = await getTenant(table, tenant.tenantId, true);
+    const writes = tenantPuts(table, tenant, new Date().toISOString());
+    Object.assign(
+      writes[0].Put!,
+      before ? { ConditionExpression: 'clientId = :was', ExpressionAttributeValues: { ':was': before.clientId } } : { ConditionExpression: 'attribute_not_exists(pk)' },
+    );
+    if (before && before.clientId !== tenant.clientId && (await clientOwner(table, before.clientId)) === tenant.tenantId) writes.push(claimDelete(table, tenant.tenantId, before.clientId));
+    try {
+      await writeClaiming(table, writes, tenant.clientId);
+      return tenant;
+    } catch (e) {
+      if (!recordRaced(e)) throw e;
+      if (attempt >= PUT_ATTEMPTS) throw new BridgeError(`tenant ${tenant.tenantId} kept changing while it was saved: nothing saved, run the command again`, 409, 'conflict');
+    }
+  }
 }
 
 function fromItem(item: Record<string, unknown> | undefined): TenantRecord | undefined {

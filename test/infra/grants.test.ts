@@ -5,12 +5,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackPropsFromContext } from '../../infra/context';
 import { DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
-import { appSecretKey, callbackSecretKey, chatsPk, clientClaimKey, eventCountKey, eventDedupeKey, quotaKey, tenantKey, tokenKey } from '../../lib/contracts/tableKeys';
+import { appSecretKey, callbackSecretKey, chatsPk, clientClaimKey, eventCountKey, eventDedupeKey, parkedCountKey, parkedOrgKey, quotaKey, tenantKey, tokenKey } from '../../lib/contracts/tableKeys';
+import { recordProjection } from '../../lib/store/secrets';
 
 /**
  * What each function's role may do to which items of the table, read off the synthesized template
- * the way IAM decides it: an Allow statement on the table naming the action, whose
- * `ForAllValues:StringLike` `dynamodb:LeadingKeys` patterns (if any) match the item's partition key.
+ * the way IAM decides it: an Allow statement on the table (or on `*`) naming the action, whose
+ * `ForAllValues:StringLike` `dynamodb:LeadingKeys` patterns (if any) match the item's partition key,
+ * and whose `ForAllValues:StringEquals` `dynamodb:Attributes` (if any) hold every attribute the
+ * request names; a request naming none (a whole item) has `dynamodb:Select` ALL_ATTRIBUTES, which
+ * `StringEqualsIfExists` `dynamodb:Select` SPECIFIC_ATTRIBUTES refuses.
  */
 const ROOT = join(__dirname, '..', '..');
 const CDK_CONTEXT = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
@@ -38,19 +42,32 @@ function statementsOf(name: HandlerName): Statement[] {
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
 
-const onTable = (s: Statement) => JSON.stringify(s.Resource).includes(logicalId(stack.table));
+/** A statement that covers the table: it names it, or any resource (`*`). */
+const onTable = (s: Statement) => ([] as unknown[]).concat(s.Resource).some((r) => r === '*' || JSON.stringify(r).includes(logicalId(stack.table)));
 const globToRegExp = (glob: string) => new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 const actionsOf = (s: Statement) => ([] as string[]).concat(s.Action);
 
-/** True when the role may do `action` to items of partition `pk`. */
-function may(name: HandlerName, action: string, pk: string): boolean {
+/**
+ * True when the role may do `action` to items of partition `pk`; `attributes` are the attributes the
+ * request names (a projection), none for the whole item.
+ */
+function may(name: HandlerName, action: string, pk: string, attributes?: readonly string[]): boolean {
   return statementsOf(name).some((s) => {
     if (s.Effect !== 'Allow' || !onTable(s)) return false;
-    if (!actionsOf(s).some((a) => a === action || a === 'dynamodb:*')) return false;
+    if (!actionsOf(s).some((a) => a === action || a === 'dynamodb:*' || a === '*')) return false;
     const patterns = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-    return patterns === undefined || ([] as string[]).concat(patterns).some((p) => globToRegExp(p).test(pk));
+    if (patterns !== undefined && !([] as string[]).concat(patterns).some((p) => globToRegExp(p).test(pk))) return false;
+    const allowed = s.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes'];
+    if (allowed !== undefined && attributes !== undefined && !attributes.every((a) => ([] as string[]).concat(allowed).includes(a))) return false;
+    const select = s.Condition?.StringEqualsIfExists?.['dynamodb:Select'];
+    if (select !== undefined && attributes === undefined && !([] as string[]).concat(select).includes('ALL_ATTRIBUTES')) return false;
+    return true;
   });
 }
+
+const SECRET_ATTRIBUTES = ['clientSecret', 'aesKey', 'token', 'previousAesKey', 'previousToken'];
+/** The attributes the code's projected tenant read names (lib/store/secrets.ts). */
+const RECORD_READ = Object.values(recordProjection().ExpressionAttributeNames);
 
 const readers = (pk: string) => ALL.filter((n) => READS.some((a) => may(n, a, pk)));
 const writers = (pk: string) => ALL.filter((n) => WRITES.some((a) => may(n, a, pk)));
@@ -65,6 +82,21 @@ describe('table grants', () => {
     expect(readers(appSecretKey('acme').pk)).toEqual(['drain', 'sender']);
     expect(writers(appSecretKey('acme').pk)).toEqual([]);
     expect(readers(tokenKey('dingabc').pk)).toEqual(['drain', 'sender']);
+  });
+
+  it('no role may read a secret still sitting in a tenant item not yet stripped: only the projected record', () => {
+    const tenant = tenantKey('acme').pk;
+    for (const name of ALL) {
+      expect([name, READS.filter((a) => may(name, a, tenant))]).toEqual([name, []]);
+      for (const secret of SECRET_ATTRIBUTES) expect([name, secret, READS.filter((a) => may(name, a, tenant, ['tenantId', secret]))]).toEqual([name, secret, []]);
+    }
+    expect(RECORD_READ.filter((a) => SECRET_ATTRIBUTES.includes(a))).toEqual([]);
+    for (const name of ['events', 'homepage', 'sender', 'drain', 'unpark'] as const) expect([name, may(name, 'dynamodb:GetItem', tenant, RECORD_READ)]).toEqual([name, true]);
+  });
+
+  it('a statement on every resource (`*`) counts: a table action granted on `*` is seen', () => {
+    const wide = { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: '*' } as Statement;
+    expect(onTable(wide)).toBe(true);
   });
 
   it('the callback reads its secret item and nothing else: not even the tenant record', () => {
@@ -87,10 +119,11 @@ describe('table grants', () => {
   });
 
   it('the homepage reads only non-secret partitions and writes nothing', () => {
-    for (const pk of [callbackSecretKey('acme').pk, appSecretKey('acme').pk, tokenKey('dingabc').pk, 'NOTIFY#acme#n1', 'BACKLOG#dingabc']) {
+    for (const pk of [callbackSecretKey('acme').pk, appSecretKey('acme').pk, tokenKey('dingabc').pk, 'NOTIFY#acme#n1', 'BACKLOG#dingabc', parkedOrgKey('dingcorp').pk]) {
       expect([pk, readers(pk).includes('homepage')]).toEqual([pk, false]);
     }
-    expect(may('homepage', 'dynamodb:GetItem', tenantKey('acme').pk)).toBe(true);
+    expect(may('homepage', 'dynamodb:GetItem', tenantKey('acme').pk, RECORD_READ)).toBe(true);
+    expect(may('homepage', 'dynamodb:GetItem', parkedCountKey('dingcorp').pk)).toBe(true);
     expect(may('homepage', 'dynamodb:Query', chatsPk('acme'))).toBe(true);
     expect(WRITES.some((a) => statementsOf('homepage').some((s) => actionsOf(s).includes(a)))).toBe(false);
   });

@@ -426,6 +426,8 @@ describe('alarms', () => {
     const quota = queryAlarms(deployed, query);
     expect(quota.map((a) => a.Threshold).sort()).toEqual([80, 95]);
     for (const a of quota) expect(a.AlarmDescription).toMatch(/tenantId/);
+    // A used-up quota emits nothing more: the alarm keeps its state instead of turning OK.
+    for (const a of quota as Array<{ TreatMissingData?: string }>) expect(a.TreatMissingData).toBe('ignore');
     // No alarm is left on the old, tenant-less series.
     expect(alarmsOn(deployed, { MetricName: 'QuotaUsedPercent' })).toEqual([]);
   });
@@ -433,6 +435,12 @@ describe('alarms', () => {
   it('alarms per tenant on any message parked for the monthly quota', () => {
     const parked = queryAlarms(deployed, 'SELECT SUM(Parked) FROM SCHEMA("DingtalkBridge", service, tenantId) GROUP BY tenantId ORDER BY SUM() DESC');
     expect(parked.map((a) => a.Threshold)).toEqual([1]);
+  });
+
+  it('alarms per tenant when a page reaches DingTalk 5 minutes or more after it first reached the notify queue', () => {
+    const late = queryAlarms(deployed, 'SELECT MAX(DeliveryLatency) FROM SCHEMA("DingtalkBridge", service, tenantId) GROUP BY tenantId ORDER BY MAX() DESC');
+    expect(late.map((a) => a.Threshold)).toEqual([300_000]);
+    expect(late[0].AlarmDescription).toMatch(/tenantId/);
   });
 
   it('alarms when the oldest message on the notify queue is 5 minutes old (pages are late)', () => {

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 /**
@@ -11,6 +11,8 @@ import { chromium, type Browser } from 'playwright-core';
  */
 
 const NAMES_ON_PATH = ['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome'];
+/** Where macOS keeps Chrome and Chromium (not on PATH). */
+const MAC_APPS = ['/Applications/Google Chrome.app/Contents/MacOS/Google Chrome', '/Applications/Chromium.app/Contents/MacOS/Chromium'];
 
 const ARGS = ['--headless', '--no-sandbox', '--no-zygote', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -24,16 +26,22 @@ const executable = (path: string): boolean => {
 };
 
 /**
- * The Chromium to launch: CHROMIUM_PATH, else the first Chromium on PATH, else npm's.
+ * The Chromium to launch: CHROMIUM_PATH, else the first Chromium on PATH, else (macOS) Chrome or
+ * Chromium in /Applications, else npm's on Linux x86_64; elsewhere an error that says what to install.
  *
  * @example
  * await chromiumPath({ PATH: '/usr/bin' }); // '/usr/bin/chromium' when Debian's is installed
  */
-export async function chromiumPath(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function chromiumPath(env: NodeJS.ProcessEnv = process.env, { platform, arch }: { platform: NodeJS.Platform; arch: string } = process): Promise<string> {
   if (env.CHROMIUM_PATH) return env.CHROMIUM_PATH;
   for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
     const found = NAMES_ON_PATH.map((name) => join(dir, name)).find(executable);
     if (found) return found;
+  }
+  const app = platform === 'darwin' ? MAC_APPS.find(executable) : undefined;
+  if (app) return app;
+  if (platform !== 'linux' || arch !== 'x64') {
+    throw new Error('no Chromium for the browser tests: install Google Chrome or Chromium, or set CHROMIUM_PATH to its binary (the one npm installs runs on Linux x86_64 only)');
   }
   return unpackOnce();
 }
@@ -69,7 +77,9 @@ const alive = (pid: number): boolean => {
  */
 async function unpack(): Promise<string> {
   const { default: bundled } = await import('@sparticuz/chromium');
-  const ready = join(tmpdir(), 'chromium.unpacked');
+  // Per version of the package: after an upgrade, its Chromium is unpacked afresh.
+  const version = JSON.parse(readFileSync(join(dirname(require.resolve('@sparticuz/chromium')), '..', '..', 'package.json'), 'utf8')).version as string;
+  const ready = join(tmpdir(), `chromium.unpacked-${version}`);
   const lock = join(tmpdir(), 'chromium.unpacking');
   while (!existsSync(ready)) {
     try {

@@ -10,9 +10,19 @@ describe('the Java check before DynamoDB Local', () => {
   const java = (versionLine: string) => () => `${versionLine}\nOpenJDK Runtime Environment\n`;
 
   it('names what is missing and the one command that installs it on Debian/Ubuntu', () => {
-    expect(javaProblem(noJava, 'linux')).toBe(
+    expect(javaProblem(noJava, 'linux', 'ID=debian\nVERSION_ID="12"\n')).toBe(
       'Java 17+ is missing: DynamoDB Local needs it (no java on PATH). Install it with:\n  sudo apt-get install -y openjdk-17-jre-headless',
     );
+  });
+
+  it.each([
+    ['ID=debian\nVERSION_ID="13"', 'sudo apt-get install -y openjdk-21-jre-headless'],
+    ['ID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"', 'sudo apt-get install -y openjdk-17-jre-headless'],
+    ['ID="fedora"\nVERSION_ID=41', 'sudo dnf install -y java-17-openjdk-headless'],
+    ['ID="amzn"\nID_LIKE="centos rhel fedora"', 'sudo dnf install -y java-17-amazon-corretto-headless'],
+    ['ID=alpine', 'sudo apk add openjdk17-jre-headless'],
+  ])('gives the command of the Linux distribution (%j)', (osRelease, command) => {
+    expect(javaProblem(noJava, 'linux', osRelease)).toMatch(new RegExp(`\\n {2}${command.replace(/[-.]/g, '\\$&')}$`));
   });
 
   it('gives the Homebrew command on macOS', () => {

@@ -19,10 +19,10 @@ const w = useWorld();
 /** A terminal on which the operator types `answer`. */
 const terminal = (answer: string): Input => Object.assign(Readable.from([answer]), { isTTY: true });
 
-async function cli(args: string[], stdin: Input = Readable.from([])) {
+async function cli(args: string[], stdin: Input = Readable.from([]), sqs: typeof w.sqs = w.sqs) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runDlqCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), sqs: w.sqs, table: w.table, stdin, waitSeconds: 0 });
+  const code = await runDlqCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), sqs, table: w.table, stdin, waitSeconds: 0 });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -30,7 +30,7 @@ async function cli(args: string[], stdin: Input = Readable.from([])) {
 async function takeAll(queueUrl: string): Promise<string[]> {
   const bodies: string[] = [];
   for (;;) {
-    const r = await w.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const r = await w.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     if (!r.Messages?.length) return bodies;
     for (const m of r.Messages) {
       bodies.push(m.Body!);
@@ -100,6 +100,27 @@ describe('npm run dlq', () => {
     expect((await w.takeDeadLetters()).map((d) => d.reason)).toEqual(expect.arrayContaining([`unknown tenant ${stranger.tenantId}`, expect.stringMatching(/^invalid message: /)]));
   });
 
+  it('redrive --force against a live sender sends each message back once: what fails again waits for the next run', async () => {
+    // given: an invalid message in the DLQ, and a sender that handles the notify queue at once (as Lambda does)
+    await w.send({ ...aNotify(await w.aTenantWith()), to: {} });
+    await w.deliver();
+    const live = new Proxy(w.sqs, {
+      get: (target, key) =>
+        key !== 'send'
+          ? Reflect.get(target, key)
+          : async (command: Parameters<typeof w.sqs.send>[0]) => {
+              const r = await target.send(command);
+              if (command instanceof SendMessageCommand && command.input.QueueUrl === w.aws.notifyQueueUrl) await w.deliver();
+              return r;
+            },
+    });
+    // when
+    const forced = await cli(['redrive', '--queue', 'notify', '--force'], Readable.from([]), live);
+    // then: sent back once (not round and round); its new dead letter is there for the next run
+    expect(forced.out).toContain('notify DLQ: 1 sent back to the notify queue, 0 skipped');
+    expect(await w.takeDeadLetters()).toHaveLength(1);
+  });
+
   it('purge asks first: without a yes, or without a terminal to ask at, it deletes nothing; --yes purges', async () => {
     // given
     await w.send(aNotify(aTenant()));
@@ -144,7 +165,7 @@ describe('npm run dlq', () => {
     const request = JSON.stringify({ clientId: `dingstuck${Date.now()}` });
     await w.sqs.send(new SendMessageCommand({ QueueUrl: w.aws.drainQueueUrl, MessageBody: request }));
     for (let receives = 0; receives < QUEUES.drain.maxReceiveCount; ) {
-      const r = await w.sqs.send(new ReceiveMessageCommand({ QueueUrl: w.aws.drainQueueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 1 }));
+      const r = await w.sqs.send(new ReceiveMessageCommand({ QueueUrl: w.aws.drainQueueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
       receives += r.Messages?.length ?? 0;
     }
     // when

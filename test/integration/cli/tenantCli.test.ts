@@ -180,6 +180,12 @@ describe('tenant CLI against DynamoDB Local', () => {
       expect((await stored(tenant.tenantId)).previousToken).toBeUndefined();
       expect(await cli('set', tenant.tenantId, 'qps=5', '--grace', '30d')).toMatchObject({ code: 2, err: expect.stringMatching(/at most 7d/) });
       expect(await cli('set', tenant.tenantId, 'previousToken=x')).toMatchObject({ code: 2 });
+
+      // previousAesKey= revokes a replaced key still in its window (a leaked key), without another rotation
+      await cliWith({ now: () => at }, 'set', tenant.tenantId, 'aesKey=@' + file('k8.txt', 'c'.repeat(43)));
+      expect((await stored(tenant.tenantId)).previousAesKey).toBeDefined();
+      expect((await cliWith({ now: () => at }, 'set', tenant.tenantId, 'previousAesKey=')).code).toBe(0);
+      expect((await stored(tenant.tenantId)).previousAesKey).toBeUndefined();
     });
   });
 
@@ -239,7 +245,7 @@ describe('tenant CLI against DynamoDB Local', () => {
       const ofB = await aTenantWithEverything(b);
       const ofC = await aTenantWithEverything(c);
       const org = ofA.filter(ofOrganisation(a.corpId));
-      expect(org).toHaveLength(4);
+      expect(org).toHaveLength(5);
       const before = await allKeys();
 
       // when a is deleted: the organisation's items stay for b
@@ -258,11 +264,30 @@ describe('tenant CLI against DynamoDB Local', () => {
       const r2 = await cli('delete', b.tenantId, '--yes');
       expect(r2.out).toContain('monthly call counters: 1');
       expect(r2.out).toContain('mobile cache entries: 1');
+      expect(r2.out).toContain('parked count: 1');
       const now = await allKeys();
       expect([...afterA].filter((k) => !now.has(k)).sort()).toEqual([...ofB, ...org].sort());
       for (const k of ofC) expect(now.has(k)).toBe(true);
       expect((await cli('get', a.tenantId)).code).toBe(1);
       expect((await cli('delete', a.tenantId, '--yes')).code).toBe(1);
+    });
+
+    it("takes the deleted tenant's parked messages off the count of an organisation another tenant keeps", async () => {
+      // given: a and b of one organisation, each with messages parked
+      const a = aTenant();
+      const b = aTenant({ corpId: a.corpId });
+      await aTenantWithEverything(a);
+      await aTenantWithEverything(b);
+      const table = createTable(aws.tableName);
+      for (const id of ['x-1', 'x-2']) await park(table, a.corpId, { id: `${id}-${a.tenantId}`, tenantId: a.tenantId }, 'quota', { tenantId: a.tenantId, critical: false });
+      const { parkedCount } = await import('../../../lib/quota/parkedCount');
+      const { countParked } = await import('../../../lib/quota/parking');
+      expect(await parkedCount(table, a.corpId, Date.now())).toBe(4);
+      // when
+      expect((await cli('delete', a.tenantId, '--yes')).code).toBe(0);
+      // then: b's one parked message is left, and counted as one
+      expect(await countParked(table, a.corpId)).toBe(1);
+      expect(await parkedCount(table, a.corpId, Date.now())).toBe(1);
     });
 
     it('without --yes and without a terminal it refuses and removes nothing', async () => {
@@ -311,14 +336,14 @@ describe('tenant CLI against DynamoDB Local', () => {
     expect((await cli('put', file('f5.json', aTenant({ clientId: `${a.clientId}new` })))).code).toBe(0);
   });
 
-  it('parked shows each message with its expiry, 30 days after parking rounded up to midnight UTC', async () => {
+  it('parked shows each message with its expiry: 7 days after the next China-time month begins', async () => {
     const tenant = aTenant();
     await cli('put', file('p.json', tenant));
     const { park } = await import('../../../lib/quota/parking');
     const parkedAt = Date.parse('2026-11-30T10:15:00Z');
     await park(createTable(aws.tableName), tenant.corpId, { id: 'n-1', tenantId: tenant.tenantId, kind: 'notify' }, 'quota', { tenantId: tenant.tenantId, critical: true, now: parkedAt });
     const r = await cli('parked', tenant.tenantId);
-    expect(JSON.parse(r.out)).toEqual([expect.objectContaining({ id: 'n-1', parkedAt: '2026-11-30T10:15:00.000Z', expiresAt: '2026-12-31T00:00:00.000Z' })]);
+    expect(JSON.parse(r.out)).toEqual([expect.objectContaining({ id: 'n-1', parkedAt: '2026-11-30T10:15:00.000Z', expiresAt: '2026-12-07T16:00:00.000Z' })]);
   });
 
   it('--local reads the endpoints npm start wrote, and says so when the stack is not running', async () => {

@@ -30,6 +30,15 @@ describe('the browser tests\' Chromium', () => {
     expect(await chromiumPath({ PATH: [notExecutable, chrome, later].join(delimiter) })).toBe(join(chrome, 'google-chrome'));
   });
 
+  it.each([
+    ['linux', 'arm64'],
+    ['darwin', 'arm64'],
+    ['win32', 'x64'],
+  ])('without either on %s/%s (no npm Chromium for it, no Chrome app), says what to install', async (platform, arch) => {
+    const env = { PATH: aDirWith('node', 0o755) };
+    await expect(chromiumPath(env, { platform: platform as NodeJS.Platform, arch })).rejects.toThrow(/install Google Chrome or Chromium, or set CHROMIUM_PATH/);
+  });
+
   it('without either, is the one npm installed (unpacked to the temp dir), and it renders a page', async () => {
     const env = { PATH: aDirWith('node', 0o755) };
     expect(await chromiumPath(env)).toBe(join(tmpdir(), 'chromium'));

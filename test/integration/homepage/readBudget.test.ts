@@ -2,14 +2,15 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { randomBytes } from 'node:crypto';
 import type { Tenant } from '../../../lib/contracts/tenant';
 import type { Table } from '../../../lib/store/table';
+import { GROUPS_READ } from '../../../lib/homepage/types';
 import { aNotify, aTenant, httpEvent, lambdaContext, signedPush } from '../../support/factories';
 import { startDynamoProxy, type DynamoProxy } from '../../support/dynamoProxy';
 import { startLocalAws, type LocalAws } from '../../support/localAws';
 
 /**
- * What the public and DingTalk-fed functions read, counted by the request-counting proxy in front of
- * DynamoDB Local: the real handlers (functions/homepage, functions/callback, functions/events) are
- * imported with their DynamoDB endpoint pointed at the proxy.
+ * What the public and DingTalk-fed functions (and unpark) read, counted by the request-counting proxy
+ * in front of DynamoDB Local: the real handlers (functions/homepage, functions/callback,
+ * functions/events, functions/unpark) are imported with their DynamoDB endpoint pointed at the proxy.
  */
 
 type HttpResult = { statusCode: number; body: string };
@@ -24,6 +25,7 @@ let proxy: DynamoProxy;
 let homepage: HttpHandler;
 let callback: HttpHandler;
 let events: SqsHandler;
+let unpark: (event: unknown, context: Context) => Promise<{ requeued: number }>;
 let table: Table;
 let lib: {
   putTenant: typeof import('../../../lib/store/tenants').putTenant;
@@ -40,6 +42,7 @@ beforeAll(async () => {
   ({ handler: homepage } = (await import('../../../functions/homepage')) as unknown as { handler: HttpHandler });
   ({ handler: callback } = (await import('../../../functions/callback')) as unknown as { handler: HttpHandler });
   ({ handler: events } = (await import('../../../functions/events')) as unknown as { handler: SqsHandler });
+  ({ handler: unpark } = (await import('../../../functions/unpark')) as unknown as { handler: typeof unpark });
   const { createTable } = await import('../../../lib/store/table');
   const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
   // The test's own writes go straight to DynamoDB Local: the proxy counts only the handlers.
@@ -95,6 +98,20 @@ describe('the homepage costs a fixed number of reads', () => {
     expect(b.ops).toEqual(a.ops);
     expect(b.result.body).toContain('500 messages are parked');
     expect(a.result.body).not.toContain('parked');
+    // The parked count is the organisation's own item: never the work list of every organisation.
+    expect(b.keys).toContain(`ORG#${parked.corpId}`);
+    expect(b.keys).not.toContain('PARKED');
+  });
+
+  it(`reads one page of at most ${GROUPS_READ} groups, and says when there are more`, async () => {
+    const tenant = await lib.putTenant(table, aTenant({ corpId: `dingcorp${hex()}` }));
+    for (let i = 0; i < GROUPS_READ + 5; i++) {
+      await lib.applyLink(table, tenant.tenantId, { openConversationId: `cid${String(i).padStart(3, '0')}${hex()}==`, linked: true, at: Date.now(), coolAppCode: 'COOLAPP-1', robotCode: tenant.clientId, corpId: tenant.corpId }, Date.now());
+    }
+    const r = await measured(() => view(tenant.tenantId, tenant.corpId));
+    expect(r.result.statusCode).toBe(200);
+    expect(r.requests).toBeLessThanOrEqual(HOMEPAGE_READS);
+    expect(r.result.body).toContain(`This page reads the first ${GROUPS_READ} groups only: there are more.`);
   });
 
   it('never names a secret partition: not for a linked tenant, an unknown one or another organisation', async () => {
@@ -108,7 +125,7 @@ describe('the homepage costs a fixed number of reads', () => {
     expect(seen.filter((k) => /^(SECRET#|APP#)/.test(k))).toEqual([]);
   });
 
-  it('answers a flood of unknown tenant ids with one read per id a minute', async () => {
+  it('answers a flood of unknown tenant ids with one read per id per 10 s', async () => {
     const ids = Array.from({ length: 30 }, () => `ghost-${hex()}`);
     const first = await measured(async () => Promise.all(ids.map((id) => view(id))));
     const again = await measured(async () => Promise.all(ids.map((id) => view(id))));
@@ -125,7 +142,7 @@ describe('the callback', () => {
     return callback(httpEvent({ path: `/dingtalk/${tenantId}/callback`, pathParameters: { tenantId }, query: p.query, body: p.body }), { ...lambdaContext });
   };
 
-  it('answers a flood of unknown tenant ids with one read per id a minute', async () => {
+  it('answers a flood of unknown tenant ids with one read per id per 10 s', async () => {
     const someone = aTenant();
     const ids = Array.from({ length: 30 }, () => `ghost-${hex()}`);
     const first = await measured(async () => Promise.all(ids.map((id) => push(id, someone))));
@@ -142,6 +159,18 @@ describe('the callback', () => {
     expect(r.result.statusCode).toBe(200);
     expect(r.ops).toEqual({ GetItem: 1 });
     expect(r.keys).toEqual([`SECRET#CALLBACK#${tenant.tenantId}`]);
+  });
+});
+
+describe('the unpark function', () => {
+  it('re-queues parked messages without naming a secret partition or a Client ID claim', async () => {
+    const tenant = await lib.putTenant(table, aTenant({ corpId: `dingcorp${hex()}` }));
+    for (let i = 0; i < 3; i++) await lib.park(table, tenant.corpId, aNotify(tenant, { id: `u-${i}-${hex()}` }), 'quota', { tenantId: tenant.tenantId, critical: false });
+    const r = await measured(() => unpark({}, { ...lambdaContext } as Context));
+    expect(r.result.requeued).toBeGreaterThanOrEqual(3);
+    expect(r.keys).toContain(`PARK#${tenant.corpId}`);
+    expect(r.keys).toContain(`TENANT#${tenant.tenantId}`);
+    expect(r.keys.filter((k) => /^(SECRET#|APP#|CLIENT#)/.test(k))).toEqual([]);
   });
 });
 

@@ -25,17 +25,21 @@ describe('parked messages', () => {
     expect(await parkedCount(table, corp, NOW)).toBe(1);
   });
 
-  it('expire 30 days after parking, rounded up to midnight UTC: no longer counted, never re-queued', async () => {
+  it('expire 7 days after the quota resets (the next China-time month begins): no longer counted, never re-queued', async () => {
     const corp = aCorp();
-    await park(table, corp, aMessage('old'), 'quota', NOW);
-    const [p] = await listParked(table, corp);
-    expect(new Date(p.expiresAt! * 1000).toISOString()).toBe('2031-04-20T00:00:00.000Z');
-    const justBefore = Date.parse('2031-04-19T23:59:59Z');
-    const at = Date.parse('2031-04-20T00:00:00Z');
-    expect(await parkedCount(table, corp, justBefore)).toBe(1);
+    // Parked on the last China-time day of March (2031-03-31 23:30 CST): April begins 30 minutes later.
+    const lastDay = Date.parse('2031-03-31T15:30:00Z');
+    await park(table, corp, aMessage('old'), 'quota', lastDay);
+    await park(table, corp, aMessage('early'), 'quota', Date.parse('2031-03-01T00:00:00Z'));
+    const parked = await listParked(table, corp);
+    // April begins 2031-03-31 16:00 UTC (00:00 CST); 7 days later, for both.
+    expect(parked.map((p) => new Date(p.expiresAt! * 1000).toISOString())).toEqual(['2031-04-07T16:00:00.000Z', '2031-04-07T16:00:00.000Z']);
+    const justBefore = Date.parse('2031-04-07T15:59:59Z');
+    const at = Date.parse('2031-04-07T16:00:00Z');
+    expect(await parkedCount(table, corp, justBefore)).toBe(2);
     expect(await parkedCount(table, corp, at)).toBe(0);
     expect(await takeParked(table, corp, 10, { now: at })).toEqual([]);
-    expect((await takeParked(table, corp, 10, { now: justBefore })).map((t) => t.messageId)).toEqual(['old']);
+    expect((await takeParked(table, corp, 10, { now: justBefore })).map((t) => t.messageId).sort()).toEqual(['early', 'old']);
   });
 
   it('are kept with their reason and listed critical first, then oldest', async () => {

@@ -1,3 +1,5 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { FIRST_QUEUED_AT } from '../../../lib/queue/sqs';
 import { emfPrinted, emfRecords, metricsOn, type EmfRecord } from '../../support/emf';
 import { aNotify, useWorld } from '../../support/world';
 
@@ -45,6 +47,24 @@ describe('per-tenant metrics of the sender', () => {
     }
     // Nothing per tenant is left in the service's own records.
     expect(printed.filter((r) => r.tenantId === undefined).flatMap((r) => values([r], 'CallsSent'))).toEqual([]);
+  });
+
+  it('counts a re-queued copy from its first arrival (the firstQueuedAt it carries), not from the copy', async () => {
+    // given: a copy the sender re-queued; the page first reached the queue 10 minutes ago
+    const t = await w.aTenantWith({ users: [{ userId: 'uc1' }] });
+    const first = Date.now() - 600_000;
+    await w.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: w.aws.notifyQueueUrl,
+        MessageBody: JSON.stringify(aNotify(t, { to: { userIds: ['uc1'] } })),
+        MessageAttributes: { [FIRST_QUEUED_AT]: { DataType: 'Number', StringValue: String(first) } },
+      }),
+    );
+    // when
+    const printed = await emfPrinted(() => w.deliver());
+    // then: the latency the PageLatency alarm reads is the page's, 10 minutes and more
+    const [latency] = values(emfRecords(printed, { tenantId: t.tenantId }), 'DeliveryLatency');
+    expect(latency).toBeGreaterThanOrEqual(600_000);
   });
 
   it('adds no series for a tenant id that is not registered (it is dead-lettered, not counted)', async () => {

@@ -45,12 +45,16 @@ async function anOldTenant() {
   return { tenant, cid };
 }
 
-async function migrate() {
+async function migrate(...flags: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runTenantCli(['migrate'], { table: w.table, out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runTenantCli(['migrate', ...flags], { table: w.table, out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out, err };
 }
+
+const SECRETS = ['clientSecret', 'aesKey', 'token'];
+const rawTenant = async (tenantId: string) => (await w.table.doc.send(new GetCommand({ TableName: w.table.name, Key: { pk: `TENANT#${tenantId}`, sk: 'TENANT' }, ConsistentRead: true }))).Item!;
+const rawItem = async (pk: string, sk: string) => (await w.table.doc.send(new GetCommand({ TableName: w.table.name, Key: { pk, sk }, ConsistentRead: true }))).Item;
 
 describe('npm run tenant -- migrate', () => {
   it('before it runs, a reader of an old tenant item (homepage, events, unpark) still gets no secret: the read is projected', async () => {
@@ -61,22 +65,32 @@ describe('npm run tenant -- migrate', () => {
     expect(JSON.stringify(record)).not.toMatch(new RegExp([tenant.clientSecret, tenant.aesKey, tenant.token].map((x) => x.replace(/[+/]/g, '\\$&')).join('|')));
   });
 
-  it('moves an old tenant, and the sender and the callback serve it afterwards', async () => {
+  it('moves an old tenant in two steps, and the sender and the callback serve it afterwards', async () => {
     // given
     const { tenant, cid } = await anOldTenant();
-    // when
+    // when: step 1, before the deploy
     const first = await migrate();
     const second = await migrate();
+    // then: the old code's tenant item is untouched (a rollback keeps working); the secret items exist
+    expect(await rawTenant(tenant.tenantId)).toMatchObject({ aesKey: tenant.aesKey, token: tenant.token, clientSecret: tenant.clientSecret });
+    expect(await rawItem(`SECRET#CALLBACK#${tenant.tenantId}`, 'SECRET')).toMatchObject({ aesKey: tenant.aesKey, token: tenant.token });
+    expect(await rawItem(`SECRET#APP#${tenant.tenantId}`, 'SECRET')).toMatchObject({ clientSecret: tenant.clientSecret });
+    // when: step 2, after the deploy
+    const strip = await migrate('--strip');
+    const stripAgain = await migrate('--strip');
+    expect(strip.code).toBe(0);
+    expect(strip.out).toContain(`TENANT#${tenant.tenantId}: secrets removed from the tenant item`);
+    expect(stripAgain.out.at(-1)).toBe('migrated: 0 tenant(s) stripped, 0 group/war-room item(s), 0 event counter(s), 0 parked message(s); 0 conflict(s)');
     // then: it said what it moved, and the second run moved nothing
     expect(first.code).toBe(0);
-    expect(first.out.join('\n')).toContain(`TENANT#${tenant.tenantId}: secrets moved to SECRET#CALLBACK# and SECRET#APP#, Client ID ${tenant.clientId} claimed`);
+    expect(first.out.join('\n')).toContain(`TENANT#${tenant.tenantId}: secrets copied to SECRET#CALLBACK# and SECRET#APP#, Client ID ${tenant.clientId} claimed`);
     expect(first.out.join('\n')).toContain(`TENANT#${tenant.tenantId} GROUP#${cid} -> CHATS#${tenant.tenantId}`);
     expect(first.out.join('\n')).toContain(`ORG#${tenant.corpId} EVENTS#${MONTH} (7 events) -> EVENTS#${tenant.corpId} MONTH#${MONTH}`);
     expect(first.out.at(-1)).toMatch(/^migrated: [1-9]\d* tenant\(s\), [1-9]\d* group\/war-room item\(s\), [1-9]\d* event counter\(s\), [1-9]\d* parked message\(s\); 0 conflict\(s\)$/);
     expect(second).toEqual({ code: 0, out: ['migrated: 0 tenant(s), 0 group/war-room item(s), 0 event counter(s), 0 parked message(s); 0 conflict(s)'], err: [] });
     // the tenant item keeps no secret; the group, the count and the parked message are where the code reads them
-    const record = (await w.table.doc.send(new GetCommand({ TableName: w.table.name, Key: { pk: `TENANT#${tenant.tenantId}`, sk: 'TENANT' } }))).Item!;
-    expect(Object.keys(record).filter((k) => ['clientSecret', 'aesKey', 'token'].includes(k))).toEqual([]);
+    const record = await rawTenant(tenant.tenantId);
+    expect(Object.keys(record).filter((k) => SECRETS.includes(k))).toEqual([]);
     expect(await getGroup(w.table, tenant.tenantId, cid)).toMatchObject({ linked: true });
     expect(await getEventCount(w.table, tenant.corpId, MONTH)).toBe(7);
     expect(await parkedCount(w.table, tenant.corpId, Date.now())).toBe(1);
@@ -101,5 +115,85 @@ describe('npm run tenant -- migrate', () => {
     expect(r.out.join('\n')).toContain(`TENANT#${tenant.tenantId}: NOT migrated: Client ID ${tenant.clientId} is already registered to tenant ${other.tenantId}`);
     const record = (await w.table.doc.send(new GetCommand({ TableName: w.table.name, Key: { pk: `TENANT#${tenant.tenantId}`, sk: 'TENANT' } }))).Item!;
     expect(record.aesKey).toBe(tenant.aesKey);
+  });
+});
+
+describe('npm run tenant -- migrate: what the upgrade meets', () => {
+  it('--strip leaves a tenant item whose secret items differ (put again by the old code after step 1), and says so', async () => {
+    // (The table is shared with the other tests, whose conflicts make the exit code 1: the lines about this tenant are checked.)
+    const { tenant } = await anOldTenant();
+    expect((await migrate()).out).toContain(`TENANT#${tenant.tenantId}: secrets copied to SECRET#CALLBACK# and SECRET#APP#, Client ID ${tenant.clientId} claimed (the tenant item keeps them until "migrate --strip")`);
+    // The old code's `tenant put` between step 1 and the deploy: a new token in the tenant item only.
+    await w.table.doc.send(new PutCommand({ TableName: w.table.name, Item: { ...(await rawTenant(tenant.tenantId)), token: 'newtoken123' } }));
+    const strip = await migrate('--strip');
+    expect(strip.out.join('\n')).toContain(`TENANT#${tenant.tenantId}: NOT stripped: its secret items are missing or differ from it`);
+    expect((await rawTenant(tenant.tenantId)).token).toBe('newtoken123');
+    // Step 1 again copies the new token; then --strip removes it from the tenant item.
+    await migrate();
+    expect(await rawItem(`SECRET#CALLBACK#${tenant.tenantId}`, 'SECRET')).toMatchObject({ token: 'newtoken123' });
+    expect((await migrate('--strip')).out).toContain(`TENANT#${tenant.tenantId}: secrets removed from the tenant item`);
+    expect((await rawTenant(tenant.tenantId)).token).toBeUndefined();
+  });
+
+  it('merges an old group link into the CHATS# item a rename created since the deploy, keeping the newer title', async () => {
+    // given: the old link under TENANT#, and a rename handled by the new code (the CHATS# item holds only the title)
+    const { tenant, cid } = await anOldTenant();
+    const { applyTitle } = await import('../../../lib/store/groups');
+    await applyTitle(w.table, tenant.tenantId, { openConversationId: cid, title: 'renamed', at: Date.now() + 60_000 }, Date.now());
+    expect(await getGroup(w.table, tenant.tenantId, cid)).toMatchObject({ title: 'renamed', linked: false });
+    // when
+    const r = await migrate();
+    // then: linked (from the old item) and the new title, the old item gone
+    expect(r.out.join('\n')).toContain(`TENANT#${tenant.tenantId} GROUP#${cid} -> CHATS#${tenant.tenantId}`);
+    expect(await getGroup(w.table, tenant.tenantId, cid)).toMatchObject({ title: 'renamed', linked: true, coolAppCode: 'COOLAPP-1' });
+    expect(await rawItem(`TENANT#${tenant.tenantId}`, `GROUP#${cid}`)).toBeUndefined();
+  });
+
+  it('merges an old war room into the CHATS# item written since the deploy', async () => {
+    const { tenant } = await anOldTenant();
+    const put = (Item: Record<string, unknown>) => w.table.doc.send(new PutCommand({ TableName: w.table.name, Item }));
+    await put({ pk: `TENANT#${tenant.tenantId}`, sk: 'WARROOM#inc-9', type: 'warRoom', incidentId: 'inc-9', openConversationId: 'cidwar==', createdAt: '2026-10-02T00:00:00.000Z' });
+    await put({ pk: `CHATS#${tenant.tenantId}`, sk: 'WARROOM#inc-9', title: 'newer' });
+    await migrate();
+    expect(await rawItem(`CHATS#${tenant.tenantId}`, 'WARROOM#inc-9')).toMatchObject({ incidentId: 'inc-9', openConversationId: 'cidwar==', createdAt: '2026-10-02T00:00:00.000Z', title: 'newer' });
+    expect(await rawItem(`TENANT#${tenant.tenantId}`, 'WARROOM#inc-9')).toBeUndefined();
+  });
+
+  it('a conflict is resolved with tenant put (its own app) on the item not migrated, then migrate', async () => {
+    // given: an old tenant whose Client ID another tenant registered
+    const { tenant } = await anOldTenant();
+    const { putTenant } = await import('../../../lib/store/tenants');
+    const { clientOwner } = await import('../../../lib/store/secrets');
+    const other = await putTenant(w.table, aTenant({ clientId: tenant.clientId }));
+    expect((await migrate()).code).toBe(1);
+    // when: the old tenant is put again with its own DingTalk app
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'migrate-')), 't.json');
+    writeFileSync(file, JSON.stringify({ ...tenant, clientId: `${tenant.clientId}own` }));
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runTenantCli(['put', file], { table: w.table, out: (l) => out.push(l), err: (l) => err.push(l) });
+    // then: saved; the other tenant keeps its claim; the migration has nothing left in conflict
+    expect({ code, err }).toEqual({ code: 0, err: [] });
+    expect(await clientOwner(w.table, tenant.clientId)).toBe(other.tenantId);
+    expect(await clientOwner(w.table, `${tenant.clientId}own`)).toBe(tenant.tenantId);
+    expect((await migrate()).out.join('\n')).not.toContain(`TENANT#${tenant.tenantId}: NOT`);
+  });
+
+  it('a parked message unpark re-queues while the migration counts it is not left counted', async () => {
+    const { tenant } = await anOldTenant();
+    const { takeParked, ackParked, countParked } = await import('../../../lib/quota/parking');
+    // given: unpark took the old message (read without an expiry)
+    const taken = await takeParked(w.table, tenant.corpId, 10);
+    expect(taken.map((t) => t.expiresAt)).toEqual([undefined]);
+    // when: the migration gives it an expiry and counts it, then unpark acknowledges it
+    await migrate();
+    expect(await parkedCount(w.table, tenant.corpId, Date.now())).toBe(1);
+    expect(await ackParked(w.table, taken)).toBe(1);
+    // then
+    expect(await countParked(w.table, tenant.corpId)).toBe(0);
+    expect(await parkedCount(w.table, tenant.corpId, Date.now())).toBe(0);
   });
 });

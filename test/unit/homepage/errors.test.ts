@@ -52,4 +52,12 @@ describe('homepage errors', () => {
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(res.body).toContain('&lt;no&gt; such page');
   });
+
+  it('a Chinese viewer gets a typed error in Chinese, with its status, not its English message', async () => {
+    const event = httpEvent({ method: 'GET', path: '/dingtalk/acme/home', pathParameters: { tenantId: 'acme' }, headers: { 'accept-language': 'zh-CN' } });
+    const res = (await failingWith(new NotFoundError('no such page'))(event, lambdaContext)) as HttpResult;
+    expect(res.statusCode).toBe(404);
+    expect(res.body).toContain('错误 404');
+    expect(res.body).not.toContain('no such page');
+  });
 });

@@ -28,6 +28,8 @@ describe('the homepage language, from the viewer\'s Accept-Language', () => {
     ['fr-FR, en;q=0.7, zh;q=0.5', 'English before Chinese'],
     ['ja-JP, ko', 'only languages we do not write'],
     [';;,,q=1,-zh', 'garbage'],
+    ['zh;q=.9, en;q=0.5', 'a malformed q-value drops its range, not ranks it first'],
+    ['zh;q=x, en', 'a q that is no number'],
   ])('%j is English (%s)', (header: string | undefined, _why: string) => {
     expect(negotiateLocale(header)).toBe('en');
   });

@@ -8,17 +8,29 @@ function aLookup(known: string[] = []) {
 }
 
 describe('the tenant cache', () => {
-  it('remembers an unknown id for 60 s, then looks it up again', async () => {
+  it('remembers an unknown id for 10 s, then looks it up again (a tenant put just now is found within 10 s)', async () => {
     let now = 0;
     const { reads, load } = aLookup();
     const get = cachedTenants(load, { missesOnly: true, now: () => now });
     expect(await get('ghost')).toBeUndefined();
-    now = 59_999;
+    now = 9_999;
     expect(await get('ghost')).toBeUndefined();
     expect(reads).toEqual(['ghost']);
-    now = 60_000;
+    now = 10_000;
     await get('ghost');
     expect(reads).toEqual(['ghost', 'ghost']);
+  });
+
+  it('keeps a found tenant for its TTL but an unknown id only 10 s', async () => {
+    let now = 0;
+    const { reads, load } = aLookup(['acme']);
+    const get = cachedTenants(load, { ttlMs: 60_000, now: () => now });
+    await get('acme');
+    await get('ghost');
+    now = 10_000;
+    await get('acme');
+    await get('ghost');
+    expect(reads).toEqual(['acme', 'ghost', 'ghost']);
   });
 
   it('with missesOnly, looks a known tenant up every time (a new secret applies at once)', async () => {
