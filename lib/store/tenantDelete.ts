@@ -76,6 +76,9 @@ function rulesFor(tenant: Owner, others: readonly Owner[]): Rule[] {
     { kind: 'Client ID claim', pk: clientClaimKey(clientId).pk, owns: (i) => i.tenantId === tenantId },
     { kind: 'groups', pk: chatsPk(tenantId), owns: skStarts(GROUP_SK_PREFIX) },
     { kind: 'war rooms', pk: chatsPk(tenantId), owns: skStarts(warRoomKey(tenantId, '').sk) },
+    // Where a tenant not yet migrated (`tenant migrate`) still keeps them.
+    { kind: 'groups', pk: own, owns: skStarts(GROUP_SK_PREFIX) },
+    { kind: 'war rooms', pk: own, owns: skStarts('WARROOM#') },
     { kind: 'event dedupe records', pk: eventDedupeKey(tenantId, '').pk, prefix: true },
     { kind: 'delivery records', pk: messagePk(tenantId, ''), prefix: true },
     { kind: 'parked messages', pk: parkPk(corpId), owns: (i) => !corpShared || tenantOfParked(i) === tenantId },
@@ -92,6 +95,7 @@ function rulesFor(tenant: Owner, others: readonly Owner[]): Rule[] {
     rules.push(
       { kind: 'monthly call counters', pk: quotaKey(corpId, '').pk, owns: skStarts(quotaKey(corpId, '').sk) },
       { kind: 'monthly event counts', pk: eventCountKey(corpId, '').pk, owns: skStarts(eventCountKey(corpId, '').sk) },
+      { kind: 'monthly event counts', pk: quotaKey(corpId, '').pk, owns: skStarts('EVENTS#') },
       { kind: 'parked-organisation entry', pk: parkedOrgKey(corpId).pk, owns: (i) => i.sk === parkedOrgKey(corpId).sk },
       { kind: 'parked count', pk: parkedCountKey(corpId).pk, owns: (i) => i.sk === parkedCountKey(corpId).sk },
       { kind: 'mobile cache entries', pk: mobileKey(corpId, '').pk },

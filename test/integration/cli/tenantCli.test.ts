@@ -290,6 +290,21 @@ describe('tenant CLI against DynamoDB Local', () => {
       expect(await parkedCount(table, a.corpId, Date.now())).toBe(1);
     });
 
+    it('also removes what a tenant not yet migrated keeps in the old layout (groups under TENANT#, event counts under ORG#)', async () => {
+      const tenant = aTenant();
+      expect((await cli('put', file(`${tenant.tenantId}-old.json`, tenant))).code).toBe(0);
+      const month = chinaMonth(Date.now());
+      const old = [
+        { pk: keys.tenantPk(tenant.tenantId), sk: 'GROUP#cid-old' },
+        { pk: keys.tenantPk(tenant.tenantId), sk: 'WARROOM#inc-old' },
+        { pk: keys.quotaKey(tenant.corpId, month).pk, sk: `EVENTS#${month}` },
+      ];
+      for (const k of old) await put(k);
+      expect((await cli('delete', tenant.tenantId, '--yes')).code).toBe(0);
+      const now = await allKeys();
+      for (const k of old) expect(now.has(`${k.pk}|${k.sk}`)).toBe(false);
+    });
+
     it('without --yes and without a terminal it refuses and removes nothing', async () => {
       const tenant = aTenant();
       const written = await aTenantWithEverything(tenant);
