@@ -10,6 +10,8 @@ import type { Simulator } from './dingtalkSimulator/simulator';
 import { lambdaContext, startHttpApi, type Route } from './httpApi';
 import { createTable } from '../../lib/store/table';
 import { startLocalSimulator } from './dingtalkSimulator/local';
+import { startLocalFlashduty } from './flashdutySimulator/local';
+import type { FlashdutySimulator } from './flashdutySimulator/simulator';
 import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal, type LocalEnv, type Provisioned } from './services';
 
 export interface LocalStackOptions {
@@ -43,8 +45,8 @@ export interface LocalApiEnv {
 
 /**
  * The local stack's environment, as written to the env file: the local services' (every variable
- * {@link localEnv} sets), DINGTALK_API_URL and DINGTALK_OAPI_URL when it started the simulator, and
- * {@link LocalApiEnv}.
+ * {@link localEnv} sets), DINGTALK_API_URL and DINGTALK_OAPI_URL when it started the simulator,
+ * FLASHDUTY_API_URL when it started the Flashduty simulator, and {@link LocalApiEnv}.
  */
 export type LocalStackEnv = ReturnType<typeof localEnv> & LocalEnv & LocalApiEnv;
 
@@ -53,6 +55,8 @@ export interface LocalStack {
   queues: Provisioned;
   /** The DingTalk simulator, when this stack started one (no DINGTALK_API_URL given). */
   simulator?: Simulator;
+  /** The Flashduty simulator (docs/flashduty-api.md), when this stack started one (no FLASHDUTY_API_URL given). */
+  flashduty?: FlashdutySimulator;
   stop(): Promise<void>;
 }
 
@@ -64,6 +68,7 @@ const num = (v: string | undefined): number | undefined => (v ? Number(v) : unde
  */
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   let simulator: Simulator | undefined;
+  let flashduty: FlashdutySimulator | undefined;
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -88,6 +93,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       simulator = local.sim;
     }
     Object.assign(process.env, dingtalk);
+    let flashdutyEnv: Pick<EnvMap, 'FLASHDUTY_API_URL'> = {};
+    if (!process.env.FLASHDUTY_API_URL) {
+      const local = await startLocalFlashduty({ print: opts.print });
+      stops.push(local.stop);
+      flashdutyEnv = { FLASHDUTY_API_URL: local.sim.url };
+      flashduty = local.sim;
+    }
+    Object.assign(process.env, flashdutyEnv);
 
     const routes: Route[] = [
       { ...CALLBACK_ROUTE, handler: async () => (await import('../../functions/callback')).handler },
@@ -122,13 +135,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const api = await startHttpApi(routes, opts.port ?? num(process.env.PORT) ?? 3000);
     stops.push(() => new Promise<void>((r) => { api.server.closeAllConnections(); api.server.close(() => r()); }));
-    const env: LocalStackEnv = { ...services, ...dingtalk, API_URL: api.url };
+    const env: LocalStackEnv = { ...services, ...dingtalk, ...flashdutyEnv, API_URL: api.url };
 
     if (opts.envFile) {
       mkdirSync(dirname(opts.envFile), { recursive: true });
       writeFileSync(opts.envFile, `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
     }
-    return { env, queues, simulator, stop };
+    return { env, queues, simulator, flashduty, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     events queue  ${e.EVENTS_QUEUE_URL}
     notify queue  ${e.NOTIFY_QUEUE_URL}
   DingTalk        ${stack.simulator ? `simulator ${e.DINGTALK_API_URL} (seeded from infra/local/dingtalkSimulator/seed.json; tenants' apps synced)` : e.DINGTALK_API_URL}
+  Flashduty       ${stack.flashduty ? `simulator ${e.FLASHDUTY_API_URL} (seeded from infra/local/flashdutySimulator/seed.json)` : e.FLASHDUTY_API_URL}
 Endpoints written to ${STACK_ENV_FILE}; CLI commands with --local use them. Ctrl-C stops.`);
   let stopping = false;
   const shutdown = async (signal: string) => {

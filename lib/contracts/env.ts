@@ -9,6 +9,8 @@ import { formatIssues } from './validation';
  */
 /** DingTalk's endpoints, the defaults of DINGTALK_API_URL and DINGTALK_OAPI_URL. */
 export const DINGTALK_URLS = { api: 'https://api.dingtalk.com', oapi: 'https://oapi.dingtalk.com' } as const;
+/** Flashduty's Open API endpoint (docs/flashduty-api.md §0), the default of FLASHDUTY_API_URL. */
+export const FLASHDUTY_URLS = { api: 'https://api.flashcat.cloud' } as const;
 
 export const envSchema = z.object({
   TABLE_NAME: z.string().min(1),
@@ -26,6 +28,8 @@ export const envSchema = z.object({
   DINGTALK_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(8000),
   DINGTALK_API_URL: z.string().url().default(DINGTALK_URLS.api),
   DINGTALK_OAPI_URL: z.string().url().default(DINGTALK_URLS.oapi),
+  /** Flashduty's Open API (issue 16's adapter); the local stack points it at its Flashduty simulator. */
+  FLASHDUTY_API_URL: z.string().url().default(FLASHDUTY_URLS.api),
   CALLBACK_WINDOW_SECONDS: z.coerce.number().int().positive().default(DEFAULT_CALLBACK_WINDOW_SECONDS),
 });
 

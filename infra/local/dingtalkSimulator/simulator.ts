@@ -1,233 +1,66 @@
 /**
- * A loopback DingTalk: token, robot DM and group sends, user lookup by mobile and scene groups,
- * with DingTalk's field names, per-app per-API QPS (strict 1 s sliding window), per-organisation
- * monthly quota and injectable faults. One server answers both the new (api.dingtalk.com) and the
- * old (oapi.dingtalk.com) paths.
- *
- * Error codes DingTalk does not document for these cases are the simulator's own (see CODES).
+ * A loopback DingTalk: token, robot DM and group sends, user lookup by mobile, scene groups,
+ * interactive cards (with their callback) and auth codes, with DingTalk's field names, per-app
+ * per-API QPS (strict 1 s sliding window), per-organisation monthly quota and injectable faults.
+ * One server answers both the new (api.dingtalk.com) and the old (oapi.dingtalk.com) paths.
+ * Every rule cites the docs/dingtalk-api.md section it follows; the routes live in messaging.ts,
+ * sceneGroups.ts, cards.ts (cardSpaces.ts, cardCallback.ts) and authCodes.ts.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QuotaBook, SlidingWindow } from './limits';
+import { errorFor, fail, isObject, ok, oldFail, Rejection, readBody, requestId, str, type Body, type ErrorKind, type Reply } from './replies';
+import { corpOf, type Ctx, type SimState } from './state';
+import { batchSend, getByMobile, groupSend } from './messaging';
+import { sceneGroupCreate, sceneGroupDisband, sceneGroupMemberAdd } from './sceneGroups';
+import { cardCallbackRegister, cardCreateAndDeliver, cardTopClose, cardUpdate } from './cards';
+import { pressButton, viewOf } from './cardCallback';
+import { getUserInfo, issueAuthCode } from './authCodes';
+import type {
+  CardParams, Fault, FaultKind, FaultRates, SimApp, SimCall, SimCard, SimCardTemplate, SimGroupCreated, SimGroupSetup,
+  SimMessage, SimPress, SimPressResult, SimUser, Simulator, SimulatorOptions,
+} from './types';
 
-export interface SimApp { clientId: string; clientSecret: string; corpId: string; qps: number; monthlyQuota: number }
-export interface SimCall {
-  /** Arrival, epoch ms from `performance` (after the jitter delay). */
-  at: number;
-  api: string;
-  clientId?: string;
-  corpId?: string;
-  /** 0 while unanswered (and forever for a 'timeout' fault). */
-  status: number;
-  /** New API `code`, old API `errcode` as a string, 'html' for the HTML page; absent on success. */
-  code?: string;
-  body: unknown;
-  response: unknown;
-  /** Rejected because it broke the QPS window (not set for an injected 'qps' fault). */
-  overLimit: boolean;
-  /** Counted against the monthly quota. */
-  counted: boolean;
-  /** Set when an injected fault answered this call. */
-  fault?: Fault['kind'];
-}
-/**
- * An injected fault. Refused before processing (nothing delivered): `5xx`, `timeout` (no answer),
- * `qps`, `html`, `quota`, `invalidToken`, `reset` (connection dropped). Processed, then the answer
- * is lost (delivered, yet the caller cannot know): `hangThenDeliver` (no answer before the caller
- * gives up), `deliverThen5xx`, `deliverThenReset`. Throttling answers: `qps`, `qpm`, `sendTooFast`,
- * `byTokenTooFast` (docs/dingtalk-api.md §2, §3, §8).
- */
-export type FaultKind = '5xx' | 'timeout' | 'qps' | 'qpm' | 'sendTooFast' | 'byTokenTooFast' | 'html' | 'quota' | 'invalidToken' | 'reset' | 'hangThenDeliver' | 'deliverThen5xx' | 'deliverThenReset';
-export interface Fault { api?: string; kind: FaultKind; count: number }
-/** Faults drawn at random for every call of the listed APIs (all but the token API when absent), by probability. */
-export interface FaultRates { apis?: string[]; rates: Partial<Record<FaultKind, number>> }
+export type * from './types';
+export { CODES } from './replies';
+export { MAX_BATCH_USERS, MAX_GROUP_MSG_PARAM_BYTES } from './messaging';
+export { MAX_SCENE_GROUP_INITIAL_MEMBERS, MAX_SCENE_GROUP_TITLE_CHARS } from './sceneGroups';
+export { cardCallbackSignature, CALLBACK_DEADLINE_MS } from './cardCallback';
+export { AUTH_CODE_TTL_MS } from './authCodes';
+
 const AFTER_DELIVERY: ReadonlySet<FaultKind> = new Set(['hangThenDeliver', 'deliverThen5xx', 'deliverThenReset']);
-export interface SimulatorOptions {
-  port?: number;
-  /** Random delay [min, max] ms before a request "arrives" (network latency). */
-  jitterMs?: [number, number];
-  tokenTtlSeconds?: number;
-  now?: () => number;
-  /**
-   * Where an app unknown to a token request is looked up before it is refused (the local stack reads
-   * the tenant table: DingTalk knows an app as soon as it exists in the developer console).
-   */
-  lookupApp?: (clientId: string) => Promise<SimApp | undefined>;
-}
-export interface SimGroupCreated {
-  openConversationId: string; chatId: string; title: string; templateId: string;
-  ownerUserId: string; userIds: string[]; uuid: string;
-}
-export interface SimMessage {
-  api: string; robotCode: string; to: string; msgKey: string; msgParam: any; coolAppCode?: string;
-  /** Delivered, but the caller never got the answer (an injected after-delivery fault). */
-  answerLost?: boolean;
-}
-export interface Simulator {
-  url: string;
-  oapiUrl: string;
-  addApp(app: SimApp): void;
-  addUser(corpId: string, user: { userId: string; mobile?: string }): void;
-  addGroup(corpId: string, group: { openConversationId: string; robotCodes?: string[]; coolAppCode?: string; disbanded?: boolean }): void;
-  addTemplate(corpId: string, tpl: { templateId: string; botId: string; installDelayMs?: number }): void;
-  inject(fault: Fault): void;
-  /** Faults at random, per call, until `setFaultRates(undefined)`. */
-  setFaultRates(rates: FaultRates | undefined): void;
-  expireTokens(): void;
-  setQuotaUsed(corpId: string, used: number): void;
-  calls: SimCall[];
-  groupsCreated(): SimGroupCreated[];
-  messages(): SimMessage[];
-  overLimitCount(): number;
-  /** Calls that arrived when the organisation's quota was already used up (0 for a correct client). */
-  pastQuotaCount(): number;
-  reset(): void;
-  close(): Promise<void>;
-}
-
-/**
- * DingTalk's codes for the refusals the simulator makes, as docs/dingtalk-api.md gives them (the
- * section of each is in its comment). Every rule below cites the section it follows.
- */
-export const CODES = {
-  invalidParameter: 'invalidParameter', // §2, §3: field errors, suffixed: 'invalidParameter.userIds'
-  parameterInvalid: 'parameter.invalid', // §5.1, §5.2: scene-group bad input (a comma-joined string where an array is due)
-  tooLong: 'invalidParameter.msgParam.tooLong', // §3: msgParam over 15,000 bytes
-  robotNotInGroup: 'invalidParameter.robotCode.notExsit', // §3: robot not (yet) in the group or org
-  groupNotExist: 'invalid.openConversationId', // §3: unknown group
-  groupDisbanded: 'group.disbanded', // §3
-  memberNotFound: 'member.notFound', // §5.1: owner (or member) userId unknown
-  templateNotFound: 'groupTemplate.notFound', // §5.1
-  sceneGroupNotExist: 'invalidOpenConversationId', // §5.2 (ERR): unknown scene group on member/add
-} as const;
-export const MAX_BATCH_USERS = 20;
-export const MAX_GROUP_MSG_PARAM_BYTES = 15_000;
-/** Initial members (user_ids, owner not included) accepted by sceneGroup/create. */
-export const MAX_SCENE_GROUP_INITIAL_MEMBERS = 40;
-export const MAX_SCENE_GROUP_TITLE_CHARS = 30;
 const TIMEOUT_HOLD_MS = 30_000;
 
-/** Required msgParam keys per msgKey (all string-valued). */
-const MSG_FIELDS: Record<string, string[]> = {
-  sampleText: ['content'],
-  sampleMarkdown: ['title', 'text'],
-  sampleLink: ['text', 'title', 'picUrl', 'messageUrl'],
-  sampleImageMsg: ['photoURL'],
-  sampleActionCard: ['title', 'text', 'singleTitle', 'singleURL'],
-  // sampleActionCard2..5: 2..5 vertical buttons; sampleActionCard6: two horizontal buttons.
-  ...Object.fromEntries([2, 3, 4, 5].map((n) => [`sampleActionCard${n}`, ['title', 'text',
-    ...Array.from({ length: n }, (_, i) => [`actionTitle${i + 1}`, `actionURL${i + 1}`]).flat()]])),
-  sampleActionCard6: ['title', 'text', 'buttonTitle1', 'buttonUrl1', 'buttonTitle2', 'buttonUrl2'],
-};
-
-interface Reply { status: number; body: unknown; code?: string; html?: boolean }
-class Rejection extends Error {
-  constructor(readonly reply: Reply) { super(reply.code); }
-}
-type Body = Record<string, unknown>;
-interface Template { templateId: string; botId: string; installDelayMs?: number }
-interface Group {
-  openConversationId: string; chatId: string; robotCodes?: string[]; coolAppCode?: string; disbanded: boolean;
-  templateId?: string; createdAt: number; members: Set<string>;
-}
-interface Corp {
-  quota: number;
-  users: Map<string, { userId: string; mobile?: string }>;
-  groups: Map<string, Group>;
-  templates: Map<string, Template>;
-  byUuid: Map<string, Group>;
-}
-interface Ctx { at: number; body: Body; app: SimApp; corp: Corp }
-interface Route { api: string; old: boolean; counted: boolean }
-
+type Handler = (s: SimState, c: Ctx) => Reply;
+interface Route { api: string; old: boolean; counted: boolean; handle?: Handler }
+/**
+ * Method and path to API. `counted`: against the organisation's monthly quota (§8: robot and
+ * scene-group calls; §9, §10: the card routes and getuserinfo too, the safe side where DingTalk is silent).
+ */
 const ROUTES: Record<string, Route> = {
-  '/v1.0/oauth2/accessToken': { api: 'token', old: false, counted: false },
-  '/v1.0/robot/oToMessages/batchSend': { api: 'batchSend', old: false, counted: true },
-  '/v1.0/robot/groupMessages/send': { api: 'groupSend', old: false, counted: true },
-  '/topapi/v2/user/getbymobile': { api: 'getbymobile', old: true, counted: false },
-  '/v1.0/im/sceneGroup/create': { api: 'sceneGroupCreate', old: false, counted: true },
-  '/v1.0/im/sceneGroup/member/add': { api: 'sceneGroupMemberAdd', old: false, counted: true },
+  'POST /v1.0/oauth2/accessToken': { api: 'token', old: false, counted: false }, // §1
+  'POST /v1.0/robot/oToMessages/batchSend': { api: 'batchSend', old: false, counted: true, handle: batchSend }, // §2
+  'POST /v1.0/robot/groupMessages/send': { api: 'groupSend', old: false, counted: true, handle: groupSend }, // §3
+  'POST /topapi/v2/user/getbymobile': { api: 'getbymobile', old: true, counted: false, handle: getByMobile }, // §4
+  'POST /v1.0/im/sceneGroup/create': { api: 'sceneGroupCreate', old: false, counted: true, handle: sceneGroupCreate }, // §5.1
+  'POST /v1.0/im/sceneGroup/member/add': { api: 'sceneGroupMemberAdd', old: false, counted: true, handle: sceneGroupMemberAdd }, // §5.2
+  'POST /v1.0/im/chat/scenegroup/disband': { api: 'sceneGroupDisband', old: false, counted: true, handle: sceneGroupDisband }, // §5.3
+  'POST /v1.0/card/instances/createAndDeliver': { api: 'cardCreateAndDeliver', old: false, counted: true, handle: cardCreateAndDeliver }, // §9.1
+  'PUT /v1.0/card/instances': { api: 'cardUpdate', old: false, counted: true, handle: cardUpdate }, // §9.2
+  'POST /v1.0/card/callbacks/register': { api: 'cardCallbackRegister', old: false, counted: true, handle: cardCallbackRegister }, // §9.3
+  'POST /v1.0/card/tops/close': { api: 'cardTopClose', old: false, counted: true, handle: cardTopClose }, // §9.5
+  'POST /topapi/v2/user/getuserinfo': { api: 'getUserInfo', old: true, counted: true, handle: getUserInfo }, // §10
 };
-
-const requestId = (): string => randomUUID().toUpperCase();
-const ok = (body: unknown): Reply => ({ status: 200, body });
-const fail = (status: number, code: string, message: string): Reply => ({ status, code, body: { code, message, requestid: requestId() } });
-const oldOk = (result: unknown): Reply => ok({ errcode: 0, errmsg: 'ok', result, request_id: requestId() });
-const oldFail = (errcode: number, errmsg: string): Reply => ({ status: 200, code: String(errcode), body: { errcode, errmsg, request_id: requestId() } });
-const reject = (status: number, code: string, message: string): Rejection => new Rejection(fail(status, code, message));
-const invalid = (field: string, message: string): Rejection => reject(400, `${CODES.invalidParameter}.${field}`, message);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** §5.1, §5.2: `user_ids` is an Array of String; the comma-joined string of the retired topapi routes is refused. */
-function idList(v: unknown): string[] | undefined {
-  if (Array.isArray(v) && v.every((s) => typeof s === 'string' && s)) return v as string[];
-  return undefined;
-}
-
-/** §0, §8: the old API's gateway answers an auth or rate-limit refusal as errcode 88 with the real code in sub_code. */
-const oldGateway = (subCode: string, subMsg: string): Reply => ({
-  status: 200,
-  code: `88/${subCode}`,
-  body: { errcode: 88, errmsg: 'ding talk error[subcode=' + subCode + ',submsg=' + subMsg + ']', sub_code: subCode, sub_msg: subMsg, request_id: requestId() },
-});
-
-function errorFor(kind: '5xx' | 'qps' | 'html' | 'quota' | 'invalidToken' | 'sendTooFast' | 'byTokenTooFast' | 'qpm', old: boolean, seq: number): Reply {
-  switch (kind) {
-    case 'invalidToken': // §8: InvalidAuthentication (new), 40014 wrapped in errcode 88 (old)
-      return old ? oldGateway('40014', '不合法的access_token') : fail(400, 'InvalidAuthentication', '不合法的access_token');
-    case 'qps': // §8: QpsLimitForAppkeyAndApi (new, 403), 90018 wrapped in errcode 88 (old)
-      return old ? oldGateway('90018', '当前企业调用该接口的QPS已达上限')
-        : fail(403, 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi', '应用调用该接口的QPS已达上限');
-    case 'qpm': // §8: the per-minute limit
-      return fail(403, 'Forbidden.AccessDenied.QpmLimitForAppkeyAndApi', '应用调用该接口的QPM已达上限');
-    case 'sendTooFast': // §2, §3: robot-send throttling, HTTP 400
-      return fail(400, 'send.too.fast', '发送太快');
-    case 'byTokenTooFast': // §2, §3
-      return fail(400, 'send.byToken.tooFast', '发送太快');
-    case 'quota': // §8: ApiCountLimitForOrg / 90020
-      return old ? oldFail(90020, '企业当月调用量已达上限')
-        : fail(403, 'Forbidden.AccessDenied.ApiCountLimitForOrg', '企业当月调用量已达上限');
-    case '5xx': // §8: 500 system.error / 503
-      return seq % 2 ? fail(503, 'ServiceUnavailable', 'service unavailable') : fail(500, 'system.error', 'system error');
-    case 'html': // §0: the IP ban page
-      return { status: 403, code: 'html', html: true, body: '<!DOCTYPE html><html><head><title>403 Forbidden</title></head><body><h1>访问被拒绝</h1><p>您的IP访问过于频繁，已被临时封禁。</p></body></html>' };
-  }
-}
-
-function parseMsg(msgKey: unknown, msgParam: unknown): { msgKey: string; param: Body } {
-  const key = str(msgKey);
-  const fields = key !== undefined && Object.prototype.hasOwnProperty.call(MSG_FIELDS, key) ? MSG_FIELDS[key] : undefined;
-  if (!key || !fields) throw invalid('msgKey', `unsupported msgKey: ${String(msgKey)}`);
-  if (typeof msgParam !== 'string') throw invalid('msgParam', 'msgParam must be a JSON string');
-  let param: unknown;
-  try { param = JSON.parse(msgParam); } catch { throw invalid('msgParam', 'msgParam is not valid JSON'); }
-  if (!isObject(param)) throw invalid('msgParam', 'msgParam must encode a JSON object');
-  const missing = fields.filter((f) => typeof param[f] !== 'string');
-  if (missing.length) throw invalid('msgParam', `msgParam for ${key} lacks string field(s): ${missing.join(', ')}`);
-  return { msgKey: key, param };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 class DingTalkSimulator implements Simulator {
   url = '';
   oapiUrl = '';
   readonly calls: SimCall[] = [];
   readonly server = createServer((req, res) => { this.onRequest(req, res).catch(() => res.destroy()); });
-  private readonly now: () => number;
+  private readonly s: SimState;
   private readonly ttl: number;
   private readonly jitter?: [number, number];
-  private readonly apps = new Map<string, SimApp>();
-  private readonly corps = new Map<string, Corp>();
   private readonly tokens = new Map<string, { clientId: string; expiresAt: number }>();
   private readonly tokenOfApp = new Map<string, string>();
   private readonly window = new SlidingWindow(1000);
@@ -235,17 +68,18 @@ class DingTalkSimulator implements Simulator {
   private readonly timers = new Set<NodeJS.Timeout>();
   private faults: Fault[] = [];
   private rates?: FaultRates;
-  private delivered: SimMessage[] = [];
-  private created: SimGroupCreated[] = [];
   private overLimit = 0;
   private pastQuota = 0;
   private faultSeq = 0;
-
   private readonly lookupApp?: SimulatorOptions['lookupApp'];
 
   constructor(opts: SimulatorOptions) {
     this.lookupApp = opts.lookupApp;
-    this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
+    this.s = {
+      now: opts.now ?? (() => performance.timeOrigin + performance.now()),
+      apps: new Map(), corps: new Map(), delivered: [], created: [],
+      cardTemplates: new Map(), cards: new Map(), routes: new Map(), authCodes: new Map(),
+    };
     this.ttl = opts.tokenTtlSeconds ?? 7200;
     this.jitter = opts.jitterMs;
   }
@@ -253,33 +87,34 @@ class DingTalkSimulator implements Simulator {
   // ---- setup ---------------------------------------------------------------------------------
 
   addApp(app: SimApp): void {
-    this.apps.set(app.clientId, { ...app });
-    this.corp(app.corpId).quota = app.monthlyQuota; // quota is per organisation: the last app added sets it
+    this.s.apps.set(app.clientId, { ...app });
+    corpOf(this.s, app.corpId).quota = app.monthlyQuota; // quota is per organisation: the last app added sets it
   }
 
-  addUser(corpId: string, user: { userId: string; mobile?: string }): void {
-    this.corp(corpId).users.set(user.userId, { ...user });
+  addUser(corpId: string, user: SimUser): void {
+    corpOf(this.s, corpId).users.set(user.userId, { ...user, unionId: user.unionId ?? `union${user.userId}` });
   }
 
-  addGroup(corpId: string, g: { openConversationId: string; robotCodes?: string[]; coolAppCode?: string; disbanded?: boolean }): void {
-    this.corp(corpId).groups.set(g.openConversationId, {
+  addGroup(corpId: string, g: SimGroupSetup): void {
+    corpOf(this.s, corpId).groups.set(g.openConversationId, {
       openConversationId: g.openConversationId, chatId: `chat${randomBytes(16).toString('hex')}`,
       robotCodes: g.robotCodes, coolAppCode: g.coolAppCode, disbanded: g.disbanded ?? false,
-      createdAt: this.now(), members: new Set(),
+      createdAt: this.s.now(), members: new Set(g.members ?? []),
     });
   }
 
-  addTemplate(corpId: string, tpl: Template): void {
-    this.corp(corpId).templates.set(tpl.templateId, { ...tpl });
+  addTemplate(corpId: string, tpl: { templateId: string; botId: string; installDelayMs?: number }): void {
+    corpOf(this.s, corpId).templates.set(tpl.templateId, { ...tpl });
   }
 
-  inject(fault: Fault): void {
-    if (fault.count > 0) this.faults.push({ ...fault });
+  addCardTemplate(clientId: string, tpl: SimCardTemplate): void {
+    let byId = this.s.cardTemplates.get(clientId);
+    if (!byId) this.s.cardTemplates.set(clientId, byId = new Map());
+    byId.set(tpl.templateId, { published: true, ...tpl });
   }
 
-  setFaultRates(rates: FaultRates | undefined): void {
-    this.rates = rates;
-  }
+  inject(fault: Fault): void { if (fault.count > 0) this.faults.push({ ...fault }); }
+  setFaultRates(rates: FaultRates | undefined): void { this.rates = rates; }
 
   expireTokens(): void {
     this.tokens.clear();
@@ -287,33 +122,55 @@ class DingTalkSimulator implements Simulator {
   }
 
   setQuotaUsed(corpId: string, used: number): void {
-    this.quota.set(corpId, this.now(), used);
+    this.quota.set(corpId, this.s.now(), used);
   }
 
-  // ---- inspection ----------------------------------------------------------------------------
+  // ---- inspection and user actions -----------------------------------------------------------
 
   groupsCreated(): SimGroupCreated[] {
-    return this.created.map((g) => ({ ...g, userIds: [...g.userIds] }));
+    return this.s.created.map((g) => ({ ...g, userIds: [...g.userIds] }));
   }
 
-  messages(): SimMessage[] {
-    return [...this.delivered];
+  group(corpId: string, openConversationId: string): { members: string[]; disbanded: boolean } | undefined {
+    const g = this.s.corps.get(corpId)?.groups.get(openConversationId);
+    return g && { members: [...g.members], disbanded: g.disbanded };
   }
 
-  overLimitCount(): number {
-    return this.overLimit;
+  messages(): SimMessage[] { return [...this.s.delivered]; }
+
+  cards(): SimCard[] {
+    return [...this.s.cards.values()].map((c) => structuredClone(c));
   }
 
-  pastQuotaCount(): number {
-    return this.pastQuota;
+  card(outTrackId: string): SimCard | undefined {
+    const c = this.s.cards.get(outTrackId);
+    return c && structuredClone(c);
   }
+
+  cardSeenBy(outTrackId: string, userId: string): CardParams | undefined {
+    const c = this.s.cards.get(outTrackId);
+    return c && viewOf(this.s, c, userId);
+  }
+
+  pressButton(press: SimPress): Promise<SimPressResult> {
+    return pressButton(this.s, press);
+  }
+
+  issueAuthCode(clientId: string, userId: string): string {
+    return issueAuthCode(this.s, clientId, userId);
+  }
+
+  overLimitCount(): number { return this.overLimit; }
+  pastQuotaCount(): number { return this.pastQuota; }
 
   reset(): void {
     this.calls.length = 0;
     this.faults = [];
     this.rates = undefined;
-    this.delivered = [];
-    this.created = [];
+    this.s.delivered = [];
+    this.s.created = [];
+    this.s.cards.clear();
+    this.s.authCodes.clear();
     this.window.clear();
     this.quota.clear();
     this.overLimit = 0;
@@ -330,15 +187,6 @@ class DingTalkSimulator implements Simulator {
 
   // ---- request pipeline ----------------------------------------------------------------------
 
-  private corp(corpId: string): Corp {
-    let c = this.corps.get(corpId);
-    if (!c) {
-      c = { quota: 0, users: new Map(), groups: new Map(), templates: new Map(), byUuid: new Map() };
-      this.corps.set(corpId, c);
-    }
-    return c;
-  }
-
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(() => { this.timers.delete(t); resolve(); }, ms);
@@ -353,9 +201,10 @@ class DingTalkSimulator implements Simulator {
       const ms = lo + Math.random() * Math.max(0, hi - lo);
       if (ms > 0) await this.sleep(ms);
     }
-    const at = this.now();
+    const at = this.s.now();
     const url = new URL(req.url ?? '/', 'http://simulator');
-    const route = req.method === 'POST' ? ROUTES[url.pathname] : undefined;
+    const key = `${req.method} ${url.pathname}`;
+    const route = Object.prototype.hasOwnProperty.call(ROUTES, key) ? ROUTES[key] : undefined;
     let body: unknown;
     try { body = raw ? JSON.parse(raw) : {}; } catch { body = raw; }
     const call: SimCall = { at, api: route?.api ?? 'unknown', status: 0, body, response: undefined, overLimit: false, counted: false };
@@ -364,12 +213,13 @@ class DingTalkSimulator implements Simulator {
     if (!route) return answer(fail(404, 'NotFound', `no such API: ${req.method} ${url.pathname}`));
 
     const appKey = route.api === 'token' && isObject(body) ? str(body.appKey) ?? '' : '';
-    if (appKey && !this.apps.has(appKey) && this.lookupApp) {
+    if (appKey && !this.s.apps.has(appKey) && this.lookupApp) {
       const found = await this.lookupApp(appKey).catch(() => undefined);
       if (found) this.addApp(found);
     }
+    // §0: new APIs take the token in x-acs-dingtalk-access-token, old ones as ?access_token=.
     const app = route.api === 'token'
-      ? this.apps.get(appKey)
+      ? this.s.apps.get(appKey)
       : this.appOfToken(route.old ? url.searchParams.get('access_token') : req.headers['x-acs-dingtalk-access-token'], at);
     if (app) { call.clientId = app.clientId; call.corpId = app.corpId; }
 
@@ -378,8 +228,9 @@ class DingTalkSimulator implements Simulator {
     if (fault && !AFTER_DELIVERY.has(fault)) {
       if (fault === 'timeout') return this.hold(res);
       if (fault === 'reset') return void res.socket?.destroy();
-      return answer(errorFor(fault as Parameters<typeof errorFor>[0], route.old, fault === '5xx' ? this.faultSeq++ : 0));
+      return answer(errorFor(fault as ErrorKind, route.old, fault === '5xx' ? this.faultSeq++ : 0));
     }
+    // §8: QPS per app per API, strict 1 s sliding window at arrival.
     if (app && !this.window.tryAcquire(`${app.clientId}|${route.api}`, at, app.qps)) {
       call.overLimit = true;
       this.overLimit++;
@@ -389,28 +240,30 @@ class DingTalkSimulator implements Simulator {
       return answer(route.old ? oldFail(40035, '不合法的参数') : fail(400, 'InvalidParameter', 'the body must be a JSON object'));
     }
     if (route.api === 'token') return answer(this.token(body, at));
-    if (!app) return answer(errorFor('invalidToken', route.old, 0));
+    if (!app) return answer(errorFor('invalidToken', route.old, 0)); // §8
 
-    const corp = this.corp(app.corpId);
+    const corp = corpOf(this.s, app.corpId);
+    // §8: the monthly quota per organisation, China-time month.
     if (route.counted && this.quota.get(app.corpId, at) >= corp.quota) {
       this.pastQuota++;
       return answer(errorFor('quota', route.old, 0));
     }
     let reply: Reply;
-    const deliveredBefore = this.delivered.length;
+    const deliveredBefore = this.s.delivered.length;
     try {
-      reply = this.handle(route.api, { at, body, app, corp });
+      reply = route.handle ? route.handle(this.s, { at, body, query: url.searchParams, app, corp }) : fail(404, 'NotFound', route.api);
     } catch (e) {
       if (!(e instanceof Rejection)) throw e;
       reply = e.reply;
     }
-    if (reply.status === 200 && route.counted) {
+    const succeeded = reply.status === 200 && !(isObject(reply.body) && typeof reply.body.errcode === 'number' && reply.body.errcode !== 0);
+    if (succeeded && route.counted) {
       this.quota.add(app.corpId, at);
       call.counted = true;
     }
     if (fault && reply.status === 200) {
       // Processed (and counted): only the answer is lost.
-      for (const m of this.delivered.slice(deliveredBefore)) m.answerLost = true;
+      for (const m of this.s.delivered.slice(deliveredBefore)) m.answerLost = true;
       call.status = reply.status;
       call.response = reply.body;
       if (fault === 'hangThenDeliver') return this.hold(res);
@@ -422,7 +275,7 @@ class DingTalkSimulator implements Simulator {
 
   private appOfToken(token: unknown, at: number): SimApp | undefined {
     const info = typeof token === 'string' ? this.tokens.get(token) : undefined;
-    return info && info.expiresAt > at ? this.apps.get(info.clientId) : undefined;
+    return info && info.expiresAt > at ? this.s.apps.get(info.clientId) : undefined;
   }
 
   private takeFault(api: string): FaultKind | undefined {
@@ -463,14 +316,12 @@ class DingTalkSimulator implements Simulator {
     res.end(text);
   }
 
-  // ---- APIs ----------------------------------------------------------------------------------
-
+  /** §1: within its lifetime DingTalk hands back the same token (and renews it). */
   private token(body: Body, at: number): Reply {
-    const app = this.apps.get(str(body.appKey) ?? '');
+    const app = this.s.apps.get(str(body.appKey) ?? '');
     if (!app || str(body.appSecret) !== app.clientSecret) {
       return fail(400, 'invalidClientIdOrSecret', '无效的clientId或者clientSecret');
     }
-    // Within its lifetime DingTalk hands back the same token (and renews it).
     let token = this.tokenOfApp.get(app.clientId);
     if (!token || !this.appOfToken(token, at)) {
       if (token) this.tokens.delete(token);
@@ -479,125 +330,6 @@ class DingTalkSimulator implements Simulator {
     }
     this.tokens.set(token, { clientId: app.clientId, expiresAt: at + this.ttl * 1000 });
     return ok({ accessToken: token, expireIn: this.ttl });
-  }
-
-  private handle(api: string, c: Ctx): Reply {
-    switch (api) {
-      case 'batchSend': return this.batchSend(c);
-      case 'groupSend': return this.groupSend(c);
-      case 'getbymobile': return this.getByMobile(c);
-      case 'sceneGroupCreate': return this.sceneGroupCreate(c);
-      case 'sceneGroupMemberAdd': return this.sceneGroupMemberAdd(c);
-      default: return fail(404, 'NotFound', `no such API: ${api}`);
-    }
-  }
-
-  private batchSend({ body, app, corp }: Ctx): Reply {
-    // §2: batchSend takes the internal app robot's code (its Client ID), 1..20 userIds.
-    if (body.robotCode !== app.clientId) throw invalid('robotCode.invalid', 'robotCode must be the robot code of this app');
-    const ids = body.userIds;
-    if (!Array.isArray(ids) || !ids.every((u) => typeof u === 'string' && u)) throw invalid('userIds', 'userIds must be an array of userIds'); // §2
-    if (ids.length < 1) throw invalid('userIds.empty', 'userIds is empty'); // §2
-    if (ids.length > MAX_BATCH_USERS) throw invalid('userIds.overMax', `at most ${MAX_BATCH_USERS} userIds`); // §2 (the strict reading: 20)
-    const { msgKey, param } = parseMsg(body.msgKey, body.msgParam);
-    const unique = [...new Set(ids as string[])];
-    const unknown = unique.filter((u) => !corp.users.has(u));
-    for (const to of unique.filter((u) => corp.users.has(u))) {
-      this.delivered.push({ api: 'batchSend', robotCode: app.clientId, to, msgKey, msgParam: param });
-    }
-    return ok({ processQueryKey: randomBytes(24).toString('base64'), invalidStaffIdList: unknown, flowControlledStaffIdList: [] });
-  }
-
-  private groupSend({ at, body, app, corp }: Ctx): Reply {
-    if (typeof body.msgParam === 'string' && Buffer.byteLength(body.msgParam, 'utf8') > MAX_GROUP_MSG_PARAM_BYTES) {
-      throw reject(400, CODES.tooLong, `msgParam is longer than ${MAX_GROUP_MSG_PARAM_BYTES} bytes`); // §3
-    }
-    const { msgKey, param } = parseMsg(body.msgKey, body.msgParam);
-    const group = this.liveGroup(corp, body.openConversationId);
-    const coolAppCode = str(body.coolAppCode) || undefined;
-    if (coolAppCode !== group.coolAppCode) {
-      // §3: coolAppCode missing, wrong or not used in the group
-      throw invalid('robotCode.coolApp', group.coolAppCode ? 'the robot joined this group through a cool app: coolAppCode is required' : 'no such cool app in this group');
-    }
-    const robotCode = str(body.robotCode) ?? '';
-    this.checkRobot(corp, app, group, robotCode, at);
-    this.delivered.push({ api: 'groupSend', robotCode, to: group.openConversationId, msgKey, msgParam: param, ...(coolAppCode ? { coolAppCode } : {}) });
-    return ok({ processQueryKey: randomBytes(24).toString('base64') });
-  }
-
-  /** The app's own robot (unless the group lists its robots) or the group template's bot once installed. */
-  private checkRobot(corp: Corp, app: SimApp, group: Group, robotCode: string, at: number): void {
-    const tpl = group.templateId ? corp.templates.get(group.templateId) : undefined;
-    if (tpl && robotCode === tpl.botId) {
-      if (at < group.createdAt + (tpl.installDelayMs ?? 0)) {
-        // §3, §6: no "still installing" code is documented; the documented "robot not in group" one stands for it.
-        throw reject(400, CODES.robotNotInGroup, 'the robot is not in the group yet: the group template is still installing');
-      }
-      return;
-    }
-    const templateBot = [...corp.templates.values()].some((t) => t.botId === robotCode);
-    if (robotCode !== app.clientId && !templateBot) throw invalid('robotCode.auth', `robotCode is not this app's robot: ${robotCode}`); // §3
-    const inGroup = group.robotCodes ? group.robotCodes.includes(robotCode) : robotCode === app.clientId;
-    if (!inGroup) throw reject(400, CODES.robotNotInGroup, 'the robot is not a member of this group');
-  }
-
-  private liveGroup(corp: Corp, id: unknown): Group {
-    const group = corp.groups.get(str(id) ?? '');
-    if (!group) throw reject(400, CODES.groupNotExist, 'no such group (openConversationId)'); // §3
-    if (group.disbanded) throw reject(400, CODES.groupDisbanded, 'the group has been disbanded'); // §3
-    return group;
-  }
-
-  private getByMobile({ body, corp }: Ctx): Reply {
-    const mobile = str(body.mobile);
-    if (!mobile) return oldFail(400002, '缺少参数 mobile'); // §4
-    const user = [...corp.users.values()].find((u) => u.mobile === mobile);
-    return user ? oldOk({ userid: user.userId }) : oldFail(60121, '找不到该用户'); // §4
-  }
-
-  private memberIds(corp: Corp, v: unknown, max?: number): string[] {
-    const ids = idList(v);
-    if (!ids) throw reject(400, CODES.parameterInvalid, 'user_ids must be an array of userIds'); // §5.1, §5.2
-    // The project's own bound (§5.1: DingTalk documents none per call); the group cap is 1,000 (§5.2).
-    if (max !== undefined && ids.length > max) throw reject(400, CODES.parameterInvalid, `at most ${max} initial members`);
-    const unknown = ids.filter((u) => !corp.users.has(u));
-    if (unknown.length) throw reject(400, CODES.memberNotFound, `unknown userIds: ${unknown.join(',')}`); // §5.1
-    return ids;
-  }
-
-  private sceneGroupCreate({ at, body, corp }: Ctx): Reply {
-    const title = str(body.title);
-    // §5.1: "at most 30 字符", read strictly as UTF-16 code units (an emoji counts 2).
-    if (!title || title.length > MAX_SCENE_GROUP_TITLE_CHARS) {
-      throw reject(400, CODES.parameterInvalid, `title is required, at most ${MAX_SCENE_GROUP_TITLE_CHARS} characters`);
-    }
-    const templateId = str(body.template_id) ?? '';
-    const tpl = corp.templates.get(templateId);
-    if (!tpl) throw reject(400, CODES.templateNotFound, 'no such group template'); // §5.1
-    const owner = str(body.owner_user_id) ?? '';
-    if (!corp.users.has(owner)) throw reject(400, CODES.memberNotFound, 'no such owner userId'); // §5.1
-    const userIds = this.memberIds(corp, body.user_ids ?? [], MAX_SCENE_GROUP_INITIAL_MEMBERS);
-    const uuid = str(body.uuid) ?? '';
-    let group = uuid ? corp.byUuid.get(uuid) : undefined;
-    if (!group) {
-      group = {
-        openConversationId: `cid${randomBytes(16).toString('base64')}`, chatId: `chat${randomBytes(16).toString('hex')}`,
-        disbanded: false, templateId: tpl.templateId, createdAt: at, members: new Set([owner, ...userIds]),
-      };
-      corp.groups.set(group.openConversationId, group);
-      if (uuid) corp.byUuid.set(uuid, group);
-      this.created.push({ openConversationId: group.openConversationId, chatId: group.chatId, title, templateId, ownerUserId: owner, userIds, uuid });
-    }
-    return ok({ open_conversation_id: group.openConversationId, chat_id: group.chatId });
-  }
-
-  private sceneGroupMemberAdd({ body, corp }: Ctx): Reply {
-    const group = corp.groups.get(str(body.open_conversation_id) ?? '');
-    if (!group || group.disbanded) throw reject(400, CODES.sceneGroupNotExist, 'no such scene group'); // §5.2
-    const ids = this.memberIds(corp, body.user_ids);
-    if (!ids.length) throw reject(400, CODES.parameterInvalid, 'user_ids is empty'); // §5.2
-    for (const u of ids) group.members.add(u);
-    return ok({ success: true });
   }
 }
 

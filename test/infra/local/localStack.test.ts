@@ -22,10 +22,11 @@ describe('the local stack (npm start)', () => {
 
   it('writes every endpoint to the env file', () => {
     const env = parseEnvFile(readFileSync(envFile, 'utf8'));
-    for (const key of ['API_URL', 'TABLE_NAME', 'AWS_REGION', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SQS', 'EVENTS_QUEUE_URL', 'NOTIFY_QUEUE_URL', 'DINGTALK_API_URL']) {
+    for (const key of ['API_URL', 'TABLE_NAME', 'AWS_REGION', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SQS', 'EVENTS_QUEUE_URL', 'NOTIFY_QUEUE_URL', 'DINGTALK_API_URL', 'FLASHDUTY_API_URL']) {
       expect(env[key]).toBeTruthy();
     }
     expect(env.API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env.FLASHDUTY_API_URL).toBe(stack.flashduty?.url);
   });
 
   it('a group renamed over HTTP, signed as DingTalk signs it, shows up in the table', async () => {
