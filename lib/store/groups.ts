@@ -144,7 +144,7 @@ export async function coolAppCodeOf(table: Table, tenantId: string, openConversa
  * @example
  * const linked = (await listGroups(table, 'acme')).filter((g) => g.linked);
  */
-export async function listGroups(table: Table, tenantId: string, opts: { pages?: number; limit?: number } = {}): Promise<Group[] & { truncated?: boolean }> {
+export async function listGroups(table: Table, tenantId: string, opts: { pages?: number; /** At most this many groups (with `pages: 1`). */ limit?: number } = {}): Promise<Group[] & { truncated?: boolean }> {
   const out: Group[] & { truncated?: boolean } = [];
   let start: Record<string, unknown> | undefined;
   let pages = 0;
@@ -155,13 +155,18 @@ export async function listGroups(table: Table, tenantId: string, opts: { pages?:
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': chatsPk(tenantId), ':prefix': GROUP_SK_PREFIX },
         ExclusiveStartKey: start,
-        ...(opts.limit ? { Limit: opts.limit } : {}),
+        // One more than asked: DynamoDB hands a LastEvaluatedKey back at the limit even when nothing follows.
+        ...(opts.limit ? { Limit: opts.limit + 1 } : {}),
       }),
     );
     for (const item of r.Items ?? []) out.push(fromItem(item));
     start = r.LastEvaluatedKey;
   } while (start && ++pages < (opts.pages ?? Infinity));
   // Stopped with more to read: the caller says there are more than it counted.
+  if (opts.limit && out.length > opts.limit) {
+    out.length = opts.limit;
+    out.truncated = true;
+  }
   if (start) out.truncated = true;
   return out;
 }

@@ -10,19 +10,19 @@ import { isConditionalFailure, tryConditional, type Table } from './table';
  * The upgrade to the secrets split (docs/DESIGN.md, "Table map"), in two steps, each a Scan of the
  * whole table with the operator's credentials (never in a function), each idempotent:
  *
- * 1. `npm run tenant -- migrate`, BEFORE deploying the new code, safe while the old code runs:
- *    - a tenant item with secrets: its secrets copied to `SECRET#CALLBACK#` and `SECRET#APP#` items
- *      and its Client ID claimed, the tenant item left as it is, so the old code keeps reading it
- *      and a rollback stays possible (a Client ID two old tenants share is a conflict: reported,
- *      that tenant left as it was, until it is put again or deleted);
+ * 1. `npm run tenant -- migrate`, BEFORE deploying the new code, safe while the old code runs: it
+ *    only copies. A tenant item with secrets: its secrets copied to `SECRET#CALLBACK#` and
+ *    `SECRET#APP#` items and its Client ID claimed, the tenant item left as it is, so the old code
+ *    keeps reading it and a rollback stays possible (a Client ID two old tenants share is a
+ *    conflict: reported, that tenant left as it was, until it is put again or deleted).
+ * 2. `npm run tenant -- migrate --strip`, right AFTER the deploy (the old code no longer runs):
  *    - group links and war rooms under `TENANT#<tenantId>`: merged into `CHATS#<tenantId>` (an
  *      attribute the item there has already, written since the deploy, is kept), then deleted;
  *    - event counters `ORG#<corpId>` / `EVENTS#<month>`: added to `EVENTS#<corpId>` / `MONTH#<month>`;
  *    - parked messages without expiry: given one and counted (a message unpark removes meanwhile is
- *      uncounted by unpark: lib/quota/parking.ts).
- * 2. `npm run tenant -- migrate --strip`, AFTER the deploy: the same moves again (anything the old
- *    code wrote in between), then the secrets removed from each tenant item whose secret items
- *    exist and hold the same values (the others are reported: run step 1 again first).
+ *      uncounted by unpark: lib/quota/parking.ts);
+ *    - then the secrets removed from each tenant item whose secret items exist and hold the same
+ *      values (the others are reported: run step 1 again first).
  */
 
 export interface MigrationResult {
@@ -91,6 +91,9 @@ export async function migrate(table: Table, opts: { out: Out; now?: number; stri
       const done = opts.strip ? await stripTenant(table, item, opts.out) : await copySecrets(table, item, now, opts.out);
       if (done === 'conflict') r.conflicts++;
       else if (done === 'done') r[opts.strip ? 'stripped' : 'tenants']++;
+    } else if (!opts.strip) {
+      // Step 1 only copies: the old code, still running, keeps reading and writing the rest where it was.
+      continue;
     } else if (pk.startsWith(PARTITIONS.tenant) && (sk.startsWith(GROUP_SK_PREFIX) || sk.startsWith('WARROOM#'))) {
       if (await mergeChat(table, item, opts.out)) r.chats++;
     } else if (pk.startsWith(PARTITIONS.org) && sk.startsWith('EVENTS#')) {

@@ -114,6 +114,15 @@ describe('the homepage costs a fixed number of reads', () => {
     expect(r.result.body).toContain(`This page reads the first ${GROUPS_READ} groups only: there are more.`);
   });
 
+  it(`with exactly ${GROUPS_READ} groups, shows them all and does not say there are more`, async () => {
+    const tenant = await lib.putTenant(table, aTenant({ corpId: `dingcorp${hex()}` }));
+    for (let i = 0; i < GROUPS_READ; i++) {
+      await lib.applyLink(table, tenant.tenantId, { openConversationId: `cid${String(i).padStart(3, '0')}${hex()}==`, linked: true, at: Date.now(), coolAppCode: 'COOLAPP-1', robotCode: tenant.clientId, corpId: tenant.corpId }, Date.now());
+    }
+    const r = await measured(() => view(tenant.tenantId, tenant.corpId));
+    expect(r.result.body).not.toContain('there are more');
+  });
+
   it('never names a secret partition: not for a linked tenant, an unknown one or another organisation', async () => {
     const tenant = await aLinkedTenant();
     const seen = [
