@@ -62,7 +62,10 @@ export async function removeFromBacklog(table: Table, clientId: string, sks: rea
 export const addedAt = (b: BacklogItem): number => Number(b.sk.split('#')[1]);
 
 /** Which message a backlog item carries (two copies of one message share it). */
-export const backlogKeyOf = (b: BacklogItem): string => `${b.tenantId}#${b.messageId}`;
+export const backlogKeyOf = (b: BacklogItem): string => messageKeyFor(b.tenantId, b.messageId);
+
+/** One notify message, whichever copy carries it (from SQS or from a backlog). */
+export const messageKeyFor = (tenantId: string, messageId: string): string => `${tenantId}#${messageId}`;
 
 /** What a backlog item keeps of the SQS record it came from. */
 export const fromRecord = (record: SQSRecord, now: number): Pick<BacklogItem, 'body' | 'sqsMessageId' | 'receiveCount' | 'sentAt'> => ({

@@ -2,6 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import type { NotifyQueueMessage } from '../contracts/notifyMessage';
 import type { TenantRecord as Tenant } from '../store/secrets';
 import type { DeliveryResult } from '../delivery/verdict';
+import { messageKeyFor } from './backlog';
 
 /** A message of a notify batch, with its tenant: what the lanes route. */
 export interface Entry {
@@ -33,7 +34,7 @@ export function fanOut(group: readonly Entry[]): boolean {
 }
 
 /** Two copies of one message (SQS delivers at least once) share this. */
-export const messageKeyOf = (e: Entry): string => `${e.tenant.tenantId}#${e.id}`;
+export const messageKeyOf = (e: Entry): string => messageKeyFor(e.tenant.tenantId, e.id);
 
 /** What a message moved to the backlog is answered with (acknowledged from the notify queue). */
 export const QUEUED: DeliveryResult = { verdict: 'defer', reason: "in its app's backlog: sent at the app's pace by its lane's holder", counts: {}, untracked: true };

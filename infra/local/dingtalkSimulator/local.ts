@@ -1,3 +1,4 @@
+import { printCalls } from '../callLog';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startSimulator, type SimApp, type Simulator } from './simulator';
@@ -60,21 +61,16 @@ export async function startLocalSimulator(table: Table, opts: { port?: number; j
   const sim = await startSimulator({ port: opts.port ?? 0, jitterMs: opts.jitterMs, lookupApp: (clientId) => appOf(table, clientId) });
   seedSimulator(sim);
   await syncApps(sim, table);
-  let printed = 0;
-  const timer = setInterval(() => {
-    void syncApps(sim, table).catch(() => undefined);
-    const print = opts.print;
-    if (!print) return;
-    for (; printed < sim.calls.length; printed++) {
-      const c = sim.calls[printed];
-      print(`[dingtalk-simulator] ${c.api} app=${c.clientId ?? '-'} status=${c.status}${c.code ? ` code=${c.code}` : ''}`);
-    }
-  }, 2000);
-  timer.unref();
+  const stopPrinting = printCalls(
+    sim.calls,
+    (c) => `[dingtalk-simulator] ${c.api} app=${c.clientId ?? '-'} status=${c.status}${c.code ? ` code=${c.code}` : ''}`,
+    opts.print,
+    () => void syncApps(sim, table).catch(() => undefined),
+  );
   return {
     sim,
     stop: async () => {
-      clearInterval(timer);
+      stopPrinting();
       await sim.close();
     },
   };

@@ -1,3 +1,4 @@
+import { printCalls } from '../callLog';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startFlashdutySimulator, type FdAppKey, type FdIncidentSeed, type FdMember, type FlashdutySimulator } from './simulator';
@@ -24,20 +25,11 @@ export function seedFlashduty(sim: FlashdutySimulator, seed: Seed = JSON.parse(r
 export async function startLocalFlashduty(opts: { port?: number; print?: (line: string) => void } = {}) {
   const sim = await startFlashdutySimulator({ port: opts.port ?? 0 });
   seedFlashduty(sim);
-  let printed = 0;
-  const timer = setInterval(() => {
-    const print = opts.print;
-    if (!print) return;
-    for (; printed < sim.calls.length; printed++) {
-      const c = sim.calls[printed];
-      print(`[flashduty-simulator] ${c.api} account=${c.accountId ?? '-'} status=${c.status}${c.code ? ` code=${c.code}` : ''}`);
-    }
-  }, 2000);
-  timer.unref();
+  const stopPrinting = printCalls(sim.calls, (c) => `[flashduty-simulator] ${c.api} account=${c.accountId ?? '-'} status=${c.status}${c.code ? ` code=${c.code}` : ''}`, opts.print);
   return {
     sim,
     stop: async () => {
-      clearInterval(timer);
+      stopPrinting();
       await sim.close();
     },
   };

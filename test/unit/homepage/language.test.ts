@@ -1,34 +1,8 @@
-import { buildStatus, htmlResponse, renderError, renderHome, setupSteps, type GroupRecord, type StatusRequest } from '../../../lib/homepage';
-import { buildReport, type UsageReport } from '../../../lib/quota/usage';
-import type { Tenant } from '../../../lib/contracts/tenant';
+import { buildStatus, htmlResponse, renderError, renderHome, setupSteps } from '../../../lib/homepage';
 import { aTenant } from '../../support/factories';
+import { aGroup as anyGroup, aRequest, aUsage, NOW, textOf, URLS } from '../../support/homepage';
 
-const NOW = Date.parse('2025-06-16T04:00:00Z'); // 2025-06-16 12:00 China time
-const URLS = { homepage: 'https://api.example.com/dingtalk/acme/home', callback: 'https://api.example.com/dingtalk/acme/callback' };
-
-const aRequest = (tenant: Pick<Tenant, 'tenantId'>, over: Partial<StatusRequest> = {}): StatusRequest => ({ tenantId: tenant.tenantId, now: NOW, urls: URLS, ...over });
-const aGroup = (over: Partial<GroupRecord> = {}): GroupRecord => ({
-  openConversationId: `cid${Math.random().toString(36).slice(2)}`,
-  title: '支付告警群',
-  linked: true,
-  linkedAt: '2025-06-01T01:30:00.000Z',
-  ...over,
-});
-const aUsage = (tenant: Tenant, over: { used?: number; parked?: number; exhausted?: boolean; observedLimit?: number } = {}): UsageReport =>
-  buildReport({ corpId: tenant.corpId, quota: tenant.monthlyQuota ?? 10_000, used: 1234, parked: 0, exhausted: false, month: '2025-06', now: NOW, ...over });
-
-/** The visible text, roughly as a browser shows it; `<code>` values (ids, URLs) are left out with `withoutCode`. */
-const textOf = (doc: string, opts: { withoutCode?: boolean } = {}) =>
-  (opts.withoutCode ? doc.replace(/<code>[\s\S]*?<\/code>/g, ' ') : doc)
-    .replace(/<style>[\s\S]*?<\/style>/g, '')
-    .replace(/<\/?(code|strong|q|em|a)\b[^>]*>/g, '')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
+const aGroup: typeof anyGroup = (over = {}) => anyGroup({ title: '支付告警群', ...over });
 
 /** Latin words a Chinese page keeps: product names and DingTalk's own console labels. */
 const KEPT_IN_CHINESE = new Set(['Flashduty', 'CorpId', 'AgentId', 'Client', 'ID', 'Secret', 'QPS', 'HTTP', 'aes_key', 'Token', 'PC', 'monthlyQuota']);
