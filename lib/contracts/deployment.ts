@@ -11,7 +11,15 @@ export const QUEUES = {
   notify: { name: 'dingtalk-notify', batchSize: 10, maxBatchingWindowSeconds: 0, maxReceiveCount: 8, consumerTimeoutSeconds: 60 },
   /** Drain requests (lib/lanes): one app per message; its holder sends for up to its whole timeout. */
   drain: { name: 'dingtalk-drain', batchSize: 1, maxBatchingWindowSeconds: 0, maxReceiveCount: 5, consumerTimeoutSeconds: 120 },
+  /** Card button presses the callback verified (lib/actions): the actions function hands each to Flashduty. */
+  actions: { name: 'dingtalk-actions', batchSize: 10, maxBatchingWindowSeconds: 0, maxReceiveCount: 8, consumerTimeoutSeconds: 30 },
 } as const;
+
+/**
+ * The outbound actions queue (contract: lib/contracts/actionsMessage.ts): Flashduty reads it; the
+ * bridge has no consumer. Its messages are kept 14 days, the most SQS allows.
+ */
+export const FLASHDUTY_ACTIONS_QUEUE = { name: 'dingtalk-flashduty-actions', retentionDays: 14 } as const;
 
 /** SQS visibility timeout for a queue: six times its consumer's timeout, as AWS recommends. */
 export const visibilityTimeoutSeconds = (q: { consumerTimeoutSeconds: number }): number => q.consumerTimeoutSeconds * 6;

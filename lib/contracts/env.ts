@@ -30,6 +30,12 @@ export const envSchema = z.object({
   DINGTALK_OAPI_URL: z.string().url().default(DINGTALK_URLS.oapi),
   /** Flashduty's Open API (issue 16's adapter); the local stack points it at its Flashduty simulator. */
   FLASHDUTY_API_URL: z.string().url().default(FLASHDUTY_URLS.api),
+  /** The internal actions queue: card button presses the callback verified (lib/actions). */
+  ACTIONS_QUEUE_URL: z.string().url().optional(),
+  /** The outbound actions queue Flashduty reads (lib/contracts/actionsMessage.ts). */
+  FLASHDUTY_ACTIONS_QUEUE_URL: z.string().url().optional(),
+  /** The bridge's public base URL (the HTTP API): card callbacks and link pages are registered under it. */
+  PUBLIC_URL: z.string().url().optional(),
   CALLBACK_WINDOW_SECONDS: z.coerce.number().int().positive().default(DEFAULT_CALLBACK_WINDOW_SECONDS),
 });
 

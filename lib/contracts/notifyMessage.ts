@@ -13,6 +13,16 @@ export const MAX_BUTTONS = 5;
 export const MAX_USER_IDS = 1000;
 export const MAX_MOBILES = 200;
 export const MAX_GROUPS = 50;
+export const MAX_MEMBER_IDS = 1000;
+
+/** Buttons a card may carry (contract v1 additions, docs/two-way.md). */
+export const CARD_ACTIONS = ['ack', 'close', 'snooze'] as const;
+/**
+ * An incident's status as the bridge shows it. Flashduty's progress maps as Triggered -> triggered,
+ * Processing -> acknowledged, Closed -> closed; snoozed is an acknowledged incident snoozed
+ * (docs/flashduty-api.md §9).
+ */
+export const INCIDENT_STATUSES = ['triggered', 'acknowledged', 'snoozed', 'closed'] as const;
 
 const text = (what: string, max: number) => z.string().trim().min(1, `${what} is required`).max(max, `${what}: at most ${max} characters`);
 const httpUrl = z
@@ -21,6 +31,8 @@ const httpUrl = z
   .url('must be a URL')
   .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
 const mobile = z.string().trim().regex(/^\+?[0-9][0-9-]{4,19}$/, 'must be a mobile number (digits, optional leading + and -)');
+/** A Flashduty member (person) id: an integer, carried as its decimal string (docs/flashduty-api.md §0). */
+export const memberIdSchema = z.string().regex(/^[1-9][0-9]{0,19}$/, 'memberId must be a Flashduty member id (digits)');
 const idList = (what: string, item: z.ZodString, max: number) =>
   z.array(item, `${what} must be an array`).max(max, `${what}: at most ${max} entries`).optional();
 
@@ -46,11 +58,34 @@ export const recipientsSchema = z
     userIds: idList('userIds', text('userId', 128), MAX_USER_IDS),
     mobiles: idList('mobiles', mobile, MAX_MOBILES),
     openConversationIds: idList('openConversationIds', text('openConversationId', 256), MAX_GROUPS),
+    /** Flashduty members, resolved to DingTalk users through their links; an unlinked member is reported. */
+    memberIds: z.array(memberIdSchema, 'memberIds must be an array').max(MAX_MEMBER_IDS, `memberIds: at most ${MAX_MEMBER_IDS} entries`).optional(),
   })
   .strict()
-  .refine((to) => Boolean(to.userIds?.length || to.mobiles?.length || to.openConversationIds?.length), {
-    message: 'at least one of userIds, mobiles, openConversationIds must be non-empty',
+  .refine((to) => Boolean(to.userIds?.length || to.mobiles?.length || to.openConversationIds?.length || to.memberIds?.length), {
+    message: 'at least one of userIds, mobiles, openConversationIds, memberIds must be non-empty',
   });
+
+export const incidentStatusSchema = z.enum(INCIDENT_STATUSES);
+export const cardActionSchema = z.enum(CARD_ACTIONS);
+
+/** The incident a page is about: its cards follow it (incident.update). */
+export const incidentRefSchema = z
+  .object({
+    id: text('incident.id', 64),
+    status: incidentStatusSchema,
+    url: httpUrl.optional(),
+  })
+  .strict();
+
+/** Who changed an incident, as the cards show it. */
+export const actorSchema = z
+  .object({
+    name: text('by.name', 64).optional(),
+    memberId: memberIdSchema.optional(),
+    dingtalkUserId: text('by.dingtalkUserId', 128).optional(),
+  })
+  .strict();
 
 const envelope = {
   version: z.literal(NOTIFY_CONTRACT_VERSION, `version must be ${NOTIFY_CONTRACT_VERSION}`),
@@ -58,7 +93,21 @@ const envelope = {
   tenantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tenantId: 1-64 letters, digits, _ or -'),
 };
 
-export const notifySchema = z.object({ ...envelope, kind: z.literal('notify'), to: recipientsSchema, message: notifyMessageSchema, severity: severitySchema.optional() }).strict();
+export const notifySchema = z
+  .object({
+    ...envelope,
+    kind: z.literal('notify'),
+    to: recipientsSchema,
+    message: notifyMessageSchema,
+    severity: severitySchema.optional(),
+    /** With `incident`, the page is an interactive card that follows the incident (tenant's cardTemplateId). */
+    incident: incidentRefSchema.optional(),
+    /** The buttons of the card; needs `incident`. */
+    actions: z.array(cardActionSchema).min(1, 'actions: at least one').max(CARD_ACTIONS.length).optional(),
+  })
+  .strict()
+  .refine((m) => !m.actions || m.incident, { message: 'actions need incident', path: ['actions'] })
+  .refine((m) => !m.actions || new Set(m.actions).size === m.actions.length, { message: 'actions: each at most once', path: ['actions'] });
 
 export const warRoomCreateSchema = z
   .object({
@@ -71,8 +120,39 @@ export const warRoomCreateSchema = z
   })
   .strict();
 
+/** The incident changed in Flashduty: every card already sent for it (DMs, groups, war room) is updated. */
+export const incidentUpdateSchema = z
+  .object({
+    ...envelope,
+    kind: z.literal('incident.update'),
+    incident: incidentRefSchema,
+    by: actorSchema.optional(),
+    severity: severitySchema.optional(),
+    /** Snoozed until (ISO time), shown on the card. */
+    snoozedUntil: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+/** New responders for an incident's war room (the war room must exist). */
+export const warRoomUpdateSchema = z
+  .object({
+    ...envelope,
+    kind: z.literal('war_room.update'),
+    incident: z.object({ id: text('incident.id', 256) }).strict(),
+    memberMobiles: z.array(mobile).max(MAX_MOBILES).optional(),
+    memberIds: z.array(memberIdSchema).max(MAX_MOBILES).optional(),
+    severity: severitySchema.optional(),
+  })
+  .strict()
+  .refine((m) => Boolean(m.memberMobiles?.length || m.memberIds?.length), { message: 'at least one of memberMobiles, memberIds must be non-empty' });
+
+/** Dismiss (disband) an incident's war room. */
+export const warRoomDismissSchema = z
+  .object({ ...envelope, kind: z.literal('war_room.dismiss'), incident: z.object({ id: text('incident.id', 256) }).strict(), severity: severitySchema.optional() })
+  .strict();
+
 /** Every queue message: discriminated by `kind`. */
-export const notifyQueueMessageSchema = z.discriminatedUnion('kind', [notifySchema, warRoomCreateSchema]);
+export const notifyQueueMessageSchema = z.discriminatedUnion('kind', [notifySchema, warRoomCreateSchema, incidentUpdateSchema, warRoomUpdateSchema, warRoomDismissSchema]);
 
 export type Severity = z.infer<typeof severitySchema>;
 export type NotifyButton = z.infer<typeof buttonSchema>;
@@ -80,6 +160,13 @@ export type NotifyContent = z.infer<typeof notifyMessageSchema>;
 export type Recipients = z.infer<typeof recipientsSchema>;
 export type NotifyRequest = z.infer<typeof notifySchema>;
 export type WarRoomCreateRequest = z.infer<typeof warRoomCreateSchema>;
+export type IncidentUpdateRequest = z.infer<typeof incidentUpdateSchema>;
+export type WarRoomUpdateRequest = z.infer<typeof warRoomUpdateSchema>;
+export type WarRoomDismissRequest = z.infer<typeof warRoomDismissSchema>;
+export type IncidentRef = z.infer<typeof incidentRefSchema>;
+export type IncidentStatus = z.infer<typeof incidentStatusSchema>;
+export type CardAction = z.infer<typeof cardActionSchema>;
+export type Actor = z.infer<typeof actorSchema>;
 export type NotifyQueueMessage = z.infer<typeof notifyQueueMessageSchema>;
 export type MessageKind = NotifyQueueMessage['kind'];
 
@@ -88,7 +175,7 @@ export type ParseResult =
   /** `id`/`tenantId` when they could be read, for logs and the dead-letter reason. */
   | { ok: false; reason: string; issues: string[]; id?: string; tenantId?: string };
 
-const KINDS: readonly string[] = ['notify', 'war_room.create'];
+const KINDS: readonly string[] = ['notify', 'war_room.create', 'incident.update', 'war_room.update', 'war_room.dismiss'];
 
 /**
  * Validates a queue message (a JSON string or an already parsed value) against contract v1.

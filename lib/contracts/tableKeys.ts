@@ -23,6 +23,14 @@
  * | org with parked messages   | PARKED                     | ORG#<corpId>             |      |
  * | mobile -> userId cache     | CORP#<corpId>              | MOBILE#<mobile>          | yes  |
  * | notify delivery record     | NOTIFY#<tenantId>#<id>     | MESSAGE / TO#<ch>#<to>   | 30 d |
+ * | card callback secret       | SECRET#CARD#<tenantId>     | SECRET                   |      |
+ * | Flashduty app key          | SECRET#FLASHDUTY#<tenantId>| SECRET                   |      |
+ * | link-URL signing key       | SECRET#LINK#<tenantId>     | SECRET                   |      |
+ * | incident state / its cards | INCIDENT#<tenantId>#<incId>| STATE / CARD#<outTrackId>| 90 d |
+ * | card -> incident           | CARD#<tenantId>            | <outTrackId>             | 90 d |
+ * | user <-> member link       | LINK#<tenantId>            | USER#<uid> / MEMBER#<id> |      |
+ * | card button press (replay) | PRESS#<tenantId>           | <timestamp>#<userId>     | 1 d  |
+ * | action handed to Flashduty | ACTION#<tenantId>#<id>     | ACTION                   | 30 d |
  *
  * (*) a parked message expires 7 days after the next China-time month begins (lib/quota/parkedCount.ts).
  *
@@ -66,6 +74,14 @@ export const PARTITIONS = {
   parkedOrgs: 'PARKED',
   corp: 'CORP#',
   notify: 'NOTIFY#',
+  cardSecret: 'SECRET#CARD#',
+  flashdutySecret: 'SECRET#FLASHDUTY#',
+  linkSecret: 'SECRET#LINK#',
+  incident: 'INCIDENT#',
+  card: 'CARD#',
+  link: 'LINK#',
+  press: 'PRESS#',
+  action: 'ACTION#',
 } as const;
 
 export type PartitionKind = keyof typeof PARTITIONS;
@@ -249,3 +265,58 @@ export const RECIPIENT_SK_PREFIX = 'TO#';
  * recipientItemKey('acme', 'n-1', 'user', 'u1') // { pk: 'NOTIFY#acme#n-1', sk: 'TO#user#u1' }
  */
 export const recipientItemKey = (tenantId: string, id: string, channel: string, to: string): ItemKey => ({ pk: messagePk(tenantId, id), sk: `${RECIPIENT_SK_PREFIX}${channel}#${to}` });
+
+/** The card callback's apiSecret and registration (written by the sender when it registers, read by the callback). */
+export const cardSecretKey = (tenantId: string): ItemKey => ({ pk: `${PARTITIONS.cardSecret}${tenantId}`, sk: 'SECRET' });
+
+/** The tenant's Flashduty APP Key (read only by the actions function). */
+export const flashdutySecretKey = (tenantId: string): ItemKey => ({ pk: `${PARTITIONS.flashdutySecret}${tenantId}`, sk: 'SECRET' });
+
+/** The key that signs a tenant's link URLs (lib/links). */
+export const linkSecretKey = (tenantId: string): ItemKey => ({ pk: `${PARTITIONS.linkSecret}${tenantId}`, sk: 'SECRET' });
+
+/** Partition of an incident: its state and one item per card sent for it. */
+export const incidentPk = (tenantId: string, incidentId: string): string => `${PARTITIONS.incident}${tenantId}#${incidentId}`;
+
+/** The incident's last known status (who acted, when). */
+export const incidentStateKey = (tenantId: string, incidentId: string): ItemKey => ({ pk: incidentPk(tenantId, incidentId), sk: 'STATE' });
+
+/** Sort-key prefix of an incident's card items. */
+export const INCIDENT_CARD_SK_PREFIX = 'CARD#';
+
+/**
+ * A card sent for an incident (a Query with begins_with lists them for incident.update).
+ *
+ * @example
+ * incidentCardKey('acme', 'inc-1', 'c0ffee') // { pk: 'INCIDENT#acme#inc-1', sk: 'CARD#c0ffee' }
+ */
+export const incidentCardKey = (tenantId: string, incidentId: string, outTrackId: string): ItemKey => ({ pk: incidentPk(tenantId, incidentId), sk: `${INCIDENT_CARD_SK_PREFIX}${outTrackId}` });
+
+/**
+ * Which incident a card belongs to: the card callback's lookup.
+ *
+ * @example
+ * cardKey('acme', 'c0ffee') // { pk: 'CARD#acme', sk: 'c0ffee' }
+ */
+export const cardKey = (tenantId: string, outTrackId: string): ItemKey => ({ pk: `${PARTITIONS.card}${tenantId}`, sk: outTrackId });
+
+/** Partition of a tenant's links between DingTalk users and Flashduty members. */
+export const linkPk = (tenantId: string): string => `${PARTITIONS.link}${tenantId}`;
+
+/** A DingTalk user's link (to a member). */
+export const userLinkKey = (tenantId: string, userId: string): ItemKey => ({ pk: linkPk(tenantId), sk: `USER#${userId}` });
+
+/** A Flashduty member's link (to a DingTalk user). */
+export const memberLinkKey = (tenantId: string, memberId: string): ItemKey => ({ pk: linkPk(tenantId), sk: `MEMBER#${memberId}` });
+
+/**
+ * One card button press as signed by DingTalk: a second request with the same signature timestamp
+ * and user is a replay.
+ *
+ * @example
+ * pressKey('acme', '1700000000000', 'u1') // { pk: 'PRESS#acme', sk: '1700000000000#u1' }
+ */
+export const pressKey = (tenantId: string, timestamp: string, userId: string): ItemKey => ({ pk: `${PARTITIONS.press}${tenantId}`, sk: `${timestamp}#${userId}` });
+
+/** An action handed to Flashduty (the actions function's idempotency record). */
+export const actionKey = (tenantId: string, id: string): ItemKey => ({ pk: `${PARTITIONS.action}${tenantId}#${id}`, sk: 'ACTION' });

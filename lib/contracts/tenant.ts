@@ -45,6 +45,10 @@ export const tenantSchema = z
     monthlyQuota: z.number().int().nonnegative().optional(),
     warRoomTemplateId: z.string().min(1).optional(),
     warRoomBotId: z.string().min(1).optional(),
+    /** The tenant's published interactive card template (docs/two-way.md): pages about an incident become cards that follow it. */
+    cardTemplateId: z.string().min(1).max(128).optional(),
+    /** How button presses reach Flashduty: the outbound actions queue (default) or the Flashduty Open API with the tenant's APP Key. */
+    actionsVia: z.enum(['queue', 'api']).optional(),
     /** Language of the bridge's own words in DingTalk messages; unset is `zh-CN` (lib/i18n). */
     locale: z.enum(LOCALES).optional(),
   })

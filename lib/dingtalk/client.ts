@@ -14,6 +14,13 @@ export const COUNTED: Record<DingTalkApi, boolean> = {
   groupSend: true,
   sceneGroupCreate: true,
   sceneGroupMemberAdd: true,
+  // §9: no card route says; the safe side counts them all. §10: getuserinfo is counted too (safe side).
+  sceneGroupDisband: true,
+  cardCreateAndDeliver: true,
+  cardUpdate: true,
+  cardCallbackRegister: true,
+  cardTopClose: true,
+  getUserInfo: true,
 };
 
 export interface DingTalkClientOptions {
@@ -170,12 +177,22 @@ export class DingTalkClient {
     return { kind: 'ok', data: { userId }, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) };
   }
 
-  private async post<T>(style: 'new' | 'old', url: string, body: unknown, token?: string): Promise<DingTalkResult<T>> {
+  /**
+   * One call of a new (`/v1.0`, token in a header) or old (oapi, token in the query) API, classified
+   * (lib/dingtalk/errors.ts). `path` is relative to DINGTALK_API_URL or DINGTALK_OAPI_URL; for an
+   * old API it carries `?access_token=`. The typed wrappers of each API live beside their feature
+   * (lib/cards/api.ts, lib/links/userInfo.ts, lib/warroom/disband.ts).
+   */
+  request<T>(style: 'new' | 'old', method: 'POST' | 'PUT', path: string, body: unknown, token?: string): Promise<DingTalkResult<T>> {
+    return this.post<T>(style, `${style === 'new' ? this.apiUrl : this.oapiUrl}${path}`, body, token, method);
+  }
+
+  private async post<T>(style: 'new' | 'old', url: string, body: unknown, token?: string, method: 'POST' | 'PUT' = 'POST'): Promise<DingTalkResult<T>> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token && style === 'new') headers['x-acs-dingtalk-access-token'] = token;
     try {
       const res = await this.fetchFn(url, {
-        method: 'POST',
+        method,
         headers,
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),

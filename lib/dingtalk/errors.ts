@@ -1,7 +1,19 @@
 import { BridgeError } from '../errors';
 
 /** The DingTalk APIs the bridge calls (names as in the simulator's call log and the rate limiter keys). */
-export type DingTalkApi = 'token' | 'batchSend' | 'groupSend' | 'getbymobile' | 'sceneGroupCreate' | 'sceneGroupMemberAdd';
+export type DingTalkApi =
+  | 'token'
+  | 'batchSend'
+  | 'groupSend'
+  | 'getbymobile'
+  | 'sceneGroupCreate'
+  | 'sceneGroupMemberAdd'
+  | 'sceneGroupDisband'
+  | 'cardCreateAndDeliver'
+  | 'cardUpdate'
+  | 'cardCallbackRegister'
+  | 'cardTopClose'
+  | 'getUserInfo';
 
 /**
  * What to do about a failed call:

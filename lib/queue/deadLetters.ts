@@ -22,7 +22,7 @@ import { sendText } from './sqs';
 export type QueueName = keyof typeof QUEUES;
 
 /** The variable holding each queue's URL (lib/contracts/env.ts; stack outputs `<Name>QueueUrl`). */
-export const QUEUE_VARIABLES: Record<QueueName, EnvName> = { notify: 'NOTIFY_QUEUE_URL', events: 'EVENTS_QUEUE_URL', drain: 'DRAIN_QUEUE_URL' };
+export const QUEUE_VARIABLES: Record<QueueName, EnvName> = { notify: 'NOTIFY_QUEUE_URL', events: 'EVENTS_QUEUE_URL', drain: 'DRAIN_QUEUE_URL', actions: 'ACTIONS_QUEUE_URL' };
 
 export const QUEUE_NAMES = Object.keys(QUEUE_VARIABLES) as QueueName[];
 
@@ -80,6 +80,7 @@ const IDS: Record<QueueName, (b: Record<string, unknown>) => Pick<DeadLetter, 'k
   notify: (b) => ({ kind: str(b.kind), tenantId: str(b.tenantId), id: str(b.id), groupId: str(b.tenantId) }),
   events: (b) => ({ kind: str(b.eventType), tenantId: str(b.tenantId), id: str(b.eventId), groupId: str(b.tenantId) }),
   drain: (b) => ({ kind: 'drain', id: str(b.clientId), groupId: str(b.clientId) }),
+  actions: (b) => ({ kind: str(b.action), tenantId: str(b.tenantId), id: str(b.id), groupId: str(b.tenantId) }),
 };
 
 function toDeadLetter(queue: QueueName, m: Message): DeadLetter {

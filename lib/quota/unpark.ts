@@ -34,11 +34,26 @@ export interface UnparkDeps {
   metrics?: Metrics;
 }
 
-/** Calls a message may cost: one batchSend per 20 users (mobiles resolve to users), one per group. */
+/**
+ * Calls a message may cost: one batchSend per 20 users (mobiles and members resolve to users), one
+ * per group; a card page one call per user and group; an incident update at least one card update.
+ */
 export function callsOf(msg: NotifyQueueMessage): number {
-  if (msg.kind !== 'notify') return 2 + Math.ceil(msg.memberMobiles.length / BATCH_SEND_MAX_USERS);
-  const users = (msg.to.userIds?.length ?? 0) + (msg.to.mobiles?.length ?? 0);
-  return Math.max(1, Math.ceil(users / BATCH_SEND_MAX_USERS) + (msg.to.openConversationIds?.length ?? 0));
+  switch (msg.kind) {
+    case 'war_room.create':
+      return 2 + Math.ceil(msg.memberMobiles.length / BATCH_SEND_MAX_USERS);
+    case 'war_room.update':
+      return 1 + Math.ceil(((msg.memberMobiles?.length ?? 0) + (msg.memberIds?.length ?? 0)) / BATCH_SEND_MAX_USERS);
+    case 'war_room.dismiss':
+    case 'incident.update':
+      return 1;
+    case 'notify': {
+      const users = (msg.to.userIds?.length ?? 0) + (msg.to.mobiles?.length ?? 0) + (msg.to.memberIds?.length ?? 0);
+      const groups = msg.to.openConversationIds?.length ?? 0;
+      if (msg.incident) return Math.max(1, users + groups);
+      return Math.max(1, Math.ceil(users / BATCH_SEND_MAX_USERS) + groups);
+    }
+  }
 }
 
 /**

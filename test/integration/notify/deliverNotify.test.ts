@@ -159,7 +159,7 @@ describe('the sender delivers Flashduty notifications to DingTalk', () => {
     expect(reasons).toEqual(
       ([
         'body is not JSON',
-        'invalid message: to: at least one of userIds, mobiles, openConversationIds must be non-empty',
+        'invalid message: to: at least one of userIds, mobiles, openConversationIds, memberIds must be non-empty',
         'unsupported version 2 (this sender reads version 1)',
       ]).sort(),
     );

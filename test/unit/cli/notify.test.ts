@@ -33,7 +33,7 @@ describe('npm run notify', () => {
     });
     expect(r.code).toBe(2);
     expect(r.err.join('\n')).toContain('not a valid notify message');
-    expect(r.err).toEqual(expect.arrayContaining(['  - to: at least one of userIds, mobiles, openConversationIds must be non-empty', '  - message.title: title is required']));
+    expect(r.err).toEqual(expect.arrayContaining(['  - to: at least one of userIds, mobiles, openConversationIds, memberIds must be non-empty', '  - message.title: title is required']));
     expect(r.out).toEqual([]);
   });
 

@@ -26,7 +26,7 @@ describe('notify contract v1', () => {
   });
 
   it('a message with no recipient at all is refused with a clear reason', () => {
-    expect(issuesOf(aNotify({ to: {} }))).toEqual(['to: at least one of userIds, mobiles, openConversationIds must be non-empty']);
+    expect(issuesOf(aNotify({ to: {} }))).toEqual(['to: at least one of userIds, mobiles, openConversationIds, memberIds must be non-empty']);
     expect(issuesOf(aNotify({ to: { userIds: [], mobiles: [] } }))[0]).toContain('at least one of');
   });
 

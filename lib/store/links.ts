@@ -1,0 +1,62 @@
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { memberLinkKey, userLinkKey } from '../contracts/tableKeys';
+import { batchGetAll, type Table } from './table';
+
+/**
+ * Links between a tenant's DingTalk users and Flashduty members (docs/two-way.md, "Linking"): two
+ * items per link under `LINK#<tenantId>`, `USER#<userId>` -> member and `MEMBER#<memberId>` ->
+ * user, written together. A member links one DingTalk user and a user one member: linking again
+ * replaces the old pairing on both sides.
+ */
+export interface Link {
+  memberId: string;
+  userId: string;
+  /** The DingTalk user's name when the link was made (shown on cards as who acted). */
+  name?: string;
+  linkedAt: string;
+}
+
+const toLink = (item: Record<string, unknown> | undefined): Link | undefined =>
+  item && typeof item.memberId === 'string' && typeof item.userId === 'string'
+    ? { memberId: item.memberId, userId: item.userId, name: typeof item.name === 'string' ? item.name : undefined, linkedAt: String(item.linkedAt) }
+    : undefined;
+
+/** The link of a DingTalk user, or undefined (one GetItem). */
+export async function getUserLink(table: Table, tenantId: string, userId: string): Promise<Link | undefined> {
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: userLinkKey(tenantId, userId) }));
+  return toLink(r.Item);
+}
+
+/** The links of these members, by memberId; unlinked members are absent (BatchGetItem, 100 a request). */
+export async function getMemberLinks(table: Table, tenantId: string, memberIds: readonly string[]): Promise<Map<string, Link>> {
+  const items = await batchGetAll(table, [...new Set(memberIds)].map((m) => memberLinkKey(tenantId, m)));
+  const out = new Map<string, Link>();
+  for (const item of items) {
+    const link = toLink(item);
+    if (link) out.set(link.memberId, link);
+  }
+  return out;
+}
+
+/**
+ * Records a link, replacing what the member and the user were linked to before (both sides, in one
+ * transaction). Returns the links it replaced, so the caller can say so.
+ *
+ * @example
+ * await putLink(table, 'acme', { memberId: '2476444212131', userId: 'manager4220', name: '张三', linkedAt: new Date().toISOString() });
+ */
+export async function putLink(table: Table, tenantId: string, link: Link): Promise<{ replacedUser?: string; replacedMember?: string }> {
+  const [byUser, byMember] = await Promise.all([getUserLink(table, tenantId, link.userId), getMemberLinks(table, tenantId, [link.memberId]).then((m) => m.get(link.memberId))]);
+  const items = [
+    { Put: { TableName: table.name, Item: { ...userLinkKey(tenantId, link.userId), type: 'link', ...link } } },
+    { Put: { TableName: table.name, Item: { ...memberLinkKey(tenantId, link.memberId), type: 'link', ...link } } },
+  ] as Array<Record<string, unknown>>;
+  // The member's old user and the user's old member lose their half of the old pairing.
+  if (byMember && byMember.userId !== link.userId) items.push({ Delete: { TableName: table.name, Key: userLinkKey(tenantId, byMember.userId) } });
+  if (byUser && byUser.memberId !== link.memberId) items.push({ Delete: { TableName: table.name, Key: memberLinkKey(tenantId, byUser.memberId) } });
+  await table.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
+  return {
+    replacedUser: byMember && byMember.userId !== link.userId ? byMember.userId : undefined,
+    replacedMember: byUser && byUser.memberId !== link.memberId ? byUser.memberId : undefined,
+  };
+}
