@@ -85,6 +85,7 @@ export const deliverWarRoomDismiss: KindHandler<'war_room.dismiss'> = async (ctx
 
 /** The group item first, then the war room: once the war room says dismissed, nothing is left to mark. */
 async function recordDismissed(ctx: Pick<DeliveryContext, 'table' | 'now'>, room: WarRoom, messageId: string): Promise<void> {
-  await markGroupDisbanded(ctx.table, room.tenantId, room.openConversationId, ctx.now());
-  await markWarRoomDismissed(ctx.table, room.tenantId, room.incidentId, messageId, ctx.now());
+  const now = ctx.now();
+  await markGroupDisbanded(ctx.table, room.tenantId, room.openConversationId, now);
+  await markWarRoomDismissed(ctx.table, room.tenantId, room.incidentId, messageId, now);
 }

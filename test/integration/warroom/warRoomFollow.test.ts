@@ -1,5 +1,6 @@
 import type { WarRoomCreateRequest, WarRoomDismissRequest, WarRoomUpdateRequest } from '../../../lib/contracts/notifyMessage';
 import type { Tenant } from '../../../lib/contracts/tenant';
+import { QUEUES } from '../../../lib/contracts/deployment';
 import { getGroup } from '../../../lib/store/groups';
 import { putLink } from '../../../lib/store/links';
 import { getWarRoom, recordWarRoom } from '../../../lib/store/warRooms';
@@ -70,12 +71,12 @@ const members = (tenant: Tenant, cid: string) => w.sim.group(tenant.corpId, cid)
 
 describe('war_room.update invites new responders', () => {
   it('adds the new members, by mobile and by linked Flashduty member, to the war room the simulator holds', async () => {
-    // given: the war room of f1 (owner) and f2; Flashduty member fd-5 is linked to f5
+    // given: the war room of f1 (owner) and f2; Flashduty member 2476444212005 is linked to f5
     const tenant = await aWarRoomTenant();
     const { incidentId, cid } = await aWarRoom(tenant);
-    await putLink(w.table, tenant.tenantId, linkOf('fd-5', 'f5'));
+    await putLink(w.table, tenant.tenantId, linkOf('2476444212005', 'f5'));
     // when
-    const msg = anUpdate(tenant, incidentId, { memberMobiles: [mobileOf('f3'), mobileOf('f4')], memberIds: ['fd-5'] });
+    const msg = anUpdate(tenant, incidentId, { memberMobiles: [mobileOf('f3'), mobileOf('f4')], memberIds: ['2476444212005'] });
     const { outcome, dead } = await deliver(msg);
     // then
     expect(dead).toEqual([]);
@@ -86,7 +87,7 @@ describe('war_room.update invites new responders', () => {
     expect(w.calls('groupSend')).toHaveLength(0);
     expect((await getWarRoom(w.table, tenant.tenantId, incidentId))?.members).toEqual(['f2', 'f3', 'f4', 'f5']);
     expect(statuses(outcome)).toEqual({
-      'mobile 13600000003': 'resolved', 'mobile 13600000004': 'resolved', 'member fd-5': 'resolved',
+      'mobile 13600000003': 'resolved', 'mobile 13600000004': 'resolved', 'member 2476444212005': 'resolved',
       'user f3': 'sent', 'user f4': 'sent', 'user f5': 'sent',
     });
   });
@@ -101,8 +102,8 @@ describe('war_room.update invites new responders', () => {
     w.sim.reset();
     // when: redelivered, then another update naming the owner, f2 and f3
     const again = await deliver(first);
-    await putLink(w.table, tenant.tenantId, linkOf('fd-3', 'f3'));
-    const other = await deliver(anUpdate(tenant, incidentId, { memberMobiles: [mobileOf('f1'), mobileOf('f2')], memberIds: ['fd-3'] }));
+    await putLink(w.table, tenant.tenantId, linkOf('2476444212003', 'f3'));
+    const other = await deliver(anUpdate(tenant, incidentId, { memberMobiles: [mobileOf('f1'), mobileOf('f2')], memberIds: ['2476444212003'] }));
     // then
     expect(w.calls('sceneGroupMemberAdd')).toHaveLength(0);
     expect(again.outcome.message).toMatchObject({ state: 'done', attempts: 2 });
@@ -114,14 +115,14 @@ describe('war_room.update invites new responders', () => {
     // given
     const tenant = await aWarRoomTenant();
     const { incidentId, cid } = await aWarRoom(tenant);
-    await putLink(w.table, tenant.tenantId, linkOf('fd-6', 'f6'));
+    await putLink(w.table, tenant.tenantId, linkOf('2476444212006', 'f6'));
     // when
-    const { outcome, dead } = await deliver(anUpdate(tenant, incidentId, { memberIds: ['fd-6', 'fd-nobody'] }));
+    const { outcome, dead } = await deliver(anUpdate(tenant, incidentId, { memberIds: ['2476444212006', '2476444212999'] }));
     // then
     expect(dead).toEqual([]);
     expect(outcome.message?.state).toBe('done');
-    expect(statuses(outcome)).toMatchObject({ 'member fd-nobody': 'unlinked', 'member fd-6': 'resolved', 'user f6': 'sent' });
-    expect(outcome.recipients.find((r) => r.to === 'fd-nobody')?.message).toBe('no DingTalk user linked to this Flashduty member');
+    expect(statuses(outcome)).toMatchObject({ 'member 2476444212999': 'unlinked', 'member 2476444212006': 'resolved', 'user f6': 'sent' });
+    expect(outcome.recipients.find((r) => r.to === '2476444212999')?.message).toBe('no DingTalk user linked to this Flashduty member');
     expect(members(tenant, cid)).toEqual(['f1', 'f2', 'f6']);
   });
 
@@ -129,12 +130,20 @@ describe('war_room.update invites new responders', () => {
     // given: no war room for the incident
     const tenant = await aWarRoomTenant();
     const msg = anUpdate(tenant, 'inc-never', { memberMobiles: [mobileOf('f3')] });
-    // when
-    const { outcome, dead } = await deliver(msg);
-    // then: the sender's usual retries (8 attempts), then the dead letter with the reason
-    expect(dead).toHaveLength(1);
-    expect(dead[0].reason).toMatch(/^gave up after 8 attempts: no war room for incident inc-never\b/);
-    expect(outcome.message).toMatchObject({ state: 'deadLettered', attempts: 8 });
+    await w.send(msg);
+    // when: a first attempt
+    expect(await w.invoke(await w.receive())).toHaveLength(1);
+    // then: handed back to SQS for a retry
+    expect((await w.outcome(tenant.tenantId, msg.id)).message).toMatchObject({ state: 'retrying', reason: 'no war room for incident inc-never (yet: its war_room.create may still be in flight)' });
+    expect(await w.takeDeadLetters()).toEqual([]);
+    // when: it comes back on its last receive, still without a war room
+    const [record] = await w.until(async () => { const r = await w.receive(); return r.length ? r : undefined; });
+    record.attributes.ApproximateReceiveCount = String(QUEUES.notify.maxReceiveCount);
+    expect(await w.invoke([record])).toEqual([]);
+    // then: dead-lettered with the reason, no DingTalk call made
+    const dead = await w.takeDeadLetters();
+    expect(dead.map((d) => d.reason)).toEqual(['gave up after 8 attempts: no war room for incident inc-never (yet: its war_room.create may still be in flight)']);
+    expect((await w.outcome(tenant.tenantId, msg.id)).message).toMatchObject({ state: 'deadLettered', attempts: 2 });
     expect(w.sim.calls.filter((c) => c.api !== 'token')).toHaveLength(0);
   });
 
