@@ -5,7 +5,10 @@ import { getGroup } from '../../../lib/store/groups';
 import { putLink } from '../../../lib/store/links';
 import { getWarRoom, recordWarRoom } from '../../../lib/store/warRooms';
 import { warRoomUuid } from '../../../lib/warroom';
-import { statuses, useWorld } from '../../support/world';
+import { DingTalkClient } from '../../../lib/dingtalk/client';
+import { DingTalkError } from '../../../lib/dingtalk/errors';
+import { createSender } from '../../../lib/sender/createSender';
+import { aRecordingGate, statuses, useWorld } from '../../support/world';
 
 /**
  * War rooms that follow the responders (docs/two-way.md, "Contract v1 additions"): `war_room.update`
@@ -289,5 +292,52 @@ describe('war_room.dismiss disbands the war room', () => {
     expect(outcome.message?.state).toBe('done');
     expect(statuses(outcome)).toEqual({ [`group ${cid}`]: 'sent' });
     expect(await getWarRoom(w.table, tenant.tenantId, incidentId)).toMatchObject({ dismissedBy: msg.id, disbandUnansweredAt: expect.any(String) });
+  });
+});
+
+describe('war room updates and dismissals pass the call gate', () => {
+  /** The sender core with `gate`, the default kind handlers; runs what is on the queue once. */
+  async function runWith(gate: ReturnType<typeof aRecordingGate>['gate'], park?: (m: { id: string }, reason: string) => Promise<void>) {
+    const client = new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl, timeoutMs: 1000 });
+    const sender = createSender({ table: w.table, sqs: w.sqs, client, gate, dlqUrl: w.aws.notifyDlqUrl, queueUrl: w.aws.notifyQueueUrl, retry: { baseSeconds: 0 }, ...(park ? { park } : {}) });
+    const results = [];
+    for (const r of await w.receive()) results.push(await sender.processRecord(r).catch((e: Error) => e));
+    return results;
+  }
+
+  it('member add and disband go through the gate, counted, with the message severity', async () => {
+    // given
+    const tenant = await aWarRoomTenant();
+    const { incidentId } = await aWarRoom(tenant);
+    const { gate, before } = aRecordingGate();
+    // when
+    await w.send(anUpdate(tenant, incidentId, { memberMobiles: [mobileOf('f7')], severity: 'critical' }));
+    const [updated] = await runWith(gate);
+    await w.send({ ...aDismiss(tenant, incidentId), severity: 'critical' });
+    const [dismissed] = await runWith(gate);
+    // then
+    expect(updated).toMatchObject({ verdict: 'done' });
+    expect(dismissed).toMatchObject({ verdict: 'done' });
+    const seen = before.filter((c) => c.api !== 'token' && c.api !== 'getbymobile').map((c) => [c.api, c.counted, c.severity, c.tenantId]);
+    expect(seen).toEqual([['sceneGroupMemberAdd', true, 'critical', tenant.tenantId], ['sceneGroupDisband', true, 'critical', tenant.tenantId]]);
+    expect(w.sim.calls.filter((c) => c.api !== 'token' && c.api !== 'getbymobile')).toHaveLength(2);
+  });
+
+  it('a disband the monthly quota refuses is not made: the message is parked, the war room stays live', async () => {
+    // given
+    const tenant = await aWarRoomTenant();
+    const { incidentId, cid } = await aWarRoom(tenant);
+    const { gate } = aRecordingGate((c) => (c.counted ? new DingTalkError({ kind: 'quotaExhausted', code: 'quota.local', message: 'monthly quota reached' }) : undefined));
+    const parked: string[] = [];
+    const msg = aDismiss(tenant, incidentId);
+    await w.send(msg);
+    // when
+    const [result] = await runWith(gate, async (m, reason) => void parked.push(`${m.id}: ${reason}`));
+    // then
+    expect(result).toMatchObject({ verdict: 'quotaExhausted' });
+    expect(parked).toEqual([`${msg.id}: monthly quota exhausted: group ${cid}: scenegroup/disband: quota.local (monthly quota reached)`]);
+    expect(w.calls('sceneGroupDisband')).toHaveLength(0);
+    expect(w.sim.group(tenant.corpId, cid)?.disbanded).toBe(false);
+    expect((await getWarRoom(w.table, tenant.tenantId, incidentId))?.dismissedAt).toBeUndefined();
   });
 });
