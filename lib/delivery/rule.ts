@@ -14,7 +14,8 @@ export const OUTCOME_TTL_SECONDS = 30 * 24 * 3600;
  */
 export const CLAIM_LEASE_MS = QUEUES.notify.consumerTimeoutSeconds * 2 * 1000;
 
-export type Channel = 'user' | 'group' | 'mobile';
+/** `member`: a Flashduty member id, resolved to a DingTalk user through its link (docs/two-way.md). */
+export type Channel = 'user' | 'group' | 'mobile' | 'member';
 
 export type RecipientStatus =
   /** Claimed: a DingTalk call for it is (or was) under way. */
@@ -26,8 +27,10 @@ export type RecipientStatus =
   | 'flowControlled'
   /** No DingTalk user has this mobile (getbymobile 60121): reported, not retried. */
   | 'unknownMobile'
-  /** A mobile resolved to `userId`; that user's own record tells the delivery. */
+  /** A mobile (or a linked Flashduty member) resolved to `userId`; that user's own record tells the delivery. */
   | 'resolved'
+  /** A Flashduty member with no DingTalk user linked (docs/two-way.md, "Linking"): reported, not retried. */
+  | 'unlinked'
   /** A retryable failure: the message comes back through SQS for it. */
   | 'retry'
   /** Not sent yet: its app had no rate-limit slot soon; the message was re-queued with a delay. */
@@ -40,7 +43,7 @@ export type RecipientStatus =
   | 'unknown';
 
 /** Not sent again, by any attempt. */
-export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'resolved', 'unknown']);
+export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'resolved', 'unlinked', 'unknown']);
 /** A later attempt (SQS retry, redrive from the dead-letter queue) may claim these again: DingTalk did not deliver. */
 export const CLAIMABLE: readonly RecipientStatus[] = ['retry', 'deferred', 'flowControlled', 'quotaExhausted', 'failed'];
 

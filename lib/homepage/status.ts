@@ -8,7 +8,7 @@ import type { TenantRecord as Tenant } from '../store/secrets';
 import { GROUPS_READ, type GroupView, type HomeStatus, type PublicUrls, type UsageView } from './types';
 
 /** The fields of a stored group (lib/store/groups.ts) the homepage reads. */
-export type GroupRecord = Pick<Group, 'openConversationId' | 'title' | 'linked' | 'linkedAt'>;
+export type GroupRecord = Pick<Group, 'openConversationId' | 'title' | 'linked' | 'linkedAt' | 'disbandedAt'>;
 
 
 /** Where the status comes from; {@link tableSources} reads DynamoDB, tests pass fakes. */
@@ -55,10 +55,10 @@ export function requestedCorpId(v: string | undefined): string | undefined {
   return t ? t.slice(0, 128) : undefined;
 }
 
-/** The groups with the cool app installed now, by title, then id. */
+/** The groups with the cool app installed now (a group the bridge disbanded is gone), by title, then id. */
 export function installedGroups(groups: GroupRecord[]): GroupView[] {
   return groups
-    .filter((g) => g.linked)
+    .filter((g) => g.linked && !g.disbandedAt)
     .map((g): GroupView => {
       const since = g.linkedAt ? Date.parse(g.linkedAt) : NaN;
       return { openConversationId: g.openConversationId, title: g.title ?? '', ...(Number.isNaN(since) ? {} : { installedAt: since }) };

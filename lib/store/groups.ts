@@ -54,6 +54,8 @@ export interface Group {
   history: GroupLinkChange[];
   /** Set by the war-room feature when the group is an incident's war room. */
   warRoom?: { incidentId: string; title: string };
+  /** When the bridge disbanded the group (a war room's `war_room.dismiss`, ISO 8601): no longer live. */
+  disbandedAt?: string;
   updatedAt?: string;
 }
 
@@ -123,6 +125,29 @@ function fromItem(item: Record<string, unknown>): Group {
 export async function getGroup(table: Table, tenantId: string, openConversationId: string): Promise<Group | undefined> {
   const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: groupKey(tenantId, openConversationId), ConsistentRead: true }));
   return r.Item ? fromItem(r.Item) : undefined;
+}
+
+/**
+ * Marks a known group disbanded (`disbandedAt`, kept as first written); an unknown group is left
+ * unwritten. Readers (the homepage) no longer take it for a live group.
+ *
+ * @example
+ * await markGroupDisbanded(table, 'acme', 'cid==', Date.now());
+ */
+export async function markGroupDisbanded(table: Table, tenantId: string, openConversationId: string, nowMs: number): Promise<void> {
+  const at = new Date(nowMs).toISOString();
+  await tryConditional(
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: groupKey(tenantId, openConversationId),
+        UpdateExpression: 'SET #d = if_not_exists(#d, :at), #u = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#d': 'disbandedAt', '#u': 'updatedAt' },
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    ),
+  );
 }
 
 /**

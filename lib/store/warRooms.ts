@@ -8,7 +8,9 @@ import { tryConditional, type Table } from './table';
  * `openConversationId`, `chatId`, `title` (as created), `ownerUserId`, `members` (a string set of
  * userIds added besides the owner), `uuid` (the create idempotency key), `templateId`, `botId`,
  * `incidentUrl`, `createdBy` (the message id), `createdAt`, `updatedAt`, and `summary`: the state of
- * the incident summary post (claimed once per incident, see {@link claimWarRoomSummary}).
+ * the incident summary post (claimed once per incident, see {@link claimWarRoomSummary}). Once
+ * `war_room.dismiss` disbanded the group: `dismissedAt` and `dismissedBy` (the message id), see
+ * {@link markWarRoomDismissed}; `disbandUnansweredAt` when a disband call got no clear answer.
  *
  * The group itself is also marked on its group item (`GROUP#<openConversationId>`, lib/store/groups.ts)
  * with `warRoom: { incidentId, title }`; `chat_update_title` keeps that title in step with renames,
@@ -69,9 +71,15 @@ export interface WarRoom {
   createdAt: string;
   updatedAt: string;
   summary?: WarRoomSummary;
+  /** When `war_room.dismiss` disbanded the group (ISO 8601); absent while it is live. */
+  dismissedAt?: string;
+  /** The `war_room.dismiss` message id that disbanded it. */
+  dismissedBy?: string;
+  /** A disband call's answer was lost (timeout, 5xx): DingTalk may have disbanded the group (ISO 8601). */
+  disbandUnansweredAt?: string;
 }
 
-export type NewWarRoom = Omit<WarRoom, 'title' | 'createdAt' | 'updatedAt' | 'summary'>;
+export type NewWarRoom = Omit<WarRoom, 'title' | 'createdAt' | 'updatedAt' | 'summary' | 'dismissedAt' | 'dismissedBy' | 'disbandUnansweredAt'>;
 
 const toArray = (v: unknown): string[] => (v instanceof Set ? [...v] : Array.isArray(v) ? v : []).filter((x): x is string => typeof x === 'string').sort();
 
@@ -187,6 +195,45 @@ export async function addWarRoomMembers(table: Table, tenantId: string, incident
       ExpressionAttributeNames: { '#members': 'members', '#updatedAt': 'updatedAt' },
       ExpressionAttributeValues: { ':ids': new Set(userIds), ':at': new Date(nowMs).toISOString() },
     }),
+  );
+}
+
+/**
+ * Records that the war room's group was disbanded by message `messageId`: `dismissedAt` and
+ * `dismissedBy`, kept as first written (a repeat changes nothing). False when no war room is recorded.
+ *
+ * @example
+ * await markWarRoomDismissed(table, 'acme', 'inc-6621', 'fd-dismiss-1', Date.now());
+ */
+export async function markWarRoomDismissed(table: Table, tenantId: string, incidentId: string, messageId: string, nowMs: number): Promise<boolean> {
+  const at = new Date(nowMs).toISOString();
+  return tryConditional(
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: warRoomKey(tenantId, incidentId),
+        UpdateExpression: 'SET #dismissedAt = if_not_exists(#dismissedAt, :at), #dismissedBy = if_not_exists(#dismissedBy, :by), #updatedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#dismissedAt': 'dismissedAt', '#dismissedBy': 'dismissedBy', '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':at': at, ':by': messageId },
+      }),
+    ),
+  );
+}
+
+/** Notes that a disband call got no clear answer: a later refusal of the group as unknown then means it was disbanded. */
+export async function markWarRoomDisbandUnanswered(table: Table, tenantId: string, incidentId: string, nowMs: number): Promise<void> {
+  await tryConditional(
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.name,
+        Key: warRoomKey(tenantId, incidentId),
+        UpdateExpression: 'SET #u = if_not_exists(#u, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#u': 'disbandUnansweredAt' },
+        ExpressionAttributeValues: { ':at': new Date(nowMs).toISOString() },
+      }),
+    ),
   );
 }
 

@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { contentHash } from '../delivery/contentHash';
-import { NO_SUCH_MOBILE_CODES } from '../dingtalk/client';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { isAmbiguous, isRobotNotInGroup, type DingTalkFailure, type DingTalkResult } from '../dingtalk/errors';
-import { resolveMobile } from '../dingtalk/appSession';
+import { isAmbiguous, isRobotNotInGroup, type DingTalkResult } from '../dingtalk/errors';
 import { Outcomes } from '../delivery/outcomes';
-import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type Channel, type RecipientStatus } from '../delivery/rule';
-import { dedupe } from '../util/lists';
+import { CLAIM_LEASE_MS, decide, leaseLeftMs } from '../delivery/rule';
 import { maskMobile } from '../util/mask';
 import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
-import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult, type OutcomeFields } from '../delivery/verdict';
+import { describe, statusOfFailure } from '../delivery/verdict';
 import type { WarRoomCreateRequest } from '../contracts/notifyMessage';
-import { addWarRoomMembers, claimWarRoomSummary, getWarRoom, recordWarRoom, recordWarRoomSummary, type SummaryStatus, type WarRoom } from '../store/warRooms';
+import { claimWarRoomSummary, getWarRoom, recordWarRoom, recordWarRoomSummary, type SummaryStatus, type WarRoom } from '../store/warRooms';
 import type { Tenant } from '../contracts/tenant';
 import type { Locale } from '../i18n';
-import { missingMembers, planMembers } from './members';
+import { dismissedReason } from './disband';
+import { planMembers } from './members';
+import { addMissingMembers, recordMembers, resolveWarRoomMobile, resolveWarRoomMobiles, type WarRoomAttempt } from './roster';
 import { WarRoomSession } from './session';
 import { renderWarRoomSummary } from './summary';
+import { Tally } from './tally';
 import { clipWarRoomTitle } from './title';
 import { warRoomUuid } from './uuid';
 
@@ -34,24 +34,6 @@ export function missingWarRoomConfig(tenant: Pick<Tenant, 'warRoomTemplateId' | 
   return (['warRoomTemplateId', 'warRoomBotId'] as const).filter((k) => !tenant[k]);
 }
 
-type Line = [who: string, status: RecipientStatus | 'inFlight', detail?: string];
-
-/** What an attempt did, by recipient, and its verdict with the sender's rule ({@link verdictOf}). */
-class Tally {
-  private readonly lines = new Map<string, Line>();
-  private deferMs = 0;
-
-  note(channel: Channel | 'warRoom', to: string, status: Line[1], detail?: string, failure?: Pick<DingTalkFailure, 'retryAfterMs'>): void {
-    this.lines.set(`${channel}#${to}`, [`${channel} ${channel === 'mobile' ? maskMobile(to) : to}`, status, detail]);
-    if (status === 'deferred' || status === 'inFlight' || status === 'retry') this.deferMs = Math.max(this.deferMs, failure?.retryAfterMs ?? 0);
-  }
-
-  result(over?: Pick<DeliveryResult, 'verdict' | 'reason'>): DeliveryResult {
-    const v = verdictOf(this.lines.values(), this.deferMs, 'call(s)');
-    return over ? { ...over, counts: v.counts } : v;
-  }
-}
-
 /**
  * `war_room.create` for the sender (the `war_room.create` entry of its kind handlers):
  *
@@ -61,7 +43,8 @@ class Tally {
  *    failure, unknown members are reported and left out);
  * 3. no war room recorded for the incident: `sceneGroup/create` from the template (title clipped
  *    to 30 code points, a uuid derived from tenant + incident so no retry makes a second group,
- *    the first 40 members), then recorded (lib/store/warRooms.ts) and its group item marked;
+ *    the first 40 members), then recorded (lib/store/warRooms.ts) and its group item marked; a
+ *    war room dismissed (`war_room.dismiss`) is not opened again: dead-lettered with the reason;
  * 4. members the war room lacks: `sceneGroup/member/add` in chunks (so a repeat request adds who
  *    is new, and > 40 members work);
  * 5. the incident summary, posted once per incident by the template's group bot (robotCode =
@@ -99,36 +82,10 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
     const session = new WarRoomSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, tenant, msg.severity);
     const snapshot = await outcomes.snapshot(begun);
     const tally = new Tally();
+    const attempt: WarRoomAttempt = { ctx, session, outcomes, snapshot, tally, corpId: tenant.corpId };
 
     // 1. Mobiles -> userIds.
-    const resolve = async (mobile: string): Promise<{ userId?: string; failure?: DingTalkFailure; unknown?: boolean }> => {
-      const known = snapshot.get(recipientKey('mobile', mobile));
-      if (known?.status === 'resolved' && known.userId) {
-        tally.note('mobile', mobile, 'resolved');
-        return { userId: known.userId };
-      }
-      if (known?.status === 'unknownMobile') {
-        tally.note('mobile', mobile, 'unknownMobile');
-        return { unknown: true };
-      }
-      const r = await resolveMobile(ctx, session, tenant.corpId, mobile);
-      if (r.kind === 'ok') {
-        await outcomes.record('mobile', mobile, undefined, { status: 'resolved', userId: r.data.userId });
-        tally.note('mobile', mobile, 'resolved');
-        return { userId: r.data.userId };
-      }
-      if (NO_SUCH_MOBILE_CODES.has(r.code)) {
-        await outcomes.record('mobile', mobile, undefined, { status: 'unknownMobile', code: r.code, message: r.message });
-        tally.note('mobile', mobile, 'unknownMobile');
-        log.warn('no DingTalk user with this mobile', { mobile: maskMobile(mobile) });
-        return { unknown: true };
-      }
-      await outcomes.record('mobile', mobile, undefined, failureFields(r));
-      tally.note('mobile', mobile, statusOfFailure(r), describe(r), r);
-      return { failure: r };
-    };
-
-    const owner = await resolve(msg.ownerMobile);
+    const owner = await resolveWarRoomMobile(attempt, msg.ownerMobile);
     if (owner.unknown) {
       return tally.result({ verdict: 'deadLetter', reason: `the war room's owner (mobile ${maskMobile(msg.ownerMobile)}) is not a DingTalk user of this organisation: no war room created` });
     }
@@ -139,11 +96,7 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
         : tally.result();
     }
     const ownerUserId = owner.userId;
-    const memberUserIds: string[] = [];
-    for (const mobile of dedupe(msg.memberMobiles).filter((m) => m !== msg.ownerMobile)) {
-      const m = await resolve(mobile);
-      if (m.userId) memberUserIds.push(m.userId);
-    }
+    const memberUserIds = await resolveWarRoomMobiles(attempt, msg.memberMobiles.filter((m) => m !== msg.ownerMobile));
 
     // 2. The war room: the recorded one, or a new scene group.
     let room = await getWarRoom(table, msg.tenantId, incidentId);
@@ -181,34 +134,20 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
         for (const u of [ownerUserId, ...plan.initial]) tally.note('user', u, 'sent');
       }
       log.info(recorded.created ? 'war room created' : 'war room already recorded by another attempt', { incidentId, openConversationId: room.openConversationId, members: plan.initial.length + 1, requestId: r.requestId });
+    } else if (room.dismissedAt) {
+      return tally.result({ verdict: 'deadLetter', reason: dismissedReason(room) });
     } else {
       log.info('war room exists for the incident: no second group', { incidentId, openConversationId: room.openConversationId });
     }
 
     // 3. Members it lacks (more than the create took, or new in this request).
-    for (const ids of missingMembers([ownerUserId, ...memberUserIds], room)) {
-      const r = await session.addMembers({ open_conversation_id: room.openConversationId, user_ids: ids });
-      if (r.kind === 'ok') {
-        await addWarRoomMembers(table, msg.tenantId, incidentId, ids, ctx.now());
-        await recordMembers(outcomes, ids, { status: 'sent', requestId: r.requestId, message: `added to war room ${room.openConversationId}` });
-        for (const u of ids) tally.note('user', u, 'sent');
-        log.info('war room members added', { incidentId, count: ids.length, requestId: r.requestId });
-      } else {
-        await recordMembers(outcomes, ids, failureFields(r));
-        for (const u of ids) tally.note('user', u, statusOfFailure(r), `sceneGroup/member/add: ${describe(r)}`, r);
-        log.warn('sceneGroup/member/add failed', { incidentId, count: ids.length, kind: r.kind, code: r.code, requestId: r.requestId });
-      }
-    }
+    await addMissingMembers(attempt, room, [ownerUserId, ...memberUserIds]);
 
     // 4. The incident summary, once per incident.
     // The bot the group was made with (the tenant may have changed its template since).
     await postSummary(ctx, { session, outcomes, tally, msg, room, botId: room.botId || botId, locale: tenant.locale, sleep, interval, attempts });
     return tally.result();
   };
-}
-
-async function recordMembers(outcomes: Outcomes, userIds: readonly string[], fields: OutcomeFields): Promise<void> {
-  await Promise.all(userIds.map((u) => outcomes.record('user', u, undefined, fields)));
 }
 
 interface SummaryDeps {

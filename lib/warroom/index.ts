@@ -1,6 +1,11 @@
 export { createWarRoomHandler, deliverWarRoom, missingWarRoomConfig, type WarRoomOptions } from './deliverWarRoom';
+export { describeDisbandFailure, DISBAND_PARAM_ILLEGAL, DISBAND_PATH, disbandSceneGroup, dismissedReason, PERMISSION_CHECK_FAILED } from './disband';
+export { deliverWarRoomDismiss, noWarRoomToDismissReason } from './dismissWarRoom';
 export { MAX_INITIAL_MEMBERS, MAX_MEMBERS_PER_ADD, missingMembers, planMembers, type MemberPlan } from './members';
+export { addMissingMembers, resolveLinkedMembers, resolveWarRoomMobile, resolveWarRoomMobiles, UNLINKED_DETAIL, type WarRoomAttempt } from './roster';
 export { WarRoomSession } from './session';
 export { renderWarRoomSummary } from './summary';
 export { clipWarRoomTitle, MAX_WAR_ROOM_TITLE_CHARS, titleUnits } from './title';
 export { uuidV5, WAR_ROOM_UUID_NAMESPACE, warRoomUuid } from './uuid';
+export { Tally } from './tally';
+export { deliverWarRoomUpdate, noWarRoomReason } from './updateWarRoom';

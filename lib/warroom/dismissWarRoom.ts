@@ -1,0 +1,91 @@
+import { contentHash } from '../delivery/contentHash';
+import { Outcomes } from '../delivery/outcomes';
+import { outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
+import { failureFields, statusOfFailure } from '../delivery/verdict';
+import { isAmbiguous } from '../dingtalk/errors';
+import { markGroupDisbanded } from '../store/groups';
+import { getWarRoom, markWarRoomDisbandUnanswered, markWarRoomDismissed, type WarRoom } from '../store/warRooms';
+import { DISBAND_PARAM_ILLEGAL, describeDisbandFailure } from './disband';
+import { WarRoomSession } from './session';
+import { Tally } from './tally';
+
+/** The dead-letter reason of a dismiss whose incident has no war room. */
+export const noWarRoomToDismissReason = (incidentId: string): string => `no war room for incident ${incidentId}: nothing to dismiss`;
+
+/**
+ * `war_room.dismiss` for the sender (docs/two-way.md, "Contract v1 additions"): disbands the
+ * incident's war room (docs/dingtalk-api.md §5.3) through the gate, then records it: the group item
+ * `disbandedAt` (the homepage no longer lists it), then the war room `dismissedAt` / `dismissedBy`.
+ *
+ * - No war room recorded for the incident: dead-lettered with the reason, no call.
+ * - Recorded dismissed already (a redelivery, a second dismiss): done without a call.
+ * - `paramIllegal` and `permession.checkFailed` are permanent: dead-lettered with what they mean;
+ *   `system.error` and other retryable failures: retried with backoff.
+ * - DingTalk refuses a repeat (`paramIllegal`, §5.3). So when an earlier disband call got no clear
+ *   answer (recorded as `disbandUnansweredAt`), or another attempt recorded the dismissal
+ *   meanwhile, that refusal means the group is gone: the war room is recorded dismissed.
+ *
+ * @example
+ * const sender = createSender({ table, sqs, client, dlqUrl, handlers: { 'war_room.dismiss': deliverWarRoomDismiss } });
+ */
+export const deliverWarRoomDismiss: KindHandler<'war_room.dismiss'> = async (ctx, msg) => {
+  const { table, log } = ctx;
+  const tenant = await ctx.getTenant(msg.tenantId);
+  if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
+
+  const outcomes = new Outcomes(table, msg.tenantId, msg.id, ctx.now);
+  const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
+  if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
+
+  const incidentId = msg.incident.id;
+  const room = await getWarRoom(table, msg.tenantId, incidentId);
+  if (!room) {
+    log.error('war_room.dismiss for an incident without a war room: dead-lettered', { incidentId });
+    return { verdict: 'deadLetter', reason: noWarRoomToDismissReason(incidentId), counts: {} };
+  }
+  const cid = room.openConversationId;
+  const tally = new Tally();
+  if (room.dismissedAt) {
+    await outcomes.record('group', cid, undefined, { status: 'sent', message: `war room already dismissed at ${room.dismissedAt} by message ${room.dismissedBy}: no call` });
+    tally.note('group', cid, 'sent');
+    log.info('war room already dismissed: no call', { incidentId, openConversationId: cid, dismissedBy: room.dismissedBy });
+    return tally.result();
+  }
+
+  const session = new WarRoomSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, tenant, msg.severity);
+  const r = await session.disband(cid);
+  if (r.kind === 'ok') {
+    await recordDismissed(ctx, room, msg.id);
+    await outcomes.record('group', cid, undefined, { status: 'sent', requestId: r.requestId, message: `war room ${cid} disbanded` });
+    tally.note('group', cid, 'sent');
+    log.info('war room disbanded', { incidentId, openConversationId: cid, requestId: r.requestId });
+    return tally.result();
+  }
+
+  if (r.code === DISBAND_PARAM_ILLEGAL) {
+    // Refused as unknown: gone already if our own earlier call may have disbanded it, or another attempt recorded it.
+    const now = await getWarRoom(table, msg.tenantId, incidentId);
+    if (now?.dismissedAt || now?.disbandUnansweredAt) {
+      if (!now.dismissedAt) await recordDismissed(ctx, room, msg.id);
+      const how = now.dismissedAt ? `dismissed by message ${now.dismissedBy}` : 'disbanded by an earlier call whose answer was lost';
+      await outcomes.record('group', cid, undefined, { status: 'sent', code: r.code, requestId: r.requestId, message: `war room ${cid} ${how}` });
+      tally.note('group', cid, 'sent');
+      log.info('disband refused as unknown after an earlier disband: recorded dismissed', { incidentId, openConversationId: cid, how });
+      return tally.result();
+    }
+  }
+
+  if (isAmbiguous(r)) await markWarRoomDisbandUnanswered(table, msg.tenantId, incidentId, ctx.now());
+  await outcomes.record('group', cid, undefined, failureFields(r));
+  const detail = `scenegroup/disband: ${describeDisbandFailure(r)}`;
+  tally.note('group', cid, statusOfFailure(r), detail, r);
+  log.warn('scenegroup/disband failed', { incidentId, openConversationId: cid, kind: r.kind, code: r.code, requestId: r.requestId });
+  return r.kind === 'permanent' ? tally.result({ verdict: 'deadLetter', reason: `the war room of incident ${incidentId} (${cid}) was not dismissed: ${detail}` }) : tally.result();
+};
+
+/** The group item first, then the war room: once the war room says dismissed, nothing is left to mark. */
+async function recordDismissed(ctx: Pick<DeliveryContext, 'table' | 'now'>, room: WarRoom, messageId: string): Promise<void> {
+  const now = ctx.now();
+  await markGroupDisbanded(ctx.table, room.tenantId, room.openConversationId, now);
+  await markWarRoomDismissed(ctx.table, room.tenantId, room.incidentId, messageId, now);
+}
