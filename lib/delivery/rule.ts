@@ -14,7 +14,8 @@ export const OUTCOME_TTL_SECONDS = 30 * 24 * 3600;
  */
 export const CLAIM_LEASE_MS = QUEUES.notify.consumerTimeoutSeconds * 2 * 1000;
 
-export type Channel = 'user' | 'group' | 'mobile';
+/** `card`: one card an incident.update changes (to = its outTrackId: lib/cards/incidentUpdate.ts). */
+export type Channel = 'user' | 'group' | 'mobile' | 'card';
 
 export type RecipientStatus =
   /** Claimed: a DingTalk call for it is (or was) under way. */

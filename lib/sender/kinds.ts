@@ -1,6 +1,7 @@
 import type { KindHandlers } from '../delivery/types';
 import { deliverNotify } from '../notify/deliverNotify';
 import { deliverWarRoom } from '../warroom/deliverWarRoom';
+import { deliverIncidentUpdate } from '../cards/incidentUpdate';
 
 const notYet = async () => ({ verdict: 'deadLetter' as const, reason: 'not built yet', counts: {} });
 
@@ -8,7 +9,7 @@ const notYet = async () => ({ verdict: 'deadLetter' as const, reason: 'not built
 export const defaultHandlers: KindHandlers = {
   notify: deliverNotify,
   'war_room.create': deliverWarRoom,
-  'incident.update': notYet,
+  'incident.update': deliverIncidentUpdate,
   'war_room.update': notYet,
   'war_room.dismiss': notYet,
 };
