@@ -31,6 +31,9 @@ export interface CardSecret {
 /** Tenants whose route this process saw registered, with the URL (module scope: the Lambda instance's life). */
 const registered = new Map<string, string>();
 
+/** Registrations under way in this process: concurrent first cards of a tenant wait for one. */
+const inFlight = new Map<string, Promise<DingTalkResult<{ registered: boolean }>>>();
+
 /** Forgets what this process registered (tests). */
 export const forgetRegistrations = (): void => registered.clear();
 
@@ -52,15 +55,25 @@ export interface RegistrationContext {
  * created: the stored secret when its URL is this one, else a new one (a conditional put, so two
  * instances agree on the one stored), read back, registered with `forceUpdate` through the gate,
  * then marked registered. A failed registration comes back as its failure (nothing is created
- * without a route: DingTalk refuses an HTTP callback with an unregistered key).
+ * without a route: DingTalk refuses an HTTP callback with an unregistered key). Concurrent calls for
+ * a tenant in one process share one registration.
  *
  * @example
  * const r = await ensureCallbackRoute(ctx, cards, tenant.tenantId, config.PUBLIC_URL);
  * if (r.kind !== 'ok') return noteAll(r);
  */
-export async function ensureCallbackRoute(ctx: RegistrationContext, cards: CardSession, tenantId: string, publicUrl: string): Promise<DingTalkResult<{ registered: boolean }>> {
+export function ensureCallbackRoute(ctx: RegistrationContext, cards: CardSession, tenantId: string, publicUrl: string): Promise<DingTalkResult<{ registered: boolean }>> {
   const url = cardCallbackUrl(publicUrl, tenantId);
-  if (registered.get(tenantId) === url) return { kind: 'ok', data: { registered: false }, status: 200 };
+  if (registered.get(tenantId) === url) return Promise.resolve({ kind: 'ok', data: { registered: false }, status: 200 });
+  const key = `${tenantId}\n${url}`;
+  const running = inFlight.get(key);
+  if (running) return running;
+  const started = register(ctx, cards, tenantId, url).finally(() => inFlight.delete(key));
+  inFlight.set(key, started);
+  return started;
+}
+
+async function register(ctx: RegistrationContext, cards: CardSession, tenantId: string, url: string): Promise<DingTalkResult<{ registered: boolean }>> {
   let secret = await getCardSecret(ctx.table, tenantId);
   if (secret?.callbackUrl === url && secret.registeredAt) {
     registered.set(tenantId, url);
