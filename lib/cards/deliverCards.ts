@@ -21,6 +21,9 @@ import { CardSession } from './session';
  * (`param.cardAlreadyExist`) and no card is sent twice.
  */
 
+const NO_TEMPLATE = 'incident page sent as a static action card: the tenant has no cardTemplateId';
+const NO_PUBLIC_URL = 'incident page sent as a static action card: PUBLIC_URL is not configured, so no card callback can be registered';
+
 /** What the cards of one notify share: the app's card calls, the template, the initial data. */
 export interface CardPlan {
   cards: CardSession;
@@ -55,12 +58,14 @@ export async function planCards(a: NotifyAttempt): Promise<CardPlan | undefined>
   const tenant = await ctx.getTenant(msg.tenantId);
   if (!tenant) return undefined;
   if (!tenant.cardTemplateId) {
-    a.log.info('incident page sent as a static action card: the tenant has no cardTemplateId', { incidentId: msg.incident.id });
+    a.log.info(NO_TEMPLATE, { incidentId: msg.incident.id });
+    a.explain(NO_TEMPLATE);
     return undefined;
   }
   const publicUrl = ctx.publicUrl;
   if (!publicUrl) {
-    a.log.warn('incident page sent as a static action card: PUBLIC_URL is not configured, so no card callback can be registered', { incidentId: msg.incident.id });
+    a.log.warn(NO_PUBLIC_URL, { incidentId: msg.incident.id });
+    a.explain(NO_PUBLIC_URL);
     return undefined;
   }
   const recorded = await getIncidentState(ctx.table, msg.tenantId, msg.incident.id);

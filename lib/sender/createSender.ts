@@ -209,7 +209,7 @@ export function createSender(deps: SenderDeps): Sender {
     };
     switch (result.verdict) {
       case 'done':
-        await settle('done');
+        await settle('done', result.reason);
         log.info('delivered', { counts: result.counts });
         return result;
       case 'deadLetter':

@@ -142,12 +142,14 @@ describe('a notify about an incident, for a tenant with a card template', () => 
     expect(registers[0].body).toEqual({ callbackRouteKey: `dtb-${tenant.tenantId}`, callbackUrl: secret!.callbackUrl, apiSecret: secret!.apiSecret, forceUpdate: true });
   });
 
-  it('without a cardTemplateId the page is the static action card it was: no card, no card record', async () => {
+  it('without a cardTemplateId the page is the static action card it was, and its status says why: no card, no card record', async () => {
     const tenant = await aCardTenant({ card: false });
     const msg = incidentPage(tenant, { message: { title: 'DB down', markdown: '## DB down', url: 'https://console.flashcat.cloud/incident/9' } });
     await w.send(msg);
     await w.deliver();
-    expect(statuses(await w.outcome(tenant.tenantId, msg.id))).toEqual({ 'user u1': 'sent', [`group ${GROUP}`]: 'sent' });
+    const o = await w.outcome(tenant.tenantId, msg.id);
+    expect(statuses(o)).toEqual({ 'user u1': 'sent', [`group ${GROUP}`]: 'sent' });
+    expect(o.message).toMatchObject({ state: 'done', reason: expect.stringContaining('static action card: the tenant has no cardTemplateId') });
     expect(w.calls('cardCreateAndDeliver', tenant.clientId)).toEqual([]);
     expect(w.calls('cardCallbackRegister', tenant.clientId)).toEqual([]);
     expect(w.calls('batchSend', tenant.clientId).map((c) => (c.body as { msgKey: string }).msgKey)).toEqual(['sampleActionCard']);
