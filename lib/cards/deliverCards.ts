@@ -50,7 +50,8 @@ export interface NotifyCalls {
 /**
  * Whether a notify goes as cards: the plan, or undefined for the static action card (no
  * `incident`, no `cardTemplateId`, or no PUBLIC_URL to register the callback under: the reason is
- * logged). The initial status is the incident's recorded state, else the message's.
+ * logged and kept as the message state's reason) or when no recipient is left to send to. The
+ * initial status is the incident's recorded state, else the message's.
  */
 export async function planCards(a: NotifyAttempt): Promise<CardPlan | undefined> {
   const { ctx, msg } = a;
@@ -68,6 +69,7 @@ export async function planCards(a: NotifyAttempt): Promise<CardPlan | undefined>
     a.explain(NO_PUBLIC_URL);
     return undefined;
   }
+  if (!a.users.length && !a.groups.length) return undefined; // nothing left to send (a redelivery): no reads, no calls
   const recorded = await getIncidentState(ctx.table, msg.tenantId, msg.incident.id);
   const state: CardStatus = recorded ?? { status: msg.incident.status };
   const cards = new CardSession(ctx.client, a.session);
