@@ -252,4 +252,20 @@ describe('incident.update', () => {
     expect((await w.outcome(tenant.tenantId, update.id)).recipients).toEqual([expect.objectContaining({ channel: 'card', to: outTrackId, status: 'failed', code: 'param.cardNotExist' })]);
     expect(w.calls('cardUpdate', tenant.clientId)).toHaveLength(1);
   });
+
+  it('a card recorded moments ago that DingTalk does not know yet is retried, not failed: its create may be under way', async () => {
+    const tenant = await aCardTenant();
+    const outTrackId = cardOutTrackId(tenant.tenantId, 'racing-page', 'user', 'u1');
+    await recordCard(w.table, { tenantId: tenant.tenantId, incidentId: 'inc-racing', outTrackId, space: 'user', to: 'u1', actions: ['ack'], messageId: 'racing-page', createdAt: new Date().toISOString() }, Date.now());
+    const update = anUpdate(tenant, 'inc-racing');
+    await w.send(update);
+    const records = await w.until(async () => {
+      const r = await w.receive();
+      return r.length ? r : undefined;
+    });
+    expect(await w.invoke(records)).toEqual([records[0].messageId]); // back to the queue
+    const o = await w.outcome(tenant.tenantId, update.id);
+    expect(o.message?.state).toBe('retrying');
+    expect(o.recipients).toEqual([expect.objectContaining({ channel: 'card', to: outTrackId, status: 'retry', code: 'param.cardNotExist' })]);
+  });
 });
