@@ -33,8 +33,9 @@ export const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamo
 const SENDING: TableAccess = {
   // The record and the app secret (access tokens); never the callback's secrets.
   read: ['tenant', 'appSecret'],
-  // Tokens, quota, rate limits, lanes, backlogs, parking, mobiles, delivery records, war rooms.
-  write: ['app', 'org', 'rate', 'lanes', 'backlog', 'park', 'parkedOrgs', 'corp', 'notify', 'chats'],
+  // Tokens, quota, rate limits, lanes, backlogs, parking, mobiles, delivery records, war rooms;
+  // cards: the card callback's secret (registered by the sender), incidents' states and cards.
+  write: ['app', 'org', 'rate', 'lanes', 'backlog', 'park', 'parkedOrgs', 'corp', 'notify', 'chats', 'cardSecret', 'incident', 'card'],
 };
 
 /** Every function's table access: docs/DESIGN.md, "Table map". */

@@ -138,6 +138,8 @@ export class DingtalkBridgeStack extends Stack {
       DRAIN_QUEUE_URL: this.drain.queue.queueUrl,
       DINGTALK_API_URL: props.dingtalkApiUrl ?? DINGTALK_URLS.api,
       DINGTALK_OAPI_URL: props.dingtalkOapiUrl ?? DINGTALK_URLS.oapi,
+      // The card callback route is registered under it (lib/cards/registration.ts); only the API's id, so no cycle.
+      PUBLIC_URL: this.api.apiEndpoint,
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     } satisfies FunctionEnv;

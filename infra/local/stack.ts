@@ -46,9 +46,10 @@ export interface LocalApiEnv {
 /**
  * The local stack's environment, as written to the env file: the local services' (every variable
  * {@link localEnv} sets), DINGTALK_API_URL and DINGTALK_OAPI_URL when it started the simulator,
- * FLASHDUTY_API_URL when it started the Flashduty simulator, and {@link LocalApiEnv}.
+ * FLASHDUTY_API_URL when it started the Flashduty simulator, PUBLIC_URL (the HTTP API's base URL)
+ * unless one was set, and {@link LocalApiEnv}.
  */
-export type LocalStackEnv = ReturnType<typeof localEnv> & LocalEnv & LocalApiEnv;
+export type LocalStackEnv = ReturnType<typeof localEnv> & LocalEnv & LocalApiEnv & Pick<EnvMap, 'PUBLIC_URL'>;
 
 export interface LocalStack {
   env: LocalStackEnv;
@@ -106,6 +107,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       { ...CALLBACK_ROUTE, handler: async () => (await import('../../functions/callback')).handler },
       { ...HOMEPAGE_ROUTE, handler: async () => (await import('../../functions/homepage')).handler },
     ];
+    // The HTTP API first: its base URL is PUBLIC_URL, which the sending functions read at load (card callbacks).
+    const api = await startHttpApi(routes, opts.port ?? num(process.env.PORT) ?? 3000);
+    stops.push(() => new Promise<void>((r) => { api.server.closeAllConnections(); api.server.close(() => r()); }));
+    const publicEnv: Pick<EnvMap, 'PUBLIC_URL'> = process.env.PUBLIC_URL ? {} : { PUBLIC_URL: api.url };
+    Object.assign(process.env, publicEnv);
     const sqsClient = new SQSClient({});
     stops.push(async () => sqsClient.destroy());
     const consumers = [
@@ -133,9 +139,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }, opts.unparkEveryMs ?? 15_000);
     stops.push(async () => clearInterval(unpark));
 
-    const api = await startHttpApi(routes, opts.port ?? num(process.env.PORT) ?? 3000);
-    stops.push(() => new Promise<void>((r) => { api.server.closeAllConnections(); api.server.close(() => r()); }));
-    const env: LocalStackEnv = { ...services, ...dingtalk, ...flashdutyEnv, API_URL: api.url };
+    const env: LocalStackEnv = { ...services, ...dingtalk, ...flashdutyEnv, ...publicEnv, API_URL: api.url };
 
     if (opts.envFile) {
       mkdirSync(dirname(opts.envFile), { recursive: true });

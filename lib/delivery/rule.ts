@@ -14,8 +14,11 @@ export const OUTCOME_TTL_SECONDS = 30 * 24 * 3600;
  */
 export const CLAIM_LEASE_MS = QUEUES.notify.consumerTimeoutSeconds * 2 * 1000;
 
-/** `member`: a Flashduty member id, resolved to a DingTalk user through its link (docs/two-way.md). */
-export type Channel = 'user' | 'group' | 'mobile' | 'member';
+/**
+ * `member`: a Flashduty member id, resolved to a DingTalk user through its link (docs/two-way.md);
+ * `card`: one card an incident.update changes (to = its outTrackId: lib/cards/incidentUpdate.ts).
+ */
+export type Channel = 'user' | 'group' | 'mobile' | 'member' | 'card';
 
 export type RecipientStatus =
   /** Claimed: a DingTalk call for it is (or was) under way. */

@@ -38,6 +38,8 @@ export interface DeliveryContext {
   records?: LaneRecords;
   /** DingTalk calls in flight (or waiting for their turn) across the whole batch, at most `concurrency`. */
   slots?: Slots;
+  /** The bridge's public base URL (PUBLIC_URL): card callbacks are registered under it; absent, no cards (lib/cards). */
+  publicUrl?: string;
 }
 
 /**

@@ -109,6 +109,14 @@ export const en = {
       severity: { critical: 'Severity: Critical', warning: 'Severity: Warning', info: 'Severity: Info' },
       opened: 'This war room was opened by Flashduty for the incident: coordinate the response here.',
     },
+    /** An incident card's status line (docs/two-way.md, "Cards"); `time` in China time. */
+    card: {
+      triggered: 'Triggered',
+      acknowledged: (name?: string): string => (name ? `Acknowledged by ${name}` : 'Acknowledged'),
+      snoozed: (time?: string, name?: string): string => `Snoozed${time ? ` until ${time}` : ''}${name ? ` by ${name}` : ''}`,
+      closed: (name?: string): string => (name ? `Closed by ${name}` : 'Closed'),
+      time: (minute: string): string => `${minute} (UTC+8)`,
+    },
   },
 };
 

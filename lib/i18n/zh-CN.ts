@@ -94,5 +94,12 @@ export const zhCN: Messages = {
       severity: { critical: '严重程度：严重', warning: '严重程度：警告', info: '严重程度：提醒' },
       opened: '这是 Flashduty 为该故障创建的作战室，请在此协同处理。',
     },
+    card: {
+      triggered: '已触发',
+      acknowledged: (name) => (name ? `${name} 已认领` : '已认领'),
+      snoozed: (time, name) => `${name ? `${name} ` : ''}已暂停通知${time ? `至 ${time}` : ''}`,
+      closed: (name) => (name ? `${name} 已关闭` : '已关闭'),
+      time: (minute) => `${minute}（北京时间）`,
+    },
   },
 };

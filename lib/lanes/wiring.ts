@@ -38,6 +38,7 @@ export function wireLanes(config: Config): { lanes: Lanes } {
     park: shaping.park,
     metrics,
     tenantMetrics,
+    publicUrl: config.PUBLIC_URL,
   });
   lanes = new Lanes({
     table,

@@ -13,14 +13,16 @@ import type { RenderedMessage } from './render';
 
 /**
  * The key under which messages may share DingTalk calls: tenant (the app and its token), severity
- * (what the gate sees) and the rendered message.
+ * (what the gate sees) and the rendered message; a page about an incident also by its incident, so
+ * card pages are grouped only with pages of their own incident (they never share a batchSend:
+ * lib/cards/deliverCards.ts).
  *
  * @example
  * coalesceKey(msg, render(msg.message)) === coalesceKey(sameContentOtherUsers, render(sameContentOtherUsers.message)) // true
  */
-export function coalesceKey(msg: Pick<NotifyRequest, 'tenantId' | 'severity'>, rendered: Pick<RenderedMessage, 'msgKey' | 'msgParam'>): string {
+export function coalesceKey(msg: Pick<NotifyRequest, 'tenantId' | 'severity'> & Partial<Pick<NotifyRequest, 'incident'>>, rendered: Pick<RenderedMessage, 'msgKey' | 'msgParam'>): string {
   return createHash('sha256')
-    .update(JSON.stringify([msg.tenantId, msg.severity ?? null, rendered.msgKey, rendered.msgParam]))
+    .update(JSON.stringify([msg.tenantId, msg.severity ?? null, rendered.msgKey, rendered.msgParam, ...(msg.incident ? [msg.incident.id] : [])]))
     .digest('hex');
 }
 

@@ -11,6 +11,7 @@ import { runPool } from '../util/pool';
 import { groupBy } from '../util/lists';
 import { coalesceKey, coalesceRecipients, type SharedRecipient } from './coalesce';
 import { claimAll, NotifyAttempt, openNotify, releaseAll, type Row } from './notifyAttempt';
+import { planCards, sendCard } from '../cards/deliverCards';
 
 /** A `notify` message to deliver, with the context (logger) of its own record. */
 export interface NotifyDelivery {
@@ -45,13 +46,22 @@ export async function deliverNotifyBatch(messages: readonly NotifyDelivery[]): P
     }
   };
   const tasks: Array<() => Promise<void>> = [];
-  for (const same of groupBy(attempts, (a) => coalesceKey(a.msg, a.rendered))) {
+  // Card pages (lib/cards/deliverCards.ts): one card per user and group, never a shared batchSend.
+  const plans = await Promise.all(attempts.map((a) => planCards(a).catch((e: unknown) => (a.fail(e), null))));
+  attempts.forEach((a, i) => {
+    const plan = plans[i];
+    if (!plan) return;
+    for (const u of a.users) tasks.push(forAll([a], () => sendCard(a, plan, 'user', u, { claimedCall, recordAll })));
+    for (const cid of a.groups) tasks.push(forAll([a], () => sendCard(a, plan, 'group', cid, { claimedCall, recordAll })));
+  });
+  const plain = attempts.filter((_, i) => plans[i] === undefined);
+  for (const same of groupBy(plain, (a) => coalesceKey(a.msg, a.rendered))) {
     coalesceRecipients(same.map((a) => [a, a.users] as const), BATCH_SEND_MAX_USERS).forEach((shared, i) => {
       const holders = [...new Set(shared.flatMap((s) => s.holders))];
       tasks.push(forAll(holders, () => sendDm(shared, i)));
     });
   }
-  for (const a of attempts) for (const cid of a.groups) tasks.push(forAll([a], () => sendGroup(a, cid)));
+  for (const a of plain) for (const cid of a.groups) tasks.push(forAll([a], () => sendGroup(a, cid)));
   await runPool(tasks, attempts[0]?.ctx.concurrency ?? 1);
 
   return opened.map((o) => (o.status === 'rejected' ? o : o.value instanceof NotifyAttempt ? o.value.result() : { status: 'fulfilled', value: o.value }));

@@ -86,10 +86,18 @@ export class NotifyAttempt {
     });
   }
 
+  /** Why the page went as it did when nothing else says (e.g. a static action card instead of a card): the message state's reason. */
+  private remark?: string;
+
+  explain(remark: string): void {
+    this.remark ??= remark;
+  }
+
   /** The verdict of this attempt, or the error of a call that threw. */
   result(): PromiseSettledResult<DeliveryResult> {
     if (this.failure) return { status: 'rejected', reason: this.failure.error };
-    return { status: 'fulfilled', value: verdictOf(this.final.values(), this.deferMs) };
+    const v = verdictOf(this.final.values(), this.deferMs);
+    return { status: 'fulfilled', value: v.reason || !this.remark ? v : { ...v, reason: this.remark } };
   }
 }
 

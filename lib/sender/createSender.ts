@@ -52,6 +52,8 @@ export interface SenderDeps {
   metrics?: Metrics;
   /** Where per-tenant delivery metrics go (queue-to-DingTalk latency). */
   tenantMetrics?: TenantMetricsSink;
+  /** PUBLIC_URL: the base of the card callback route (lib/cards); without it incident pages stay static action cards. */
+  publicUrl?: string;
 }
 
 export interface Sender {
@@ -145,7 +147,7 @@ export function createSender(deps: SenderDeps): Sender {
     const ctx: DeliveryContext = {
       table: deps.table, client: deps.client, gate, tokens, now, getTenant: deps.getTenant ?? ((t) => withAppSecret(deps.table, t, (id) => getTenant(deps.table, id))), log,
       concurrency: concurrency ?? deps.concurrency ?? 4, deadline, metrics: deps.metrics, tenantMetrics: deps.tenantMetrics, records, slots,
-      queuedAt: firstQueuedAt(record),
+      queuedAt: firstQueuedAt(record), publicUrl: deps.publicUrl,
     };
     return { job: { record, msg, ctx, log, receiveCount } };
   };
@@ -207,7 +209,7 @@ export function createSender(deps: SenderDeps): Sender {
     };
     switch (result.verdict) {
       case 'done':
-        await settle('done');
+        await settle('done', result.reason);
         log.info('delivered', { counts: result.counts });
         return result;
       case 'deadLetter':

@@ -19,6 +19,7 @@ import { renderWarRoomSummary } from './summary';
 import { Tally } from './tally';
 import { clipWarRoomTitle } from './title';
 import { warRoomUuid } from './uuid';
+import { sendWarRoomCard } from '../cards/warRoomCard';
 
 export interface WarRoomOptions {
   /** Waits between summary posts while the template's bot installs (default: setTimeout). */
@@ -146,6 +147,8 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
     // 4. The incident summary, once per incident.
     // The bot the group was made with (the tenant may have changed its template since).
     await postSummary(ctx, { session, outcomes, tally, msg, room, botId: room.botId || botId, locale: tenant.locale, sleep, interval, attempts });
+    // 5. The incident's card in the war room and on top of it (tenants with a cardTemplateId).
+    await sendWarRoomCard(ctx, { tenant, msg, outcomes, snapshot, botId: room.botId || botId, note: (to, status, detail, f) => tally.note('card', to, status, detail, f) });
     return tally.result();
   };
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackPropsFromContext } from '../../infra/context';
 import { DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
-import { appSecretKey, callbackSecretKey, chatsPk, clientClaimKey, eventCountKey, eventDedupeKey, parkedCountKey, parkedOrgKey, quotaKey, tenantKey, tokenKey } from '../../lib/contracts/tableKeys';
+import { appSecretKey, callbackSecretKey, cardKey, cardSecretKey, chatsPk, incidentPk, clientClaimKey, eventCountKey, eventDedupeKey, parkedCountKey, parkedOrgKey, quotaKey, tenantKey, tokenKey } from '../../lib/contracts/tableKeys';
 import { recordProjection } from '../../lib/store/secrets';
 
 /**
@@ -82,6 +82,13 @@ describe('table grants', () => {
     expect(readers(appSecretKey('acme').pk)).toEqual(['drain', 'sender']);
     expect(writers(appSecretKey('acme').pk)).toEqual([]);
     expect(readers(tokenKey('dingabc').pk)).toEqual(['drain', 'sender']);
+  });
+
+  it('the sender and the drain write the card secret, incidents and cards (docs/two-way.md, "Cards"); the homepage and the events function touch none', () => {
+    for (const pk of [cardSecretKey('acme').pk, incidentPk('acme', 'inc-1'), cardKey('acme', 'dtb1').pk]) {
+      expect([pk, writers(pk)]).toEqual([pk, expect.arrayContaining(['drain', 'sender'])]);
+      expect([pk, readers(pk).filter((n) => n === 'homepage' || n === 'events')]).toEqual([pk, []]);
+    }
   });
 
   it('no role may read a secret still sitting in a tenant item not yet stripped: only the projected record', () => {

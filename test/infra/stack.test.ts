@@ -175,6 +175,15 @@ describe('functions', () => {
     });
   });
 
+  it('tells the sending functions the HTTP API\'s URL as PUBLIC_URL (card callbacks are registered under it)', () => {
+    const { stack, template } = deployed;
+    const functions = template.findResources('AWS::Lambda::Function');
+    for (const fn of [stack.functions.sender, stack.functions.drain]) {
+      const url = functions[logicalId(fn)].Properties.Environment.Variables.PUBLIC_URL;
+      expect(url).toEqual({ 'Fn::GetAtt': [logicalId(stack.api), 'ApiEndpoint'] });
+    }
+  });
+
   it('gives every function its own log group kept for one month', () => {
     for (const b of [deployed, configured]) {
       const functions = b.template.findResources('AWS::Lambda::Function');

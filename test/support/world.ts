@@ -217,7 +217,8 @@ export function statuses(o: Outcome): Record<string, string> {
  * The world's lifecycle for one test file: started once before the tests, stopped after them,
  * and a clean slate before each test (the simulator reset; without a poller, anything a previous
  * test left on the queue delivered and the dead letters drained). With `poller`, the sender runs
- * continuously on the notify queue, as under `npm start`.
+ * continuously on the notify queue, as under `npm start`; `env` adds to the functions' environment
+ * (e.g. PUBLIC_URL).
  *
  * Returns a stand-in for the world that forwards to it once started, so a file reads `w.sim`,
  * `w.deliver()` as with a plain variable.
@@ -226,11 +227,11 @@ export function statuses(o: Outcome): Record<string, string> {
  * const w = useWorld();
  * it('...', async () => { await w.send(aNotify(await w.aTenantWith())); await w.deliver(); });
  */
-export function useWorld(opts: { poller?: boolean } = {}): World {
+export function useWorld(opts: { poller?: boolean; env?: Record<string, string> } = {}): World {
   let world: World | undefined;
   let poller: { stop(): Promise<void> } | undefined;
   beforeAll(async () => {
-    world = await startWorld();
+    world = await startWorld(opts.env);
     if (opts.poller) poller = world.startPoller();
   }, 120_000);
   afterAll(async () => {

@@ -27,6 +27,9 @@ describe('the local stack (npm start)', () => {
     }
     expect(env.API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(env.FLASHDUTY_API_URL).toBe(stack.flashduty?.url);
+    // The sending functions register card callbacks under it (lib/cards/registration.ts).
+    expect(env.PUBLIC_URL).toBe(env.API_URL);
+    expect(process.env.PUBLIC_URL).toBe(env.API_URL);
   });
 
   it('a group renamed over HTTP, signed as DingTalk signs it, shows up in the table', async () => {

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { AppSession } from '../dingtalk/appSession';
+import { contentHash } from '../delivery/contentHash';
+import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type RecipientStatus } from '../delivery/rule';
+import { NOT_STARTED, outcomesFor, outOfTime, type KindHandler } from '../delivery/types';
+import { describe, failureFields, verdictOf, type OutcomeFields } from '../delivery/verdict';
+import { listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
+import { runPool } from '../util/pool';
+import { CARD_NOT_EXIST } from './api';
+import { statusParams } from './params';
+import { CardSession } from './session';
+
+/**
+ * `incident.update` (docs/two-way.md, "incident.update"): records the incident's state
+ * (`INCIDENT#…/STATE`; cards sent later start from it), then PUTs every card already sent for the
+ * incident (DMs, groups, the war room) with the new status variables, merged by key
+ * (docs/dingtalk-api.md §9.2). Each card is a recipient of the message's delivery record (channel
+ * `card`, to = its outTrackId), claimed before its PUT and recorded after, so a retry updates only
+ * the cards not yet updated. An update is idempotent: an ambiguous answer is simply retried.
+ * `param.cardNotExist` fails that card (permanent), unless the card was recorded less than a claim
+ * lease ago: its create may still be under way (records are written before the create), so it is
+ * retried. An incident with no cards is fine: its state is recorded, the message done.
+ */
+export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx, msg) => {
+  const tenant = await ctx.getTenant(msg.tenantId);
+  if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
+  const outcomes = outcomesFor(ctx, msg.tenantId, msg.id);
+  const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
+  if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
+
+  const incidentId = msg.incident.id;
+  const state: IncidentState = {
+    status: msg.incident.status,
+    ...(msg.by?.name ? { byName: msg.by.name } : {}),
+    ...(msg.by?.memberId ? { byMemberId: msg.by.memberId } : {}),
+    ...(msg.by?.dingtalkUserId ? { byUserId: msg.by.dingtalkUserId } : {}),
+    ...(msg.snoozedUntil ? { snoozedUntil: msg.snoozedUntil } : {}),
+    ...(msg.incident.url ? { url: msg.incident.url } : {}),
+    updatedAt: new Date(ctx.now()).toISOString(),
+  };
+  await putIncidentState(ctx.table, msg.tenantId, incidentId, state, ctx.now());
+  const cards = await listIncidentCards(ctx.table, msg.tenantId, incidentId);
+  if (!cards.length) {
+    ctx.log.info('incident state recorded: no card sent for it yet', { incidentId, status: state.status });
+    return { verdict: 'done', counts: {} };
+  }
+
+  const snapshot = await outcomes.snapshot(begun);
+  const session = new CardSession(ctx.client, new AppSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, tenant, msg.severity));
+  const attemptId = randomUUID();
+  const lines = new Map<string, [string, RecipientStatus | 'inFlight', string?]>();
+  let deferMs = 0;
+  const note = (card: CardRecord, status: RecipientStatus | 'inFlight', detail?: string, waitMs = 0) => {
+    deferMs = Math.max(deferMs, waitMs);
+    lines.set(card.outTrackId, [`card ${card.space} ${card.to}`, status, detail]);
+  };
+
+  const update = async (card: CardRecord): Promise<void> => {
+    const known = snapshot.get(recipientKey('card', card.outTrackId));
+    const d = decide(known, ctx.now());
+    if (d === 'skip') return note(card, known!.status);
+    if (d === 'inFlight') return note(card, 'inFlight', 'claimed by another attempt', leaseLeftMs(known!, ctx.now()) + 1000);
+    if (outOfTime(ctx)) return note(card, 'retry', NOT_STARTED);
+    const claim = await outcomes.claim('card', card.outTrackId, attemptId);
+    if (!claim) return note(card, 'inFlight', 'claimed by another attempt', CLAIM_LEASE_MS);
+    let fields: OutcomeFields;
+    try {
+      const r = await session.update({
+        outTrackId: card.outTrackId,
+        cardData: { cardParamMap: statusParams(state, card.actions, tenant.locale) },
+        cardUpdateOptions: { updateCardDataByKey: true },
+      });
+      if (r.kind === 'ok') fields = { status: 'sent', requestId: r.requestId };
+      else if (r.code === CARD_NOT_EXIST && ctx.now() - Date.parse(card.createdAt) < CLAIM_LEASE_MS) {
+        fields = { status: 'retry', code: r.code, message: 'the card may still be being created', requestId: r.requestId };
+      } else fields = failureFields(r);
+      if (r.kind !== 'ok') ctx.log.warn('card not updated', { incidentId, outTrackId: card.outTrackId, space: card.space, kind: r.kind, code: r.code, requestId: r.requestId });
+      note(card, fields.status, r.kind === 'ok' ? undefined : `${describe(r)}${fields.status === 'retry' && r.kind === 'permanent' ? ': the card may still be being created' : ''}`, r.kind === 'ok' ? 0 : r.retryAfterMs);
+    } catch (e) {
+      await outcomes.record('card', card.outTrackId, attemptId, { status: 'retry', code: 'internal', message: (e as Error).message });
+      throw e;
+    }
+    if (!(await outcomes.record('card', card.outTrackId, attemptId, fields))) ctx.log.error('claim lost before its outcome was written', { channel: 'card', outTrackId: card.outTrackId });
+  };
+
+  await runPool(cards.map((c) => () => update(c)), ctx.concurrency);
+  const result = verdictOf(lines.values(), deferMs, 'card(s)');
+  const updated = [...lines.values()].filter(([, s]) => s === 'sent').length;
+  ctx.log.info('incident cards updated', { incidentId, status: state.status, cards: cards.length, updated, verdict: result.verdict });
+  return result;
+};

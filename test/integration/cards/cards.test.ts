@@ -1,0 +1,271 @@
+import type { NotifyRequest, IncidentUpdateRequest, WarRoomCreateRequest } from '../../../lib/contracts/notifyMessage';
+import type { Tenant } from '../../../lib/contracts/tenant';
+import { cardOutTrackId } from '../../../lib/cards/outTrackId';
+import { callbackRouteKey, forgetRegistrations, getCardSecret } from '../../../lib/cards/registration';
+import { getCard, getIncidentState, listIncidentCards, recordCard } from '../../../lib/store/cards';
+import { aNotify, statuses, useWorld } from '../../support/world';
+
+/**
+ * Interactive cards on the real path (docs/two-way.md, "Cards", "incident.update"): the sender on
+ * DynamoDB Local and the SQS server, the DingTalk simulator as DingTalk, with a card template
+ * published for the tenant's app. Each test judges the bridge by what the simulator shows.
+ */
+
+const PUBLIC_URL = 'https://bridge.example.test';
+const w = useWorld({ env: { PUBLIC_URL } });
+
+const TEMPLATE = 'tplincidentcard';
+const WAR_TEMPLATE = 'tpl-warroom-cards';
+const BOT = 'dingwarroombotcards';
+const GROUP = 'cidCardsOps==';
+let seq = 0;
+
+/** A tenant with a published card template (unless `card: false`), users u1-u3 and a group of u1, u2 with the app robot. */
+async function aCardTenant(opts: { card?: boolean; tenant?: Partial<Tenant> } = {}): Promise<Tenant> {
+  const people = [1, 2, 3].map((i) => ({ userId: `u${i}`, mobile: `1380000000${i}` }));
+  const tenant = await w.aTenantWith({ users: people, tenant: { ...(opts.card === false ? {} : { cardTemplateId: TEMPLATE }), locale: 'en', ...opts.tenant } });
+  w.sim.addCardTemplate(tenant.clientId, { templateId: TEMPLATE });
+  w.sim.addGroup(tenant.corpId, { openConversationId: GROUP, robotCodes: [tenant.clientId], members: ['u1', 'u2'] });
+  return tenant;
+}
+
+const incidentPage = (tenant: Tenant, over: Partial<NotifyRequest> = {}): NotifyRequest => {
+  seq += 1;
+  return aNotify(tenant, {
+    to: { userIds: ['u1'], openConversationIds: [GROUP] },
+    incident: { id: `inc-${seq}`, status: 'triggered', url: `https://console.flashcat.cloud/incident/${seq}` },
+    actions: ['ack', 'close'],
+    severity: 'critical',
+    ...over,
+  });
+};
+
+const anUpdate = (tenant: Tenant, incidentId: string, over: Partial<IncidentUpdateRequest> = {}): IncidentUpdateRequest => ({
+  version: 1,
+  id: `upd-${Date.now()}-${(seq += 1)}`,
+  tenantId: tenant.tenantId,
+  kind: 'incident.update',
+  incident: { id: incidentId, status: 'acknowledged' },
+  by: { name: '张三' },
+  ...over,
+});
+
+const dm = (tenant: Tenant, msg: NotifyRequest, user = 'u1') => cardOutTrackId(tenant.tenantId, msg.id, 'user', user);
+const groupCard = (tenant: Tenant, msg: NotifyRequest) => cardOutTrackId(tenant.tenantId, msg.id, 'group', GROUP);
+
+describe('a notify about an incident, for a tenant with a card template', () => {
+  it('delivers one card per user and per group, with the buttons the message listed, and records them before', async () => {
+    const tenant = await aCardTenant();
+    const msg = incidentPage(tenant);
+    await w.send(msg);
+    await w.deliver();
+
+    const o = await w.outcome(tenant.tenantId, msg.id);
+    expect(o.message?.state).toBe('done');
+    expect(statuses(o)).toEqual({ 'user u1': 'sent', [`group ${GROUP}`]: 'sent' });
+    expect(w.calls('batchSend', tenant.clientId)).toEqual([]);
+    expect(w.calls('groupSend', tenant.clientId)).toEqual([]);
+    const creates = w.calls('cardCreateAndDeliver', tenant.clientId);
+    expect(creates).toHaveLength(2);
+    for (const c of creates) expect(c.body).toMatchObject({ cardTemplateId: TEMPLATE, callbackType: 'HTTP', callbackRouteKey: callbackRouteKey(tenant.tenantId) });
+
+    const shown = { status: 'triggered', statusText: 'Triggered', showAck: 'true', showClose: 'true', showSnooze: 'false', title: msg.message.title, severity: 'critical', incidentUrl: msg.incident!.url };
+    expect(w.sim.cardSeenBy(dm(tenant, msg), 'u1')).toMatchObject(shown);
+    expect(w.sim.cardSeenBy(dm(tenant, msg), 'u2')).toBeUndefined();
+    expect(w.sim.cardSeenBy(groupCard(tenant, msg), 'u2')).toMatchObject(shown);
+    expect(w.sim.card(dm(tenant, msg))?.spaces).toEqual([expect.objectContaining({ spaceType: 'IM_ROBOT', spaceId: 'u1', success: true, robotCode: tenant.clientId })]);
+    expect(w.sim.card(groupCard(tenant, msg))?.spaces).toEqual([expect.objectContaining({ spaceType: 'IM_GROUP', spaceId: GROUP, success: true, robotCode: tenant.clientId })]);
+
+    expect(await getCard(w.table, tenant.tenantId, dm(tenant, msg))).toMatchObject({ incidentId: msg.incident!.id, space: 'user', to: 'u1', actions: ['ack', 'close'], messageId: msg.id });
+    expect((await listIncidentCards(w.table, tenant.tenantId, msg.incident!.id)).map((c) => c.space).sort()).toEqual(['group', 'user']);
+  });
+
+  it('an ambiguous answer (DingTalk created the card, then answered 500) and a redelivery never make a second card', async () => {
+    const tenant = await aCardTenant();
+    const msg = incidentPage(tenant, { to: { userIds: ['u1'] } });
+    w.sim.inject({ api: 'cardCreateAndDeliver', kind: 'deliverThen5xx', count: 1 });
+    await w.send(msg);
+    await w.deliver();
+
+    const creates = w.calls('cardCreateAndDeliver', tenant.clientId);
+    expect(creates).toHaveLength(2);
+    expect(creates[1].response).toMatchObject({ code: 'param.cardAlreadyExist' });
+    expect(w.sim.cards().filter((c) => c.clientId === tenant.clientId)).toHaveLength(1);
+    const o = await w.outcome(tenant.tenantId, msg.id);
+    expect(o.message?.state).toBe('done');
+    expect(o.recipients).toEqual([expect.objectContaining({ channel: 'user', to: 'u1', status: 'sent', possibleDuplicate: true })]);
+
+    await w.send(msg); // SQS delivers at least once
+    await w.deliver();
+    expect(w.calls('cardCreateAndDeliver', tenant.clientId)).toHaveLength(2);
+    expect(w.sim.cards().filter((c) => c.clientId === tenant.clientId)).toHaveLength(1);
+  });
+
+  it('a space DingTalk did not deliver to (a user outside the organisation) fails permanently with its errorMsg', async () => {
+    const tenant = await aCardTenant();
+    const msg = incidentPage(tenant, { to: { userIds: ['u1', 'ghost'] } });
+    await w.send(msg);
+    await w.deliver();
+    const dead = await w.takeDeadLetters();
+    expect(dead).toEqual([expect.objectContaining({ notifyId: msg.id, reason: expect.stringMatching(/user ghost: card\.spaceFailed \(card not delivered to IM_ROBOT\.ghost: user not in the organisation\)/) })]);
+    expect(statuses(await w.outcome(tenant.tenantId, msg.id))).toEqual({ 'user u1': 'sent', 'user ghost': 'failed' });
+  });
+
+  it('clips a value over 1 KB (by bytes, between characters) so DingTalk takes the card', async () => {
+    const tenant = await aCardTenant();
+    const markdown = `${'告警'.repeat(1000)}`;
+    const msg = incidentPage(tenant, { to: { userIds: ['u2'] }, message: { title: 'long', markdown } });
+    await w.send(msg);
+    await w.deliver();
+    expect((await w.outcome(tenant.tenantId, msg.id)).message?.state).toBe('done');
+    const shown = w.sim.cardSeenBy(dm(tenant, msg, 'u2'), 'u2')!;
+    expect(Buffer.byteLength(shown.markdown)).toBeLessThanOrEqual(1024);
+    expect(Buffer.byteLength(shown.markdown)).toBeGreaterThan(1000);
+    expect(shown.markdown.endsWith('…')).toBe(true);
+    expect(markdown.startsWith(shown.markdown.slice(0, -1))).toBe(true);
+  });
+
+  it('registers the callback route once, with the apiSecret it stored, whatever the number of cards', async () => {
+    const tenant = await aCardTenant();
+    await w.send(incidentPage(tenant));
+    await w.send(incidentPage(tenant, { to: { userIds: ['u2'] } }));
+    await w.deliver();
+    forgetRegistrations(); // another instance: it finds the registration recorded
+    await w.send(incidentPage(tenant, { to: { userIds: ['u3'] } }));
+    await w.deliver();
+
+    expect(w.calls('cardCreateAndDeliver', tenant.clientId)).toHaveLength(4);
+    const registers = w.calls('cardCallbackRegister', tenant.clientId);
+    expect(registers).toHaveLength(1);
+    const secret = await getCardSecret(w.table, tenant.tenantId);
+    expect(secret).toEqual({ apiSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), callbackUrl: `${PUBLIC_URL}/card/${tenant.tenantId}`, registeredAt: expect.any(String) });
+    expect(registers[0].body).toEqual({ callbackRouteKey: `dtb-${tenant.tenantId}`, callbackUrl: secret!.callbackUrl, apiSecret: secret!.apiSecret, forceUpdate: true });
+  });
+
+  it('without a cardTemplateId the page is the static action card it was, and its status says why: no card, no card record', async () => {
+    const tenant = await aCardTenant({ card: false });
+    const msg = incidentPage(tenant, { message: { title: 'DB down', markdown: '## DB down', url: 'https://console.flashcat.cloud/incident/9' } });
+    await w.send(msg);
+    await w.deliver();
+    const o = await w.outcome(tenant.tenantId, msg.id);
+    expect(statuses(o)).toEqual({ 'user u1': 'sent', [`group ${GROUP}`]: 'sent' });
+    expect(o.message).toMatchObject({ state: 'done', reason: expect.stringContaining('static action card: the tenant has no cardTemplateId') });
+    expect(w.calls('cardCreateAndDeliver', tenant.clientId)).toEqual([]);
+    expect(w.calls('cardCallbackRegister', tenant.clientId)).toEqual([]);
+    expect(w.calls('batchSend', tenant.clientId).map((c) => (c.body as { msgKey: string }).msgKey)).toEqual(['sampleActionCard']);
+    expect(await listIncidentCards(w.table, tenant.tenantId, msg.incident!.id)).toEqual([]);
+  });
+});
+
+describe('incident.update', () => {
+  /** A tenant with cards and a war-room template; a war room and a page (DM and group) for one incident. */
+  async function anIncidentWithCards() {
+    const tenant = await aCardTenant({ tenant: { warRoomTemplateId: WAR_TEMPLATE, warRoomBotId: BOT } });
+    w.sim.addTemplate(tenant.corpId, { templateId: WAR_TEMPLATE, botId: BOT, installDelayMs: 0 });
+    const page = incidentPage(tenant, { actions: ['ack', 'close', 'snooze'] });
+    const room: WarRoomCreateRequest = {
+      version: 1,
+      id: `wr-${Date.now()}-${(seq += 1)}`,
+      tenantId: tenant.tenantId,
+      kind: 'war_room.create',
+      incident: { id: page.incident!.id, title: '[P1] DB down', url: page.incident!.url },
+      ownerMobile: '13800000001',
+      memberMobiles: ['13800000003'],
+    };
+    await w.send(room);
+    await w.deliver();
+    await w.send(page);
+    await w.deliver();
+    const cards = await listIncidentCards(w.table, tenant.tenantId, page.incident!.id);
+    return { tenant, page, room, cards };
+  }
+
+  it('war_room.create sends the incident card into the war room and as its top card, once per war room', async () => {
+    const { tenant, room, cards } = await anIncidentWithCards();
+    expect((await w.outcome(tenant.tenantId, room.id)).message?.state).toBe('done');
+    const war = cards.find((c) => c.space === 'warRoom')!;
+    const cid = w.sim.groupsCreated().find((g) => g.templateId === WAR_TEMPLATE)?.openConversationId;
+    expect(war).toMatchObject({ to: cid, messageId: room.id, actions: ['ack', 'close', 'snooze'] });
+    const card = w.sim.card(war.outTrackId)!;
+    expect(card.spaces).toEqual([
+      expect.objectContaining({ spaceType: 'IM_GROUP', spaceId: cid, success: true, robotCode: BOT }),
+      expect.objectContaining({ spaceType: 'ONE_BOX', spaceId: cid, success: true, expiresAt: expect.any(Number) }),
+    ]);
+    const days = (card.spaces[1].expiresAt! - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(6.9);
+    expect(days).toBeLessThanOrEqual(7);
+    expect(w.sim.cardSeenBy(war.outTrackId, 'u3')).toMatchObject({ title: '[P1] DB down', status: 'triggered', showAck: 'true', showSnooze: 'true' });
+
+    await w.send({ ...room, id: `${room.id}-again` }); // another request for the same incident
+    await w.deliver();
+    expect(w.sim.cards().filter((c) => c.clientId === tenant.clientId && c.spaces.some((s) => s.spaceType === 'ONE_BOX'))).toHaveLength(1);
+  });
+
+  it('changes every card of the incident (DM, group, war room); a retry updates only the cards not yet updated', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    expect(cards.map((c) => c.space).sort()).toEqual(['group', 'user', 'warRoom']);
+    const update = anUpdate(tenant, page.incident!.id);
+    w.sim.inject({ api: 'cardUpdate', kind: '5xx', count: 1 });
+    await w.send(update);
+    await w.deliver();
+
+    const o = await w.outcome(tenant.tenantId, update.id);
+    expect(o.message).toMatchObject({ state: 'done', retries: 1 });
+    expect(o.recipients.map((r) => [r.channel, r.status])).toEqual([['card', 'sent'], ['card', 'sent'], ['card', 'sent']]);
+    expect(w.calls('cardUpdate', tenant.clientId)).toHaveLength(4);
+    for (const c of cards) {
+      expect([c.space, w.sim.card(c.outTrackId)?.updates]).toEqual([c.space, 1]);
+      expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'acknowledged', statusText: 'Acknowledged by 张三', showAck: 'false', showClose: 'true' });
+    }
+    expect(w.sim.cardSeenBy(cards.find((c) => c.space === 'user')!.outTrackId, 'u1')).toMatchObject({ title: page.message.title }); // merged by key
+    expect(await getIncidentState(w.table, tenant.tenantId, page.incident!.id)).toMatchObject({ status: 'acknowledged', byName: '张三' });
+
+    const closed = anUpdate(tenant, page.incident!.id, { incident: { id: page.incident!.id, status: 'closed' }, by: { name: '李四' } });
+    await w.send(closed);
+    await w.deliver();
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四', showAck: 'false', showClose: 'false', showSnooze: 'false' });
+  });
+
+  it('an incident without cards: its state is recorded, the message done; a card sent later starts from it', async () => {
+    const tenant = await aCardTenant();
+    const update = anUpdate(tenant, 'inc-later', { incident: { id: 'inc-later', status: 'snoozed' }, snoozedUntil: '2026-12-01T04:00:00Z', by: { name: 'Ann' } });
+    await w.send(update);
+    await w.deliver();
+    expect((await w.outcome(tenant.tenantId, update.id)).message?.state).toBe('done');
+    expect(w.calls('cardUpdate', tenant.clientId)).toEqual([]);
+
+    const msg = incidentPage(tenant, { to: { userIds: ['u1'] }, incident: { id: 'inc-later', status: 'triggered' }, actions: ['ack', 'snooze', 'close'] });
+    await w.send(msg);
+    await w.deliver();
+    expect(w.sim.cardSeenBy(dm(tenant, msg), 'u1')).toMatchObject({ status: 'snoozed', statusText: 'Snoozed until 2026-12-01 12:00 (UTC+8) by Ann', showAck: 'false', showSnooze: 'true', showClose: 'true' });
+  });
+
+  it('a card DingTalk does not know (param.cardNotExist) fails that card: the update is dead-lettered with the reason', async () => {
+    const tenant = await aCardTenant();
+    const old = Date.now() - 10 * 60_000; // recorded long ago: no create of it can still be under way
+    const outTrackId = cardOutTrackId(tenant.tenantId, 'gone-page', 'user', 'u1');
+    await recordCard(w.table, { tenantId: tenant.tenantId, incidentId: 'inc-gone', outTrackId, space: 'user', to: 'u1', actions: ['ack'], messageId: 'gone-page', createdAt: new Date(old).toISOString() }, old);
+    const update = anUpdate(tenant, 'inc-gone');
+    await w.send(update);
+    await w.deliver();
+    expect(await w.takeDeadLetters()).toEqual([expect.objectContaining({ notifyId: update.id, reason: expect.stringContaining(`card user u1: param.cardNotExist`) })]);
+    expect((await w.outcome(tenant.tenantId, update.id)).recipients).toEqual([expect.objectContaining({ channel: 'card', to: outTrackId, status: 'failed', code: 'param.cardNotExist' })]);
+    expect(w.calls('cardUpdate', tenant.clientId)).toHaveLength(1);
+  });
+
+  it('a card recorded moments ago that DingTalk does not know yet is retried, not failed: its create may be under way', async () => {
+    const tenant = await aCardTenant();
+    const outTrackId = cardOutTrackId(tenant.tenantId, 'racing-page', 'user', 'u1');
+    await recordCard(w.table, { tenantId: tenant.tenantId, incidentId: 'inc-racing', outTrackId, space: 'user', to: 'u1', actions: ['ack'], messageId: 'racing-page', createdAt: new Date().toISOString() }, Date.now());
+    const update = anUpdate(tenant, 'inc-racing');
+    await w.send(update);
+    const records = await w.until(async () => {
+      const r = await w.receive();
+      return r.length ? r : undefined;
+    });
+    expect(await w.invoke(records)).toEqual([records[0].messageId]); // back to the queue
+    const o = await w.outcome(tenant.tenantId, update.id);
+    expect(o.message?.state).toBe('retrying');
+    expect(o.recipients).toEqual([expect.objectContaining({ channel: 'card', to: outTrackId, status: 'retry', code: 'param.cardNotExist' })]);
+  });
+});
