@@ -51,7 +51,7 @@ async function cardPress(event: APIGatewayProxyEventV2, tenantId: string) {
 export const handler = middy(async (event: APIGatewayProxyEventV2) => {
   const tenantId = event.pathParameters?.tenantId ?? '';
   logger.appendKeys({ tenantId });
-  if (event.routeKey === CARD_ROUTE_KEY) return cardPress(event, tenantId);
+  if (event.routeKey === CARD_ROUTE_KEY || /^\/card\/[^/]+$/.test(event.rawPath ?? '')) return cardPress(event, tenantId);
   const eventsQueueUrl = required(config, 'EVENTS_QUEUE_URL');
   const out = await handleCallback(
     {
