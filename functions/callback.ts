@@ -5,25 +5,54 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handleCallback } from '../lib/callback/handleCallback';
 import { loadConfig, required } from '../lib/contracts/env';
+import { CARD_CALLBACK_ROUTE } from '../lib/contracts/routes';
 import { httpErrors, json } from '../lib/http/json';
 import { logger } from '../lib/log';
+import { handlePress } from '../lib/press/handlePress';
 import { sendJson } from '../lib/queue/sqs';
+import { getCardSecret } from '../lib/store/cardSecret';
+import { getCard, getIncidentState } from '../lib/store/cards';
+import { getUserLink } from '../lib/store/links';
+import { recordPress } from '../lib/store/presses';
 import { createTable } from '../lib/store/table';
 import { getCallbackApp } from '../lib/store/secrets';
 import { cachedTenants } from '../lib/store/tenantCache';
+import { getTenant } from '../lib/store/tenants';
 import { traced, tracer } from '../lib/tracer';
 
 const config = loadConfig();
 const table = createTable(config.TABLE_NAME);
 const sqs = traced(new SQSClient({}));
-const eventsQueueUrl = required(config, 'EVENTS_QUEUE_URL');
 // Only its own secret item (SECRET#CALLBACK#<tenantId>), one GetItem; unknown ids remembered 10 s.
 const callbackApps = cachedTenants((id) => getCallbackApp(table, id), { missesOnly: true });
+const CARD_ROUTE_KEY = `${CARD_CALLBACK_ROUTE.method} ${CARD_CALLBACK_ROUTE.path}`;
 
-/** POST /dingtalk/{tenantId}/callback: DingTalk's signed, encrypted event push. */
+/** POST /card/{tenantId}: a button pressed on a card (docs/two-way.md, "The card callback"). */
+async function cardPress(event: APIGatewayProxyEventV2, tenantId: string) {
+  const actionsQueueUrl = required(config, 'ACTIONS_QUEUE_URL');
+  const out = await handlePress(
+    {
+      getTenant: (id) => getTenant(table, id),
+      getCardSecret: (id) => getCardSecret(table, id),
+      getCard: (id, outTrackId) => getCard(table, id, outTrackId),
+      recordPress: (id, ts, userId, what) => recordPress(table, id, ts, userId, what, Date.now()),
+      getUserLink: (id, userId) => getUserLink(table, id, userId),
+      getIncidentState: (id, incidentId) => getIncidentState(table, id, incidentId),
+      enqueue: async (a) => void (await sendJson(sqs, actionsQueueUrl, a, { groupId: a.tenantId })),
+      now: Date.now,
+    },
+    { tenantId, headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
+  );
+  logger.info('card press', { outcome: out.outcome, incidentId: out.incidentId, action: out.action, actionId: out.actionId });
+  return json(200, out.answer);
+}
+
+/** POST /dingtalk/{tenantId}/callback: DingTalk's signed, encrypted event push; POST /card/{tenantId}: a card button press. */
 export const handler = middy(async (event: APIGatewayProxyEventV2) => {
   const tenantId = event.pathParameters?.tenantId ?? '';
   logger.appendKeys({ tenantId });
+  if (event.routeKey === CARD_ROUTE_KEY || /^\/card\/[^/]+$/.test(event.rawPath ?? '')) return cardPress(event, tenantId);
+  const eventsQueueUrl = required(config, 'EVENTS_QUEUE_URL');
   const out = await handleCallback(
     {
       getTenant: callbackApps,

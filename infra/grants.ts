@@ -40,8 +40,10 @@ const SENDING: TableAccess = {
 
 /** Every function's table access: docs/DESIGN.md, "Table map". */
 export const TABLE_ACCESS = {
-  // Only its own secret item: the receiver id, aesKey and token; one GetItem per push.
-  callback: { read: ['callbackSecret'], write: [] },
+  // Its own secret items: the receiver id, aesKey and token (events), the card apiSecret (presses);
+  // for a press also the tenant record (corpId, locale), the card, the presser's link and the
+  // incident's state; it writes only the replay records (docs/two-way.md, "The card callback").
+  callback: { read: ['callbackSecret', 'cardSecret', 'card', 'link', 'incident', 'tenant'], write: ['press'] },
   // Groups, war-room titles, its dedupe records and event counts; the tenant record for its corpId.
   events: { read: ['tenant'], write: ['chats', 'eventDedupe', 'eventCount'] },
   sender: SENDING,
@@ -50,6 +52,8 @@ export const TABLE_ACCESS = {
   // tenants' limits to know the room; lanes and backlogs to find a dead holder's. No secret: it
   // sends nothing to DingTalk.
   unpark: { read: ['tenant', 'lanes', 'backlog'], write: ['park', 'parkedOrgs', 'org'] },
+  // The tenant record (actionsVia) and its Flashduty APP Key; its own idempotency records.
+  actions: { read: ['tenant', 'flashdutySecret'], write: ['action'] },
   // Public: the tenant record, its groups, the month's counter and the parked count (both ORG#).
   homepage: { read: ['tenant', 'chats', 'org'], write: [] },
 } as const satisfies Record<string, TableAccess>;

@@ -30,6 +30,8 @@ export interface DingtalkBridgeStackProps extends StackProps {
   /** The homepage route's throttling; the callback route keeps `apiThrottle`. @default DEFAULT_HOMEPAGE_THROTTLE */
   readonly homepageThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** DINGTALK_API_URL of the functions. @default DINGTALK_URLS.api (https://api.dingtalk.com) */
+  /** FLASHDUTY_API_URL for the actions function. @default https://api.flashcat.cloud */
+  readonly flashdutyApiUrl?: string;
   readonly dingtalkApiUrl?: string;
   /** DINGTALK_OAPI_URL of the functions. @default DINGTALK_URLS.oapi (https://oapi.dingtalk.com) */
   readonly dingtalkOapiUrl?: string;

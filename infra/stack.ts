@@ -13,9 +13,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
-import { METRICS_NAMESPACE, QUEUES, SERVICE_NAME, visibilityTimeoutSeconds } from '../lib/contracts/deployment';
-import { DINGTALK_URLS, type EnvMap } from '../lib/contracts/env';
-import { CALLBACK_ROUTE, HOMEPAGE_ROUTE, type RouteSpec } from '../lib/contracts/routes';
+import { FLASHDUTY_ACTIONS_QUEUE, METRICS_NAMESPACE, QUEUES, SERVICE_NAME, visibilityTimeoutSeconds } from '../lib/contracts/deployment';
+import { DINGTALK_URLS, FLASHDUTY_URLS, type EnvMap } from '../lib/contracts/env';
+import { CALLBACK_ROUTE, CARD_CALLBACK_ROUTE, HOMEPAGE_ROUTE, type RouteSpec } from '../lib/contracts/routes';
 import { KEY } from '../lib/contracts/tableKeys';
 import { Alarms } from './alarms';
 import { grantTableAccess, TABLE_ACCESS, throttleRoutes, type TableAccess } from './grants';
@@ -25,7 +25,7 @@ import { bundledFunction, PROJECT_ROOT } from './lambda';
 import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
 
 /** The handlers, one per `functions/<name>.ts`. */
-export type HandlerName = 'callback' | 'events' | 'sender' | 'drain' | 'unpark' | 'homepage';
+export type HandlerName = 'callback' | 'events' | 'sender' | 'drain' | 'unpark' | 'homepage' | 'actions';
 
 type QueueSettings = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -45,15 +45,18 @@ export interface QueueWithDlq {
   readonly settings: QueueSettings;
 }
 
+/** A route served without an authorizer, and why that is safe. */
+export type PublicRoute = RouteSpec & { readonly publicBecause: string };
+
 /** What a handler does, in terms of the resources it touches. */
 export interface HandlerSpec {
   readonly description: string;
   /**
-   * The HTTP route it serves (lib/contracts/routes.ts). Routes have no API Gateway authorizer
-   * (DingTalk cannot present one): `publicBecause` states how the handler itself authenticates or
-   * why none is needed.
+   * The HTTP route (or routes) it serves (lib/contracts/routes.ts). Routes have no API Gateway
+   * authorizer (DingTalk cannot present one): `publicBecause` states how the handler itself
+   * authenticates or why none is needed.
    */
-  readonly route?: RouteSpec & { readonly publicBecause: string };
+  readonly route?: PublicRoute | readonly PublicRoute[];
   /** The queue it consumes: SQS event source with partial batch failures, timeout from QUEUES. */
   readonly consumes?: QueueWithDlq;
   /** With `consumes`: the most concurrent invocations its event source starts. @default no limit but the account's */
@@ -80,6 +83,12 @@ export class DingtalkBridgeStack extends Stack {
   readonly events: QueueWithDlq;
   readonly notify: QueueWithDlq;
   readonly drain: QueueWithDlq;
+  /** Verified card button presses, for the actions function (docs/two-way.md). */
+  readonly actions: QueueWithDlq;
+  /** The outbound actions queue Flashduty reads; the bridge only sends to it (no consumer, no DLQ). */
+  readonly flashdutyActions: sqs.Queue;
+  /** Flashduty's reader of the outbound actions queue: receive and delete there, nothing else. */
+  readonly actionsConsumerPolicy: iam.ManagedPolicy;
   readonly api: HttpApi;
   readonly apiStage: HttpStage;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
@@ -92,6 +101,8 @@ export class DingtalkBridgeStack extends Stack {
   private readonly removalPolicy: RemovalPolicy;
   private readonly functionEnvironment: Readonly<Record<string, string>>;
   private readonly routes: Partial<Record<HandlerName, HttpRoute[]>> = {};
+  /** The API routes by `METHOD path`, for their throttles. */
+  private readonly routesByKey: Record<string, HttpRoute[]> = {};
 
   constructor(scope: Construct, id: string, props: DingtalkBridgeStackProps = {}) {
     super(scope, id, { description: 'dingtalk-bridge: Flashduty to DingTalk notifications, callbacks and war rooms', ...props });
@@ -121,6 +132,16 @@ export class DingtalkBridgeStack extends Stack {
     this.notify = queueWithDlq(this, 'Notify', QUEUES.notify);
     // Drain requests: "send this app's backlog" (lib/lanes), written by the bridge only.
     this.drain = queueWithDlq(this, 'Drain', QUEUES.drain);
+    // Card button presses the callback verified; the actions function hands each to Flashduty.
+    this.actions = queueWithDlq(this, 'Actions', QUEUES.actions);
+    // What goes back to Flashduty (actions contract): Flashduty reads it, 14 days to do so. Its
+    // consumer is Flashduty's, so is the choice of a DLQ (a message it cannot read stays until expiry).
+    this.flashdutyActions = new sqs.Queue(this, 'FlashdutyActionsQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(FLASHDUTY_ACTIONS_QUEUE.retentionDays),
+    });
+    acknowledge(this.flashdutyActions, 'SQS3', 'The outbound actions queue is consumed by Flashduty, not by the bridge; a redrive policy belongs to its consumer. Messages are kept 14 days (the SQS maximum) for it.');
 
     // HTTP API: DingTalk callbacks and the in-app homepage.
     const apiThrottle = props.apiThrottle ?? DEFAULT_THROTTLE;
@@ -136,6 +157,10 @@ export class DingtalkBridgeStack extends Stack {
       NOTIFY_QUEUE_URL: this.notify.queue.queueUrl,
       NOTIFY_DLQ_URL: this.notify.dlq.queueUrl,
       DRAIN_QUEUE_URL: this.drain.queue.queueUrl,
+      ACTIONS_QUEUE_URL: this.actions.queue.queueUrl,
+      ACTIONS_DLQ_URL: this.actions.dlq.queueUrl,
+      FLASHDUTY_ACTIONS_QUEUE_URL: this.flashdutyActions.queueUrl,
+      FLASHDUTY_API_URL: props.flashdutyApiUrl ?? FLASHDUTY_URLS.api,
       DINGTALK_API_URL: props.dingtalkApiUrl ?? DINGTALK_URLS.api,
       DINGTALK_OAPI_URL: props.dingtalkOapiUrl ?? DINGTALK_URLS.oapi,
       // The card callback route is registered under it (lib/cards/registration.ts); only the API's id, so no cycle.
@@ -145,13 +170,19 @@ export class DingtalkBridgeStack extends Stack {
     } satisfies FunctionEnv;
     this.functions = {
       callback: this.addHandler('callback', {
-        description: 'DingTalk callback: verify, decrypt, answer, queue the event',
-        route: {
-          ...CALLBACK_ROUTE,
-          publicBecause: 'DingTalk cannot present IAM, JWT or authorizer credentials; the handler authenticates every push by its SHA-1 signature over token, timestamp, nonce and body, a timestamp window and the AES receiver id, and rejects anything else with 4xx before touching the queue.',
-        },
+        description: 'DingTalk callbacks: events (verify, decrypt, answer, queue) and card button presses (verify, queue the action)',
+        route: [
+          {
+            ...CALLBACK_ROUTE,
+            publicBecause: 'DingTalk cannot present IAM, JWT or authorizer credentials; the handler authenticates every push by its SHA-1 signature over token, timestamp, nonce and body, a timestamp window and the AES receiver id, and rejects anything else with 4xx before touching the queue.',
+          },
+          {
+            ...CARD_CALLBACK_ROUTE,
+            publicBecause: "DingTalk's card callback cannot present credentials either; the handler checks the HMAC-SHA256 signature of the timestamp with the tenant's apiSecret, a 120 s window, the organisation, a card the bridge sent, and refuses replays, before anything is queued (docs/two-way.md).",
+          },
+        ],
         table: TABLE_ACCESS.callback,
-        sendsTo: [this.events.queue],
+        sendsTo: [this.events.queue, this.actions.queue],
         timeout: Duration.seconds(10),
       }),
       events: this.addHandler('events', {
@@ -196,6 +227,15 @@ export class DingtalkBridgeStack extends Stack {
         sendsTo: [this.notify.queue, this.notify.dlq, this.drain.queue],
         timeout: Duration.seconds(60),
       }),
+      actions: this.addHandler('actions', {
+        description: 'Card actions to Flashduty: the outbound actions queue, or the Flashduty Open API',
+        consumes: this.actions,
+        table: TABLE_ACCESS.actions,
+        // The outbound queue (queue mode, member links), incident.update on the notify queue (api
+        // mode), and what can never be handed over to its DLQ. ChangeMessageVisibility (backoff) on
+        // the actions queue comes with the event source's consume grant.
+        sendsTo: [this.flashdutyActions, this.notify.queue, this.actions.dlq],
+      }),
       homepage: this.addHandler('homepage', {
         description: 'Homepage shown inside DingTalk: link status',
         route: {
@@ -208,7 +248,8 @@ export class DingtalkBridgeStack extends Stack {
 
     // Each public route throttled on its own: junk on the homepage cannot starve DingTalk's callbacks.
     throttleRoutes(this.apiStage, [
-      { route: CALLBACK_ROUTE, routes: this.routes.callback ?? [], ...apiThrottle },
+      { route: CALLBACK_ROUTE, routes: this.routesByKey[routeKey(CALLBACK_ROUTE)] ?? [], ...apiThrottle },
+      { route: CARD_CALLBACK_ROUTE, routes: this.routesByKey[routeKey(CARD_CALLBACK_ROUTE)] ?? [], ...apiThrottle },
       { route: HOMEPAGE_ROUTE, routes: this.routes.homepage ?? [], ...(props.homepageThrottle ?? DEFAULT_HOMEPAGE_THROTTLE) },
     ]);
 
@@ -219,14 +260,19 @@ export class DingtalkBridgeStack extends Stack {
     });
     // Flashduty in its own AWS account: a role it assumes with the ExternalId, holding that policy only.
     if (props.publisher) this.publisherRole = new PublisherRole(this, 'FlashdutyPublisher', { ...props.publisher, policy: this.publisherPolicy });
+    // Flashduty's reader of the outbound actions queue (docs/two-way.md): receive, delete, nothing else.
+    this.actionsConsumerPolicy = new iam.ManagedPolicy(this, 'FlashdutyActionsConsumerPolicy', {
+      description: 'Flashduty: read and delete messages of the dingtalk-bridge outbound actions queue only',
+      statements: [new iam.PolicyStatement({ actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], resources: [this.flashdutyActions.queueArn] })],
+    });
 
     // Alarms, and the operator's dashboard.
-    const deadLetterQueues = { events: this.events.dlq, notify: this.notify.dlq, drain: this.drain.dlq };
+    const deadLetterQueues = { events: this.events.dlq, notify: this.notify.dlq, drain: this.drain.dlq, actions: this.actions.dlq };
     this.alarms = new Alarms(this, 'Alarms', { deadLetterQueues, api: this.api, accessLogs, notifyQueue: this.notify.queue, functions: this.functions, email: props.alarmEmail });
     this.dashboard = new Dashboard(this, 'Operations', {
       dashboardName: this.stackName,
       functions: this.functions,
-      queues: { events: this.events.queue, notify: this.notify.queue, drain: this.drain.queue },
+      queues: { events: this.events.queue, notify: this.notify.queue, drain: this.drain.queue, actions: this.actions.queue, flashdutyActions: this.flashdutyActions },
       deadLetterQueues,
       callbacks: this.alarms.callbacks,
       accessLogs,
@@ -240,6 +286,7 @@ export class DingtalkBridgeStack extends Stack {
     out('ApiUrl', this.api.apiEndpoint, 'HTTP API base URL (no trailing slash)');
     out('CallbackUrl', urlOf(CALLBACK_ROUTE), 'DingTalk event subscription Request URL (replace <tenantId>)');
     out('HomepageUrl', urlOf(HOMEPAGE_ROUTE), 'DingTalk app homepage URL (replace <tenantId>)');
+    out('CardCallbackUrl', urlOf(CARD_CALLBACK_ROUTE), 'Card button presses (registered with DingTalk by the bridge; replace <tenantId>)');
     out('TableName', this.table.tableName, 'DynamoDB table: TABLE_NAME for `npm run tenant`');
     out('NotifyQueueUrl', this.notify.queue.queueUrl, 'Flashduty publishes notify messages here');
     out('NotifyQueueArn', this.notify.queue.queueArn, 'Notify queue ARN');
@@ -253,10 +300,16 @@ export class DingtalkBridgeStack extends Stack {
     out('NotifyDlqUrl', this.notify.dlq.queueUrl, 'Notify dead-letter queue');
     out('DrainQueueUrl', this.drain.queue.queueUrl, "Drain requests (internal): send an app's backlog");
     out('DrainDlqUrl', this.drain.dlq.queueUrl, 'Drain dead-letter queue');
+    out('ActionsQueueUrl', this.actions.queue.queueUrl, 'Card actions (internal): verified button presses');
+    out('ActionsDlqUrl', this.actions.dlq.queueUrl, 'Actions dead-letter queue');
+    out('FlashdutyActionsQueueUrl', this.flashdutyActions.queueUrl, 'Hand to Flashduty: the outbound actions queue it reads (actions contract)');
+    out('FlashdutyActionsQueueArn', this.flashdutyActions.queueArn, 'Outbound actions queue ARN');
+    out('FlashdutyActionsConsumerPolicyArn', this.actionsConsumerPolicy.managedPolicyArn, 'Attach to the IAM role Flashduty reads the outbound actions queue with');
     // ARNs for `aws sqs start-message-move-task --source-arn` (a redrive back to the source queue).
     out('EventsDlqArn', this.events.dlq.queueArn, 'Events dead-letter queue ARN');
     out('NotifyDlqArn', this.notify.dlq.queueArn, 'Notify dead-letter queue ARN');
     out('DrainDlqArn', this.drain.dlq.queueArn, 'Drain dead-letter queue ARN');
+    out('ActionsDlqArn', this.actions.dlq.queueArn, 'Actions dead-letter queue ARN');
     out('DashboardUrl', `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.stackName}`, 'CloudWatch dashboard');
     out('UnparkFunctionName', this.functions.unpark.functionName, 'Invoke to re-queue parked messages now (e.g. after raising a monthlyQuota) instead of waiting for the schedule');
     if (this.alarms.topic) out('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic every alarm notifies');
@@ -278,10 +331,15 @@ export class DingtalkBridgeStack extends Stack {
       retryAttempts: spec.every ? 0 : undefined,
     });
 
-    if (spec.route) {
-      const routes = this.api.addRoutes({ path: spec.route.path, methods: [HttpMethod[spec.route.method]], integration: new HttpLambdaIntegration(`${id}Integration`, fn) });
-      for (const route of routes) acknowledge(route, 'APIG4', spec.route.publicBecause);
-      this.routes[name] = routes;
+    const served: readonly PublicRoute[] = spec.route === undefined ? [] : 'path' in spec.route ? [spec.route] : spec.route;
+    if (served.length) {
+      const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
+      for (const r of served) {
+        const routes = this.api.addRoutes({ path: r.path, methods: [HttpMethod[r.method]], integration });
+        for (const route of routes) acknowledge(route, 'APIG4', r.publicBecause);
+        this.routes[name] = [...(this.routes[name] ?? []), ...routes];
+        this.routesByKey[routeKey(r)] = routes;
+      }
     }
     if (spec.consumes) {
       const q = spec.consumes.settings;
@@ -310,6 +368,9 @@ export class DingtalkBridgeStack extends Stack {
     return fn;
   }
 }
+
+/** `METHOD path`, as the stage's route settings name a route. */
+const routeKey = (r: RouteSpec): string => `${r.method} ${r.path}`;
 
 /** Accepts a cdk-nag AwsSolutions finding on `scope` (and below), with the reason on record. */
 function acknowledge(scope: Construct, rule: string, reason: string): void {

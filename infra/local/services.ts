@@ -2,7 +2,7 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLive
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
+import { FLASHDUTY_ACTIONS_QUEUE, QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
 import type { EnvMap } from '../../lib/contracts/env';
 import { KEY } from '../../lib/contracts/tableKeys';
 import { JavaMissingError, javaProblem } from './java';
@@ -112,6 +112,11 @@ export interface Provisioned {
   notifyDlqUrl: string;
   drainQueueUrl: string;
   drainDlqUrl: string;
+  /** Verified card button presses (docs/two-way.md), and their dead-letter queue. */
+  actionsQueueUrl: string;
+  actionsDlqUrl: string;
+  /** The outbound actions queue Flashduty reads (no consumer here, no DLQ). */
+  flashdutyActionsQueueUrl: string;
 }
 
 /** Creates the table (with TTL) and the queues with their dead-letter queues, as the CDK stack does. */
@@ -157,6 +162,9 @@ export async function provision(
   const events = await queueWithDlq(QUEUES.events, visibilitySeconds.events);
   const notify = await queueWithDlq(QUEUES.notify, visibilitySeconds.notify);
   const drain = await queueWithDlq(QUEUES.drain, visibilitySeconds.drain);
+  const actions = await queueWithDlq(QUEUES.actions, visibilitySeconds.actions);
+  const retention = String(FLASHDUTY_ACTIONS_QUEUE.retentionDays * 86_400);
+  const outbound = await sqs.send(new CreateQueueCommand({ QueueName: FLASHDUTY_ACTIONS_QUEUE.name, Attributes: { MessageRetentionPeriod: retention } }));
   sqs.destroy();
   return {
     tableName,
@@ -166,6 +174,9 @@ export async function provision(
     notifyDlqUrl: notify.dlqUrl,
     drainQueueUrl: drain.url,
     drainDlqUrl: drain.dlqUrl,
+    actionsQueueUrl: actions.url,
+    actionsDlqUrl: actions.dlqUrl,
+    flashdutyActionsQueueUrl: outbound.QueueUrl!,
   };
 }
 
@@ -202,6 +213,9 @@ export function localEnv(endpoints: { dynamodb: string; sqs: string }, p: Provis
     NOTIFY_QUEUE_URL: p.notifyQueueUrl,
     NOTIFY_DLQ_URL: p.notifyDlqUrl,
     DRAIN_QUEUE_URL: p.drainQueueUrl,
+    ACTIONS_QUEUE_URL: p.actionsQueueUrl,
+    ACTIONS_DLQ_URL: p.actionsDlqUrl,
+    FLASHDUTY_ACTIONS_QUEUE_URL: p.flashdutyActionsQueueUrl,
     // No CloudWatch here: keep Powertools' EMF metric lines out of the local logs.
     POWERTOOLS_METRICS_DISABLED: 'true',
   } satisfies LocalEnv;

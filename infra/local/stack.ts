@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_TABLE_NAME, QUEUES } from '../../lib/contracts/deployment';
 import { DEFAULT_SENDER_MAX_CONCURRENCY } from '../props';
 import type { EnvMap } from '../../lib/contracts/env';
-import { CALLBACK_ROUTE, HOMEPAGE_ROUTE } from '../../lib/contracts/routes';
+import { CALLBACK_ROUTE, CARD_CALLBACK_ROUTE, HOMEPAGE_ROUTE } from '../../lib/contracts/routes';
 import { pollerSettings, startPoller, type SqsHandler } from './poller';
 import type { Simulator } from './dingtalkSimulator/simulator';
 import { lambdaContext, startHttpApi, type Route } from './httpApi';
@@ -105,6 +105,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const routes: Route[] = [
       { ...CALLBACK_ROUTE, handler: async () => (await import('../../functions/callback')).handler },
+      { ...CARD_CALLBACK_ROUTE, handler: async () => (await import('../../functions/callback')).handler },
       { ...HOMEPAGE_ROUTE, handler: async () => (await import('../../functions/homepage')).handler },
     ];
     // The HTTP API first: its base URL is PUBLIC_URL, which the sending functions read at load (card callbacks).
@@ -118,6 +119,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       { name: 'events', queueUrl: queues.eventsQueueUrl, settings: QUEUES.events, load: async () => (await import('../../functions/events')).handler },
       { name: 'sender', queueUrl: queues.notifyQueueUrl, settings: QUEUES.notify, load: async () => (await import('../../functions/sender')).handler },
       { name: 'drain', queueUrl: queues.drainQueueUrl, settings: QUEUES.drain, load: async () => (await import('../../functions/drain')).handler },
+      { name: 'actions', queueUrl: queues.actionsQueueUrl, settings: QUEUES.actions, load: async () => (await import('../../functions/actions')).handler },
     ];
     for (const c of consumers) {
       const poller = startPoller({
@@ -127,7 +129,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         functionName: c.name,
         concurrency: opts.pollerConcurrency ?? 1,
         // The sender and the drain scale with their backlog up to the deployed maximum concurrency, as Lambda's event source does.
-        maxConcurrency: c.name !== 'events' ? opts.senderMaxConcurrency ?? num(process.env.LOCAL_SENDER_MAX_CONCURRENCY) ?? DEFAULT_SENDER_MAX_CONCURRENCY : undefined,
+        maxConcurrency: c.name === 'sender' || c.name === 'drain' ? opts.senderMaxConcurrency ?? num(process.env.LOCAL_SENDER_MAX_CONCURRENCY) ?? DEFAULT_SENDER_MAX_CONCURRENCY : undefined,
         ...pollerSettings(c.settings),
       });
       stops.push(() => poller.stop());

@@ -20,15 +20,15 @@ import type { Table } from '../store/table';
 import { readLine, type Input } from './prompt';
 import { cliTable, localArgs } from './stackEnv';
 
-const USAGE = `usage: npm run dlq -- [--local] <command> [--queue notify|events|drain]
+const USAGE = `usage: npm run dlq -- [--local] <command> [--queue notify|events|drain|actions]
   list [--max N]      each dead letter: age, kind, tenant, id and why it is there (never the body); N per queue, default 100
   redrive [--force]   send dead letters back to their queue, then delete them from the DLQ; those that can never
                       succeed (invalid, tenant not registered, too long) stay, unless --force
   purge [--yes]       delete every message of the dead-letter queue(s), after asking (--yes: without asking)
   --queue <name>      only that queue's DLQ (default: every queue whose URL is set)
   --local             use the local stack started by "npm start" (.local/stack.env)
-Otherwise NOTIFY_QUEUE_URL, EVENTS_QUEUE_URL, DRAIN_QUEUE_URL (stack outputs NotifyQueueUrl, EventsQueueUrl,
-DrainQueueUrl; each DLQ is found from its queue's redrive policy), TABLE_NAME (redrive) and the usual AWS
+Otherwise NOTIFY_QUEUE_URL, EVENTS_QUEUE_URL, DRAIN_QUEUE_URL, ACTIONS_QUEUE_URL (stack outputs NotifyQueueUrl,
+EventsQueueUrl, DrainQueueUrl, ActionsQueueUrl; each DLQ is found from its queue's redrive policy), TABLE_NAME (redrive) and the usual AWS
 credentials/region are used.`;
 
 type Out = (line: string) => void;

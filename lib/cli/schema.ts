@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ACTIONS_CONTRACT_VERSION, actionsMessageSchema } from '../contracts/actionsMessage';
 import { NOTIFY_CONTRACT_VERSION, notifyQueueMessageSchema } from '../contracts/notifyMessage';
 
 /** The committed JSON Schema of the notify queue message, for publishers (`npm run schema` writes it). */
@@ -28,8 +29,34 @@ export function notifyJsonSchemaText(): string {
   return `${JSON.stringify(schema, null, 2)}\n`;
 }
 
+/** The committed JSON Schema of the actions queue message, for Flashduty (`npm run schema` writes it too). */
+export const ACTIONS_SCHEMA_FILE = 'docs/actions-message.schema.json';
+
+/**
+ * The actions queue message contract (lib/contracts/actionsMessage.ts, docs/two-way.md) as JSON
+ * Schema, as the bridge writes it (`io: 'output'`): what Flashduty reads from the outbound queue.
+ *
+ * @example
+ * writeFileSync('actions.schema.json', actionsJsonSchemaText());
+ */
+export function actionsJsonSchemaText(): string {
+  const { $schema, ...body } = z.toJSONSchema(actionsMessageSchema, { io: 'output' });
+  const schema = {
+    $schema,
+    title: `dingtalk-bridge actions queue message, contract v${ACTIONS_CONTRACT_VERSION}`,
+    description:
+      'One SQS message body on the outbound actions queue: a card button pressed in DingTalk (ack, close, snooze) or a DingTalk user linked to a Flashduty member (member.link). ' +
+      'Generated from the zod schema (npm run schema); the bridge also guarantees: snoozeMinutes is present for snooze and only for snooze; ' +
+      'id is the same for every copy of one press, so a reader that sees an id twice applies it once.',
+    ...body,
+  };
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
 if (require.main === module) {
-  const file = resolve(process.cwd(), NOTIFY_SCHEMA_FILE);
-  writeFileSync(file, notifyJsonSchemaText());
-  console.log(`wrote ${file}`);
+  for (const [name, text] of [[NOTIFY_SCHEMA_FILE, notifyJsonSchemaText()], [ACTIONS_SCHEMA_FILE, actionsJsonSchemaText()]] as const) {
+    const file = resolve(process.cwd(), name);
+    writeFileSync(file, text);
+    console.log(`wrote ${file}`);
+  }
 }

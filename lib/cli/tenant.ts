@@ -20,7 +20,8 @@ const USAGE = `usage: npm run tenant -- [--local] <command>
   put <file.json>      create or replace a tenant from a JSON record
   set <tenantId> <field>=<value>...
                        change single fields; field= removes an optional one. A secret (clientSecret,
-                       aesKey, token) only as field=- (read from stdin) or field=@<file>, never inline
+                       aesKey, token, flashdutyAppKey) only as field=- (read from stdin) or
+                       field=@<file>, never inline
   --grace <duration>   with put or set: a replaced aesKey or token stays accepted by the callback
                        this long (default 24h, at most 7d, 0 = not at all)
   get <tenantId>       show a tenant (secrets masked)

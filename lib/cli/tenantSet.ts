@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_GRACE_MS, MAX_GRACE_MS } from '../callback/rotation';
-import { parseTenant, SECRET_FIELDS, tenantSchema, type Tenant } from '../contracts/tenant';
+import { OPTIONAL_SECRET_FIELDS, parseTenant, SECRET_FIELDS, tenantSchema, type Tenant } from '../contracts/tenant';
 import { BridgeError } from '../errors';
 import { readSecret, type Input } from './prompt';
 
@@ -44,7 +44,7 @@ function typed(field: keyof typeof tenantSchema.shape, value: string): unknown {
 
 /**
  * Applies `field=value` arguments to a tenant record and validates the result with the tenant
- * contract ({@link parseTenant}). A secret (clientSecret, aesKey, token) is read from stdin
+ * contract ({@link parseTenant}). A secret (clientSecret, aesKey, token, flashdutyAppKey) is read from stdin
  * (`field=-`) or from a file (`field=@<path>`), never taken from the command line; `field=` removes
  * an optional field. Throws a usage error (exit 2) that never repeats a given value.
  *
@@ -75,7 +75,9 @@ export async function applyAssignments(
       changed.push(field);
       continue;
     }
-    if (SECRETS.includes(field)) {
+    if (SECRETS.includes(field) && value === '' && OPTIONAL_SECRET_FIELDS.includes(field)) {
+      delete next[field];
+    } else if (SECRETS.includes(field)) {
       if (value !== '-' && !/^@./s.test(value)) {
         throw usage(`${field} is a secret and is never taken from the command line: give it as ${field}=- (read from stdin) or ${field}=@<file>`);
       }

@@ -8,7 +8,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
  * | attribute        | type   |                                                               |
  * |------------------|--------|---------------------------------------------------------------|
  * | `reason`         | String | why it can never succeed (at most 1,000 characters)           |
- * | `source`         | String | the function that gave up: `events`, `sender` or `unpark`     |
+ * | `source`         | String | the function that gave up: `events`, `sender`, `unpark`, `actions` |
  * | `failedAt`       | String | ISO time                                                      |
  * | `tenantId`       | String | when it could be read                                         |
  * | `messageId`      | String | the contract message's id (notify `id`), when it could be read |
@@ -16,7 +16,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
  * | `receiveCount`   | Number | receives of that record                                       |
  */
 export interface DeadLetterInfo {
-  source: 'events' | 'sender' | 'unpark';
+  source: 'events' | 'sender' | 'unpark' | 'actions';
   reason: string;
   tenantId?: string;
   messageId?: string;

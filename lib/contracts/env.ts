@@ -32,6 +32,10 @@ export const envSchema = z.object({
   FLASHDUTY_API_URL: z.string().url().default(FLASHDUTY_URLS.api),
   /** The internal actions queue: card button presses the callback verified (lib/actions). */
   ACTIONS_QUEUE_URL: z.string().url().optional(),
+  /** The internal actions queue's dead-letter queue: actions that can never be handed over go here, with the reason. */
+  ACTIONS_DLQ_URL: z.string().url().optional(),
+  /** Actions retry backoff (Flashduty 429, 5xx, no answer): delay before the 2nd receive, doubling per receive, seconds. */
+  ACTIONS_RETRY_BASE_SECONDS: z.coerce.number().min(0).max(900).default(1),
   /** The outbound actions queue Flashduty reads (lib/contracts/actionsMessage.ts). */
   FLASHDUTY_ACTIONS_QUEUE_URL: z.string().url().optional(),
   /** The bridge's public base URL (the HTTP API): card callbacks and link pages are registered under it. */

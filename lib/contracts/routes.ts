@@ -15,6 +15,9 @@ export const CALLBACK_ROUTE = { method: 'POST', path: '/dingtalk/{tenantId}/call
 /** The app's homepage inside DingTalk (DingTalk may append `?corpId=`). */
 export const HOMEPAGE_ROUTE = { method: 'GET', path: '/dingtalk/{tenantId}/home' } as const satisfies RouteSpec;
 
+/** DingTalk's card callback: a button pressed on an interactive card (docs/two-way.md, "The card callback"). */
+export const CARD_CALLBACK_ROUTE = { method: 'POST', path: '/card/{tenantId}' } as const satisfies RouteSpec;
+
 /** The route's path for one tenant, e.g. `/dingtalk/acme/callback`. */
 export const pathFor = (route: RouteSpec, tenantId: string): string => route.path.replace('{tenantId}', encodeURIComponent(tenantId));
 

@@ -49,6 +49,8 @@ export const tenantSchema = z
     cardTemplateId: z.string().min(1).max(128).optional(),
     /** How button presses reach Flashduty: the outbound actions queue (default) or the Flashduty Open API with the tenant's APP Key. */
     actionsVia: z.enum(['queue', 'api']).optional(),
+    /** The tenant's Flashduty APP Key (docs/flashduty-api.md §0), a secret: needed with `actionsVia: "api"`. */
+    flashdutyAppKey: z.string().trim().min(1, 'flashdutyAppKey must not be empty').max(256).optional(),
     /** Language of the bridge's own words in DingTalk messages; unset is `zh-CN` (lib/i18n). */
     locale: z.enum(LOCALES).optional(),
   })
@@ -63,12 +65,16 @@ export function limitsOf(tenant: Pick<Tenant, 'edition' | 'qps' | 'monthlyQuota'
 }
 
 /** The fields that hold secrets: never taken from argv, never printed. */
-export const SECRET_FIELDS = ['clientSecret', 'aesKey', 'token'] as const;
+export const SECRET_FIELDS = ['clientSecret', 'aesKey', 'token', 'flashdutyAppKey'] as const;
+
+/** The secret fields a tenant may leave out (`field=` removes one). */
+export const OPTIONAL_SECRET_FIELDS: readonly string[] = ['flashdutyAppKey'];
 
 /** A copy safe to print: secrets replaced by a mask showing "****" (a previous one keeps its `until`). */
 export function maskTenant(tenant: Tenant): Record<string, unknown> {
   const out: Record<string, unknown> = { ...tenant };
   for (const f of SECRET_FIELDS) {
+    if (tenant[f] === undefined && OPTIONAL_SECRET_FIELDS.includes(f)) continue;
     out[f] = tenant[f] ? '****' : '';
   }
   for (const f of ['previousAesKey', 'previousToken'] as const) {
@@ -88,6 +94,11 @@ export function parseTenant(input: unknown): Tenant {
   if (!r.success) {
     const issues = issueList(r.error.issues);
     throw new ValidationError(`invalid tenant record: ${issues.join('; ')}`, issues);
+  }
+  // docs/two-way.md, "Actions to Flashduty": the Open API needs the tenant's APP Key.
+  if (r.data.actionsVia === 'api' && !r.data.flashdutyAppKey) {
+    const issue = 'actionsVia: "api" needs flashdutyAppKey (the Flashduty APP Key the bridge calls the Open API with); set it, or use actionsVia "queue"';
+    throw new ValidationError(`invalid tenant record: ${issue}`, [issue]);
   }
   return r.data;
 }

@@ -118,6 +118,12 @@ export const en = {
       time: (minute: string): string => `${minute} (UTC+8)`,
     },
   },
+  /** The private `notice` answering a card button press, shown to the presser only (docs/two-way.md). */
+  press: {
+    acting: { ack: 'Acknowledging…', close: 'Closing…', snooze: (minutes: number): string => `Snoozing for ${minutes % 60 ? `${minutes} min` : `${minutes / 60} h`}…` },
+    unlinked: 'Your DingTalk account is not linked to Flashduty yet: open the link page Flashduty sent you once, inside DingTalk, then press again.',
+    closed: 'This incident is already closed: nothing to do.',
+  },
 };
 
 /** The texts of one language: {@link en}'s shape. */

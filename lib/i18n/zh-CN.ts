@@ -102,4 +102,9 @@ export const zhCN: Messages = {
       time: (minute) => `${minute}（北京时间）`,
     },
   },
+  press: {
+    acting: { ack: '正在认领…', close: '正在关闭…', snooze: (minutes) => `正在暂缓 ${minutes % 60 ? `${minutes} 分钟` : `${minutes / 60} 小时`}…` },
+    unlinked: '你的钉钉账号还没有关联 Flashduty：请在钉钉中打开一次 Flashduty 发给你的关联页面，然后再按一次。',
+    closed: '该故障已关闭，无需操作。',
+  },
 };

@@ -1,3 +1,4 @@
+import { parseActionsMessage } from '../contracts/actionsMessage';
 import { drainMessageSchema } from '../contracts/drainMessage';
 import { parseNotifyMessage } from '../contracts/notifyMessage';
 import { issueList } from '../contracts/validation';
@@ -51,6 +52,11 @@ export async function whyPoison(letter: Pick<DeadLetter, 'queue' | 'body' | 'rea
       }
       const r = drainMessageSchema.safeParse(json);
       return r.success ? undefined : `invalid drain request: ${issueList(r.error.issues).join('; ')}`;
+    }
+    case 'actions': {
+      const r = parseActionsMessage(letter.body);
+      if (!r.ok) return r.reason;
+      return (await checks.tenantExists(r.message.tenantId)) ? undefined : `tenant ${r.message.tenantId} is not registered`;
     }
   }
 }

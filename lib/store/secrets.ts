@@ -1,5 +1,5 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { appSecretKey, callbackSecretKey, clientClaimKey, tenantKey } from '../contracts/tableKeys';
+import { appSecretKey, callbackSecretKey, clientClaimKey, flashdutySecretKey, tenantKey } from '../contracts/tableKeys';
 import { TENANT_ID_PATTERN, tenantSchema, type Tenant } from '../contracts/tenant';
 import { BridgeError } from '../errors';
 import type { Table } from './table';
@@ -11,6 +11,8 @@ import type { Table } from './table';
  *   token, and the receiver id); read by the callback only. Further callback secrets (a previous
  *   pair during a rotation) are fields of this same item: add them to {@link CALLBACK_FIELDS}.
  * - `SECRET#APP#<tenantId>`: the clientSecret, read by the sending functions only.
+ * - `SECRET#FLASHDUTY#<tenantId>`: the Flashduty APP Key (`flashdutyAppKey`), read by the actions
+ *   function only; absent when the tenant has none.
  * - `CLIENT#<clientId>`: which tenant registered the app, so a second tenant cannot take it.
  * The tenant item `TENANT#<tenantId>` keeps every other field and is what non-secret readers get.
  */
@@ -20,7 +22,7 @@ export const CALLBACK_FIELDS = ['aesKey', 'token', 'previousAesKey', 'previousTo
 /** Fields of the app's secret item. */
 export const APP_FIELDS = ['clientSecret'] as const;
 
-const SECRET = { clientSecret: true, aesKey: true, token: true, previousAesKey: true, previousToken: true } as const;
+const SECRET = { clientSecret: true, aesKey: true, token: true, previousAesKey: true, previousToken: true, flashdutyAppKey: true } as const;
 
 /** The tenant record without its secrets: what the tenant item holds and non-secret readers see. */
 export const tenantRecordSchema = tenantSchema.omit(SECRET);
@@ -40,7 +42,7 @@ const pick = (o: object, keys: readonly string[]): Record<string, unknown> => Ob
 
 /** The record, as the tenant item stores it. */
 export function recordOf(tenant: Tenant): TenantRecord {
-  const { clientSecret: _s, aesKey: _a, token: _t, previousAesKey: _pa, previousToken: _pt, ...record } = tenant;
+  const { clientSecret: _s, aesKey: _a, token: _t, previousAesKey: _pa, previousToken: _pt, flashdutyAppKey: _f, ...record } = tenant;
   return record;
 }
 
@@ -69,6 +71,12 @@ export async function getAppSecret(table: Table, tenantId: string): Promise<stri
   return r.Item ? String(r.Item.clientSecret) : undefined;
 }
 
+/** The tenant's Flashduty APP Key, or undefined (one GetItem; the actions function only). */
+export async function getFlashdutyAppKey(table: Table, tenantId: string): Promise<string | undefined> {
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: flashdutySecretKey(tenantId) }));
+  return r.Item && typeof r.Item.appKey === 'string' && r.Item.appKey ? r.Item.appKey : undefined;
+}
+
 /**
  * The record with its app secret, for the sending functions: two GetItems, made together.
  *
@@ -91,14 +99,21 @@ export class ClientIdTakenError extends BridgeError {
 
 type Write = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
-/** The puts that store a tenant: record, both secret items and the Client ID claim (conditional). */
+/**
+ * The writes that store a tenant: record, secret items and the Client ID claim (conditional). The
+ * Flashduty APP Key item is written when the tenant has one and deleted when it has none.
+ */
 export function tenantPuts(table: Table, tenant: Tenant, updatedAt: string): Write[] {
   const who = { tenantId: tenant.tenantId, clientId: tenant.clientId, updatedAt };
+  const flashduty = flashdutySecretKey(tenant.tenantId);
   return [
     { Put: { TableName: table.name, Item: { ...tenantKey(tenant.tenantId), type: 'tenant', ...recordOf(tenant), updatedAt } } },
     { Put: { TableName: table.name, Item: { ...callbackSecretKey(tenant.tenantId), type: 'callbackSecret', ...who, ...pick(tenant, CALLBACK_FIELDS) } } },
     { Put: { TableName: table.name, Item: { ...appSecretKey(tenant.tenantId), type: 'appSecret', ...who, ...pick(tenant, APP_FIELDS) } } },
     claimPut(table, tenant.tenantId, tenant.clientId, updatedAt),
+    tenant.flashdutyAppKey
+      ? { Put: { TableName: table.name, Item: { ...flashduty, type: 'flashdutySecret', tenantId: tenant.tenantId, appKey: tenant.flashdutyAppKey, updatedAt } } }
+      : { Delete: { TableName: table.name, Key: flashduty } },
   ];
 }
 
@@ -160,8 +175,8 @@ export async function getUnmigratedTenant(table: Table, tenantId: string): Promi
  * const t = await getFullTenant(table, 'acme', getTenant);
  */
 export async function getFullTenant(table: Table, tenantId: string, getRecord: (id: string) => Promise<TenantRecord | undefined>): Promise<Tenant | undefined> {
-  const [record, callback, clientSecret] = await Promise.all([getRecord(tenantId), getCallbackApp(table, tenantId), getAppSecret(table, tenantId)]);
+  const [record, callback, clientSecret, flashdutyAppKey] = await Promise.all([getRecord(tenantId), getCallbackApp(table, tenantId), getAppSecret(table, tenantId), getFlashdutyAppKey(table, tenantId)]);
   if (!record) return undefined;
   if (!callback || clientSecret === undefined) throw new BridgeError(`tenant ${tenantId} has no secret items: run "npm run tenant -- migrate"`, 409, 'not_migrated');
-  return tenantSchema.parse({ ...record, ...pick(callback, CALLBACK_FIELDS), clientSecret });
+  return tenantSchema.parse({ ...record, ...pick(callback, CALLBACK_FIELDS), clientSecret, ...(flashdutyAppKey && { flashdutyAppKey }) });
 }

@@ -1,6 +1,6 @@
 import { GetCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { parseTenant, TENANT_ID_PATTERN, type Tenant } from '../contracts/tenant';
-import { appSecretKey, callbackSecretKey, TENANT_SK, tenantKey } from '../contracts/tableKeys';
+import { appSecretKey, callbackSecretKey, flashdutySecretKey, TENANT_SK, tenantKey } from '../contracts/tableKeys';
 import { BridgeError } from '../errors';
 import { claimDelete, clientOwner, recordProjection, tenantPuts, tenantRecordSchema, writeClaiming, type TenantRecord } from './secrets';
 import { Table } from './table';
@@ -80,7 +80,7 @@ export async function deleteTenant(table: Table, tenantId: string): Promise<bool
   const del = (Key: { pk: string; sk: string }) => ({ Delete: { TableName: table.name, Key } });
   await table.doc.send(
     new TransactWriteCommand({
-      TransactItems: [del(tenantKey(tenantId)), del(callbackSecretKey(tenantId)), del(appSecretKey(tenantId)), claimDelete(table, tenantId, before.clientId)],
+      TransactItems: [del(tenantKey(tenantId)), del(callbackSecretKey(tenantId)), del(appSecretKey(tenantId)), del(flashdutySecretKey(tenantId)), claimDelete(table, tenantId, before.clientId)],
     }),
   );
   return true;

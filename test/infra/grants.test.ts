@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackPropsFromContext } from '../../infra/context';
 import { DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
-import { appSecretKey, callbackSecretKey, cardKey, cardSecretKey, chatsPk, incidentPk, clientClaimKey, eventCountKey, eventDedupeKey, parkedCountKey, parkedOrgKey, quotaKey, tenantKey, tokenKey } from '../../lib/contracts/tableKeys';
+import { actionKey, appSecretKey, callbackSecretKey, cardKey, cardSecretKey, chatsPk, incidentPk, clientClaimKey, eventCountKey, eventDedupeKey, flashdutySecretKey, incidentStateKey, parkedCountKey, parkedOrgKey, pressKey, quotaKey, tenantKey, tokenKey, userLinkKey } from '../../lib/contracts/tableKeys';
 import { recordProjection } from '../../lib/store/secrets';
 
 /**
@@ -18,7 +18,7 @@ import { recordProjection } from '../../lib/store/secrets';
  */
 const ROOT = join(__dirname, '..', '..');
 const CDK_CONTEXT = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
-const ALL: HandlerName[] = ['callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
+const ALL: HandlerName[] = ['actions', 'callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
 const READS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'];
 const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
@@ -65,7 +65,7 @@ function may(name: HandlerName, action: string, pk: string, attributes?: readonl
   });
 }
 
-const SECRET_ATTRIBUTES = ['clientSecret', 'aesKey', 'token', 'previousAesKey', 'previousToken'];
+const SECRET_ATTRIBUTES = ['clientSecret', 'aesKey', 'token', 'previousAesKey', 'previousToken', 'flashdutyAppKey'];
 /** The attributes the code's projected tenant read names (lib/store/secrets.ts). */
 const RECORD_READ = Object.values(recordProjection().ExpressionAttributeNames);
 
@@ -106,9 +106,29 @@ describe('table grants', () => {
     expect(onTable(wide)).toBe(true);
   });
 
-  it('the callback reads its secret item and nothing else: not even the tenant record', () => {
+  it('the callback reads its secret items, the projected tenant record and what a press needs; it writes only replay records', () => {
     expect(readers(tenantKey('acme').pk)).not.toContain('callback');
+    expect(may('callback', 'dynamodb:GetItem', tenantKey('acme').pk, RECORD_READ)).toBe(true);
     expect(readers(chatsPk('acme'))).not.toContain('callback');
+    for (const pk of [cardSecretKey('acme').pk, cardKey('acme', 'c0').pk, userLinkKey('acme', 'u1').pk, incidentStateKey('acme', 'inc-1').pk]) {
+      expect([pk, may('callback', 'dynamodb:GetItem', pk)]).toEqual([pk, true]);
+    }
+    for (const pk of [appSecretKey('acme').pk, flashdutySecretKey('acme').pk, actionKey('acme', 'a1').pk, tokenKey('dingabc').pk]) {
+      expect([pk, readers(pk).includes('callback')]).toEqual([pk, false]);
+    }
+    expect(writers(pressKey('acme', '1', 'u1').pk)).toEqual(['callback']);
+    expect(WRITES.filter((a) => may('callback', a, userLinkKey('acme', 'u1').pk))).toEqual([]);
+    expect(WRITES.filter((a) => may('callback', a, cardKey('acme', 'c0').pk))).toEqual([]);
+  });
+
+  it('only the actions function reads a Flashduty APP Key, and only it writes action records', () => {
+    expect(readers(flashdutySecretKey('acme').pk)).toEqual(['actions']);
+    expect(writers(flashdutySecretKey('acme').pk)).toEqual([]);
+    expect(writers(actionKey('acme', 'a1').pk)).toEqual(['actions']);
+    expect(may('actions', 'dynamodb:GetItem', tenantKey('acme').pk, RECORD_READ)).toBe(true);
+    for (const pk of [callbackSecretKey('acme').pk, appSecretKey('acme').pk, cardSecretKey('acme').pk, tokenKey('dingabc').pk, chatsPk('acme')]) {
+      expect([pk, readers(pk).includes('actions')]).toEqual([pk, false]);
+    }
   });
 
   it('no function writes a tenant record or a Client ID claim: only the operator does', () => {
@@ -150,11 +170,12 @@ describe('route throttling', () => {
     const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
     expect(stage.Properties.RouteSettings).toEqual({
       'POST /dingtalk/{tenantId}/callback': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'POST /card/{tenantId}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       'GET /dingtalk/{tenantId}/home': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
-    // Route settings name routes: the stage is deployed after both.
+    // Route settings name routes: the stage is deployed after all of them.
     const routes = Object.keys(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(2);
+    expect(routes).toHaveLength(3);
     expect(stage.DependsOn).toEqual(expect.arrayContaining(routes));
   });
 
@@ -164,6 +185,7 @@ describe('route throttling', () => {
     const [stage] = Object.values(Template.fromStack(new DingtalkBridgeStack(app, stackName, props)).findResources('AWS::ApiGatewayV2::Stage'));
     expect(stage.Properties.RouteSettings).toEqual({
       'POST /dingtalk/{tenantId}/callback': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'POST /card/{tenantId}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       'GET /dingtalk/{tenantId}/home': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 },
     });
   });

@@ -25,7 +25,7 @@ const PUBLISHER_ACCOUNT = '111122223333';
 const PUBLISHER_EXTERNAL_ID = 'flashduty-ext-7f3a';
 /** No stack matches an empty `aws:cdk:bundling-stacks` list: CDK skips bundling (the CLI's switch for stacks it leaves out). */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const ALL_HANDLERS: HandlerName[] = ['callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
+const ALL_HANDLERS: HandlerName[] = ['actions', 'callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
 
 interface Built {
   app: App;
@@ -42,7 +42,7 @@ function build(context: Record<string, unknown>): Built {
 
 const logicalId = (construct: IConstruct): string => Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
 
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: Record<string, Record<string, unknown>> };
 
 /** Every statement of the inline policies attached to the function's role. */
 function roleStatements(b: Built, fn: NodejsFunction): Statement[] {
@@ -119,8 +119,9 @@ describe('queues', () => {
   it.each([
     ['events', QUEUES.events],
     ['notify', QUEUES.notify],
+    ['actions', QUEUES.actions],
   ] as const)('the %s queue redrives to its own dead-letter queue after maxReceiveCount receives', (name, settings) => {
-    const q = name === 'events' ? deployed.stack.events : deployed.stack.notify;
+    const q = deployed.stack[name];
     deployed.template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: visibilityTimeoutSeconds(settings),
       RedrivePolicy: { deadLetterTargetArn: getAtt(q.dlq), maxReceiveCount: settings.maxReceiveCount },
@@ -130,7 +131,7 @@ describe('queues', () => {
 
   it('encrypts every queue and refuses requests without TLS', () => {
     const queues = deployed.template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(6);
+    expect(Object.keys(queues)).toHaveLength(9);
     for (const q of Object.values(queues)) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
     for (const id of Object.keys(queues)) {
       deployed.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -145,10 +146,23 @@ describe('queues', () => {
   });
 
   it("gives Flashduty's publisher a managed policy that can only send to the notify queue", () => {
-    deployed.template.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
+    deployed.template.resourceCountIs('AWS::IAM::ManagedPolicy', 2);
     deployed.template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(deployed.stack.notify.queue) }] },
     });
+  });
+
+  it('keeps the outbound actions queue 14 days, with no DLQ of ours, and gives Flashduty a policy that can only read it', () => {
+    const q = deployed.stack.flashdutyActions;
+    const [props] = Object.values(deployed.template.findResources('AWS::SQS::Queue')).filter((r) => r === deployed.template.toJSON().Resources[logicalId(q)]);
+    expect(props.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true });
+    expect(props.Properties.RedrivePolicy).toBeUndefined();
+    deployed.template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: Match.arrayEquals(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']), Resource: getAtt(q) }] },
+    });
+    const outputs = deployed.template.toJSON().Outputs;
+    expect(outputs.FlashdutyActionsQueueUrl.Value).toEqual({ Ref: logicalId(q) });
+    expect(outputs.FlashdutyActionsQueueArn.Value).toEqual(getAtt(q));
   });
 });
 
@@ -212,21 +226,22 @@ describe('functions', () => {
     deployed.template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length);
   });
 
-  it('lets the callback read the table and send to the events queue, and nothing else', () => {
+  it('lets the callback read the table, write only replay records, and send to the events and actions queues, and nothing else', () => {
     for (const b of [deployed, configured]) {
       const fn = b.stack.functions.callback;
       const statements = roleStatements(b, fn);
       const granted = actions(statements);
-      for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
-        expect(granted).not.toContain(write);
-      }
+      // Its only writes: the press (replay) records, by leading key (infra/grants.ts; test/infra/grants.test.ts).
+      const writes = statements.filter((s) => actions([s]).includes('dynamodb:PutItem'));
+      expect(writes.map((s) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'])).toEqual([['PRESS#*']]);
       expect(granted).toContain('dynamodb:GetItem');
       // A public endpoint: no Scan, so it cannot list every tenant's secrets.
       expect(granted).not.toContain('dynamodb:Scan');
       expect(granted.filter((a) => a.startsWith('sqs:'))).toEqual(['sqs:SendMessage']);
       const sqsStatement = statements.find((s) => actions([s]).includes('sqs:SendMessage'))!;
-      expect(sqsStatement.Resource).toEqual(getAtt(b.stack.events.queue));
-      expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt']);
+      expect(sqsStatement.Resource).toEqual(expect.arrayContaining([getAtt(b.stack.events.queue), getAtt(b.stack.actions.queue)]));
+      expect(sqsStatement.Resource).toHaveLength(2);
+      expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*']);
       expect(granted.every((a) => /^(dynamodb|sqs|kms|logs|xray):/.test(a))).toBe(true);
       // No managed policy on a function's role (AWSLambdaBasicExecutionRole and the like): logs go to its own group only.
       const roles = b.template.findResources('AWS::IAM::Role');
@@ -275,7 +290,12 @@ describe('event sources', () => {
     // The drain consumes its own queue only.
     for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage']) expect(resourcesFor(deployed, deployed.stack.functions.drain, action)).toEqual([getAtt(drain.queue)]);
     expect(sends('events')).toEqual([getAtt(events.dlq)]);
-    expect(sends('callback')).toEqual([getAtt(events.queue)]);
+    expect(sends('callback')).toEqual([getAtt(deployed.stack.actions.queue), getAtt(events.queue)]);
+    expect(sends('actions')).toEqual(expect.arrayContaining([getAtt(deployed.stack.flashdutyActions), getAtt(notify.queue), getAtt(deployed.stack.actions.dlq)]));
+    expect(sends('actions')).toHaveLength(3);
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) {
+      expect(resourcesFor(deployed, deployed.stack.functions.actions, action)).toEqual([getAtt(deployed.stack.actions.queue)]);
+    }
     expect(sends('homepage')).toEqual([]);
     for (const name of ['events', 'sender'] as const) {
       deployed.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -384,12 +404,12 @@ describe('unpark schedule', () => {
 });
 
 describe('HTTP API', () => {
-  it('routes POST /dingtalk/{tenantId}/callback to the callback and GET /dingtalk/{tenantId}/home to the homepage, and nothing else', () => {
+  it('routes POST /dingtalk/{tenantId}/callback and POST /card/{tenantId} to the callback and GET /dingtalk/{tenantId}/home to the homepage, and nothing else', () => {
     const { stack, template } = deployed;
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(['GET /dingtalk/{tenantId}/home', 'POST /dingtalk/{tenantId}/callback']);
+    expect(routes).toEqual(['GET /dingtalk/{tenantId}/home', 'POST /card/{tenantId}', 'POST /dingtalk/{tenantId}/callback']);
     const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
-    for (const [routeKey, name] of [['POST /dingtalk/{tenantId}/callback', 'callback'], ['GET /dingtalk/{tenantId}/home', 'homepage']] as const) {
+    for (const [routeKey, name] of [['POST /dingtalk/{tenantId}/callback', 'callback'], ['POST /card/{tenantId}', 'callback'], ['GET /dingtalk/{tenantId}/home', 'homepage']] as const) {
       const [route] = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }));
       expect(route.Properties.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: expect.any(String) }]] });
       const integrationId: string = route.Properties.Target['Fn::Join'][1][1].Ref;
@@ -599,12 +619,12 @@ describe('dashboard', () => {
   });
 
   it('shows the depth and oldest-message age of every queue, and the depth of every dead-letter queue', () => {
-    const { events, notify, drain } = deployed.stack;
+    const { events, notify, drain, actions: acts, flashdutyActions } = deployed.stack;
     const queueName = (q: IConstruct) => tok({ 'Fn::GetAtt': [logicalId(q), 'QueueName'] });
     for (const [title, metricName, queues] of [
-      ['Queue depth (visible messages)', 'ApproximateNumberOfMessagesVisible', [events.queue, notify.queue, drain.queue]],
-      ['Oldest message age (s)', 'ApproximateAgeOfOldestMessage', [events.queue, notify.queue, drain.queue]],
-      ['Dead-letter queues (visible messages)', 'ApproximateNumberOfMessagesVisible', [events.dlq, notify.dlq, drain.dlq]],
+      ['Queue depth (visible messages)', 'ApproximateNumberOfMessagesVisible', [events.queue, notify.queue, drain.queue, acts.queue, flashdutyActions]],
+      ['Oldest message age (s)', 'ApproximateAgeOfOldestMessage', [events.queue, notify.queue, drain.queue, acts.queue, flashdutyActions]],
+      ['Dead-letter queues (visible messages)', 'ApproximateNumberOfMessagesVisible', [events.dlq, notify.dlq, drain.dlq, acts.dlq]],
     ] as const) {
       const lines = titled(title).properties.metrics!;
       expect(lines.map((l) => l.slice(0, 4))).toEqual(queues.map((q) => ['AWS/SQS', metricName, 'QueueName', queueName(q)]));

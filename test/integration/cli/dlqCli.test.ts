@@ -183,9 +183,9 @@ describe('npm run dlq', () => {
 
   it('says which variables to set when no queue URL is known', async () => {
     const saved = { ...process.env };
-    for (const k of ['NOTIFY_QUEUE_URL', 'EVENTS_QUEUE_URL', 'DRAIN_QUEUE_URL']) delete process.env[k];
+    for (const k of ['NOTIFY_QUEUE_URL', 'EVENTS_QUEUE_URL', 'DRAIN_QUEUE_URL', 'ACTIONS_QUEUE_URL']) delete process.env[k];
     try {
-      expect(await cli(['list'])).toMatchObject({ code: 2, err: expect.stringContaining('NOTIFY_QUEUE_URL, EVENTS_QUEUE_URL, DRAIN_QUEUE_URL not set') });
+      expect(await cli(['list'])).toMatchObject({ code: 2, err: expect.stringContaining('NOTIFY_QUEUE_URL, EVENTS_QUEUE_URL, DRAIN_QUEUE_URL, ACTIONS_QUEUE_URL not set') });
       expect(await cli(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringContaining('usage: npm run dlq') });
     } finally {
       process.env = saved;

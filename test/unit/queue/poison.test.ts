@@ -6,7 +6,7 @@ import { aNotify } from '../../support/factories';
 const registered = new Set(['acme']);
 const checks = { tenantExists: async (t: string) => registered.has(t) };
 const dlq = { maxMessageBytes: 1024 };
-const why = (queue: 'notify' | 'events' | 'drain', body: unknown, reason = 'no reason recorded') =>
+const why = (queue: 'notify' | 'events' | 'drain' | 'actions', body: unknown, reason = 'no reason recorded') =>
   whyPoison({ queue, body: typeof body === 'string' ? body : JSON.stringify(body), reason }, dlq, checks);
 
 describe('a dead letter that can never succeed', () => {
@@ -45,5 +45,18 @@ describe('a dead letter worth sending back', () => {
     const rename = { tenantId: 'acme', eventId: 'e1', eventType: 'chat_update_title', event: { EventType: 'chat_update_title', OpenConversationId: 'cid==', title: 'x' } };
     expect(await why('events', rename)).toBeUndefined();
     expect(await why('drain', { clientId: 'dingabc' })).toBeUndefined();
+  });
+});
+
+describe('the actions DLQ (docs/two-way.md)', () => {
+  const action = (tenantId: string) => ({ version: 1, id: 'a1', tenantId, at: '2026-11-30T03:00:00.000Z', incidentId: 'inc1', action: 'ack', by: { dingtalkUserId: 'u1', memberId: '2476444212131' } });
+
+  it('keeps an invalid action or one for a tenant not registered', async () => {
+    expect(await why('actions', { ...action('acme'), action: 'snooze' })).toMatch(/snoozeMinutes is required/);
+    expect(await why('actions', action('gone'))).toBe('tenant gone is not registered');
+  });
+
+  it('sends back a valid action of a registered tenant (a key fixed after a 401, say)', async () => {
+    expect(await why('actions', action('acme'), 'Flashduty /incident/ack: HTTP 401 Unauthorized')).toBeUndefined();
   });
 });

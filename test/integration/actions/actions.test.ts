@@ -1,0 +1,211 @@
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { randomBytes } from 'node:crypto';
+import { seedFlashduty } from '../../../infra/local/flashdutySimulator/local';
+import { startFlashdutySimulator, type FlashdutySimulator } from '../../../infra/local/flashdutySimulator/simulator';
+import { toSqsRecord } from '../../../infra/local/poller';
+import type { IncidentAction } from '../../../lib/contracts/actionsMessage';
+import { readDeadLetter } from '../../../lib/contracts/deadLetter';
+import type { Tenant } from '../../../lib/contracts/tenant';
+import type { Table } from '../../../lib/store/table';
+import { aTenant, lambdaContext } from '../../support/factories';
+import { startLocalAws, type LocalAws } from '../../support/localAws';
+
+/**
+ * The actions function end to end (docs/two-way.md, "Actions to Flashduty"): actions put on the
+ * local actions queue, the handler invoked on what it receives as Lambda's event source would,
+ * the outbound queue, the notify queue and the actions DLQ read back, Flashduty played by its
+ * simulator (docs/flashduty-api.md).
+ */
+
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+let aws: LocalAws;
+let fd: FlashdutySimulator;
+let handler: Handler;
+let table: Table;
+let sqs: SQSClient;
+let putTenant: (table: Table, input: unknown) => Promise<Tenant>;
+const ACCOUNT = 2451002751131;
+const APP_KEY = 'fd-local-app-key';
+const INCIDENT = '69da451ef77b1b51f40e83ee'; // Triggered in seed.json
+const MEMBER = '2476444212131';
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  fd = await startFlashdutySimulator({ port: 0 });
+  Object.assign(process.env, { FLASHDUTY_API_URL: fd.url, ACTIONS_RETRY_BASE_SECONDS: '0' });
+  ({ handler } = (await import('../../../functions/actions')) as unknown as { handler: Handler });
+  ({ putTenant } = await import('../../../lib/store/tenants'));
+  const { createTable } = await import('../../../lib/store/table');
+  table = createTable(aws.tableName);
+  sqs = new SQSClient({});
+}, 120_000);
+
+afterAll(async () => {
+  await fd?.close();
+  sqs?.destroy();
+  table?.doc.destroy();
+  await aws?.stop();
+});
+
+beforeEach(async () => {
+  fd.reset();
+  seedFlashduty(fd);
+  for (const q of [aws.actionsQueueUrl, aws.actionsDlqUrl, aws.flashdutyActionsQueueUrl, aws.notifyQueueUrl]) await take(q);
+});
+
+const anAction = (tenantId: string, over: Partial<IncidentAction> = {}): IncidentAction => ({
+  version: 1,
+  id: randomBytes(20).toString('hex'),
+  tenantId,
+  at: new Date().toISOString(),
+  incidentId: INCIDENT,
+  action: 'ack',
+  by: { dingtalkUserId: 'u2', memberId: MEMBER, name: 'Li Lei' },
+  ...over,
+});
+
+const send = async (body: unknown): Promise<void> =>
+  void (await sqs.send(new SendMessageCommand({ QueueUrl: aws.actionsQueueUrl, MessageBody: typeof body === 'string' ? body : JSON.stringify(body) })));
+
+const receive = async (queueUrl: string): Promise<Message[]> =>
+  (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'], MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }))).Messages ?? [];
+
+/** Everything on a queue, removed from it. */
+async function take(queueUrl: string): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let got = await receive(queueUrl); got.length; got = await receive(queueUrl)) {
+    for (const m of got) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    out.push(...got);
+  }
+  return out;
+}
+
+/** Runs the actions function until its queue is empty, as Lambda's event source does; the receive counts seen. */
+async function runActions(maxRounds = 20): Promise<number[]> {
+  const counts: number[] = [];
+  const arn = `arn:aws:sqs:us-east-1:000000000000:${aws.actionsQueueUrl.split('/').pop()}`;
+  for (let rounds = 0, empty = 0; rounds < maxRounds && empty < 3; ) {
+    const records = (await receive(aws.actionsQueueUrl)).map((m) => toSqsRecord(m, arn));
+    if (!records.length) {
+      empty++;
+      await new Promise((r) => setTimeout(r, 30));
+      continue;
+    }
+    empty = 0;
+    rounds++;
+    counts.push(...records.map((r) => Number(r.attributes.ApproximateReceiveCount)));
+    const res = await handler({ Records: records }, { ...lambdaContext, functionName: 'actions' });
+    const failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    for (const r of records) if (!failed.has(r.messageId)) await sqs.send(new DeleteMessageCommand({ QueueUrl: aws.actionsQueueUrl, ReceiptHandle: r.receiptHandle }));
+  }
+  return counts;
+}
+
+const writes = () => fd.calls.filter((c) => c.api !== 'info' && c.api !== 'personInfos');
+
+describe('actionsVia "queue" (the default)', () => {
+  it('puts the message, as it came, on the outbound queue exactly once, even when the action is delivered twice', async () => {
+    const t = await putTenant(table, aTenant());
+    const action = anAction(t.tenantId);
+    const body = JSON.stringify(action);
+    await send(body);
+    await runActions();
+    await send(body); // SQS redelivers (or the callback queued it again): the same id
+    await runActions();
+    const out = await take(aws.flashdutyActionsQueueUrl);
+    expect(out.map((m) => m.Body)).toEqual([body]);
+    expect(fd.calls).toEqual([]);
+    expect(await take(aws.actionsDlqUrl)).toEqual([]);
+  });
+
+  it('forwards a member.link to the outbound queue', async () => {
+    const t = await putTenant(table, aTenant({ flashdutyAppKey: APP_KEY, actionsVia: 'api' }));
+    const link = { version: 1, id: 'link-1', tenantId: t.tenantId, at: new Date().toISOString(), action: 'member.link', by: { dingtalkUserId: 'u2', memberId: MEMBER } };
+    await send(link);
+    await runActions();
+    expect((await take(aws.flashdutyActionsQueueUrl)).map((m) => JSON.parse(m.Body!))).toEqual([link]);
+    expect(fd.calls).toEqual([]);
+  });
+});
+
+describe('actionsVia "api"', () => {
+  it('calls the Flashduty Open API once and queues one incident.update, even when delivered twice', async () => {
+    const t = await putTenant(table, aTenant({ flashdutyAppKey: APP_KEY, actionsVia: 'api' }));
+    const action = anAction(t.tenantId);
+    await send(action);
+    await send(action);
+    await runActions();
+    expect(writes()).toEqual([expect.objectContaining({ api: 'ack', status: 200, accountId: ACCOUNT })]);
+    expect(fd.actions()).toEqual([expect.objectContaining({ api: 'ack', incidentIds: [INCIDENT] })]);
+    expect(fd.incident(ACCOUNT, INCIDENT)?.progress).toBe('Processing');
+    const updates = (await take(aws.notifyQueueUrl)).map((m) => JSON.parse(m.Body!));
+    expect(updates).toEqual([
+      {
+        version: 1,
+        id: `action-${action.id}`,
+        tenantId: t.tenantId,
+        kind: 'incident.update',
+        incident: { id: INCIDENT, status: 'acknowledged' },
+        by: { name: 'Li Lei', memberId: MEMBER, dingtalkUserId: 'u2' },
+      },
+    ]);
+    expect(await take(aws.flashdutyActionsQueueUrl)).toEqual([]);
+  });
+
+  it('snoozes with the minutes and says until when', async () => {
+    const t = await putTenant(table, aTenant({ flashdutyAppKey: APP_KEY, actionsVia: 'api' }));
+    const processing = '69da451ef77b1b51f40e83ef'; // seed: Processing (snooze follows an ack)
+    await send(anAction(t.tenantId, { incidentId: processing, action: 'snooze', snoozeMinutes: 120 }));
+    const before = Date.now();
+    await runActions();
+    expect(fd.actions()).toEqual([expect.objectContaining({ api: 'snooze', incidentIds: [processing], minutes: 120 })]);
+    const [update] = (await take(aws.notifyQueueUrl)).map((m) => JSON.parse(m.Body!));
+    expect(update).toMatchObject({ incident: { id: processing, status: 'snoozed' } });
+    expect(Date.parse(update.snoozedUntil) - before).toBeGreaterThanOrEqual(120 * 60_000 - 1000);
+    expect(Date.parse(update.snoozedUntil) - before).toBeLessThan(120 * 60_000 + 10_000);
+  });
+
+  it('retries a 429 (RequestTooFrequently) and then applies the action once', async () => {
+    const t = await putTenant(table, aTenant({ flashdutyAppKey: APP_KEY, actionsVia: 'api' }));
+    fd.inject({ api: 'resolve', kind: 'rateLimit', count: 2 });
+    await send(anAction(t.tenantId, { action: 'close' }));
+    const counts = await runActions();
+    // Redelivered by SQS after each refusal (the server's receive counts may skip numbers).
+    expect(counts).toHaveLength(3);
+    expect([...counts].sort((a, b) => a - b)).toEqual(counts);
+    expect(writes().map((c) => c.status)).toEqual([429, 429, 200]);
+    expect(fd.actions()).toHaveLength(1);
+    expect(fd.incident(ACCOUNT, INCIDENT)?.progress).toBe('Closed');
+    expect(await take(aws.notifyQueueUrl)).toHaveLength(1);
+    expect(await take(aws.actionsDlqUrl)).toEqual([]);
+  });
+
+  it('dead-letters a 401 (a bad APP Key) with the reason, and calls no more', async () => {
+    const t = await putTenant(table, aTenant({ flashdutyAppKey: 'not-a-real-key', actionsVia: 'api' }));
+    const action = anAction(t.tenantId);
+    await send(action);
+    const counts = await runActions();
+    expect(counts).toEqual([1]);
+    expect(writes().map((c) => c.status)).toEqual([401]);
+    const dead = await take(aws.actionsDlqUrl);
+    expect(dead).toHaveLength(1);
+    expect(JSON.parse(dead[0].Body!)).toEqual(action);
+    expect(readDeadLetter(dead[0].MessageAttributes)).toMatchObject({ source: 'actions', tenantId: t.tenantId, messageId: action.id, reason: expect.stringContaining('401 Unauthorized') });
+    expect(readDeadLetter(dead[0].MessageAttributes).reason).not.toContain('not-a-real-key');
+    expect(fd.incident(ACCOUNT, INCIDENT)?.progress).toBe('Triggered');
+    expect(await take(aws.notifyQueueUrl)).toEqual([]);
+  });
+});
+
+describe('messages that can never be handed over', () => {
+  it('dead-letters an invalid message and one for an unknown tenant, with the reason', async () => {
+    await send('{"version":1,"action":"ack"}');
+    await send(anAction('no-such-tenant'));
+    await runActions();
+    const reasons = (await take(aws.actionsDlqUrl)).map((m) => readDeadLetter(m.MessageAttributes).reason).sort();
+    expect(reasons).toEqual([expect.stringContaining('invalid actions message'), 'unknown tenant no-such-tenant']);
+    expect(await take(aws.flashdutyActionsQueueUrl)).toEqual([]);
+  });
+});
