@@ -13,19 +13,19 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
-import { METRICS_NAMESPACE, QUEUES, SERVICE_NAME, visibilityTimeoutSeconds } from '../lib/contracts/deployment';
+import { FLASHDUTY_ACTIONS_QUEUE, METRICS_NAMESPACE, QUEUES, SERVICE_NAME, visibilityTimeoutSeconds } from '../lib/contracts/deployment';
 import { DINGTALK_URLS, type EnvMap } from '../lib/contracts/env';
-import { CALLBACK_ROUTE, HOMEPAGE_ROUTE, type RouteSpec } from '../lib/contracts/routes';
+import { CALLBACK_ROUTE, HOMEPAGE_ROUTE, LINK_PAGE_ROUTE, LINK_POST_ROUTE, type RouteSpec } from '../lib/contracts/routes';
 import { KEY } from '../lib/contracts/tableKeys';
 import { Alarms } from './alarms';
 import { grantTableAccess, TABLE_ACCESS, throttleRoutes, type TableAccess } from './grants';
 import { Dashboard } from './dashboard';
 import { PublisherRole } from './publisher';
 import { bundledFunction, PROJECT_ROOT } from './lambda';
-import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
+import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_LINK_THROTTLE, DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
 
 /** The handlers, one per `functions/<name>.ts`. */
-export type HandlerName = 'callback' | 'events' | 'sender' | 'drain' | 'unpark' | 'homepage';
+export type HandlerName = 'callback' | 'events' | 'sender' | 'drain' | 'unpark' | 'homepage' | 'link';
 
 type QueueSettings = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -53,7 +53,7 @@ export interface HandlerSpec {
    * (DingTalk cannot present one): `publicBecause` states how the handler itself authenticates or
    * why none is needed.
    */
-  readonly route?: RouteSpec & { readonly publicBecause: string };
+  readonly route?: RouteSpec & { readonly publicBecause: string; /** More methods on the same path, to the same function. */ readonly alsoMethods?: readonly RouteSpec['method'][] };
   /** The queue it consumes: SQS event source with partial batch failures, timeout from QUEUES. */
   readonly consumes?: QueueWithDlq;
   /** With `consumes`: the most concurrent invocations its event source starts. @default no limit but the account's */
@@ -80,6 +80,8 @@ export class DingtalkBridgeStack extends Stack {
   readonly events: QueueWithDlq;
   readonly notify: QueueWithDlq;
   readonly drain: QueueWithDlq;
+  /** The outbound actions queue Flashduty reads (lib/contracts/actionsMessage.ts): `member.link` and button actions. */
+  readonly flashdutyActions: sqs.Queue;
   readonly api: HttpApi;
   readonly apiStage: HttpStage;
   readonly functions: Readonly<Record<HandlerName, NodejsFunction>>;
@@ -121,6 +123,13 @@ export class DingtalkBridgeStack extends Stack {
     this.notify = queueWithDlq(this, 'Notify', QUEUES.notify);
     // Drain requests: "send this app's backlog" (lib/lanes), written by the bridge only.
     this.drain = queueWithDlq(this, 'Drain', QUEUES.drain);
+    // Outbound to Flashduty (FLASHDUTY_ACTIONS_QUEUE): the bridge only sends; Flashduty consumes.
+    this.flashdutyActions = new sqs.Queue(this, 'FlashdutyActionsQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(FLASHDUTY_ACTIONS_QUEUE.retentionDays),
+    });
+    acknowledge(this.flashdutyActions, 'SQS3', 'Outbound to Flashduty, which consumes it and keeps what it cannot apply; the bridge has no consumer to redrive from a dead-letter queue.');
 
     // HTTP API: DingTalk callbacks and the in-app homepage.
     const apiThrottle = props.apiThrottle ?? DEFAULT_THROTTLE;
@@ -136,6 +145,9 @@ export class DingtalkBridgeStack extends Stack {
       NOTIFY_QUEUE_URL: this.notify.queue.queueUrl,
       NOTIFY_DLQ_URL: this.notify.dlq.queueUrl,
       DRAIN_QUEUE_URL: this.drain.queue.queueUrl,
+      FLASHDUTY_ACTIONS_QUEUE_URL: this.flashdutyActions.queueUrl,
+      // Link URLs and their page are under it (docs/two-way.md, "Linking").
+      PUBLIC_URL: props.publicUrl ?? this.api.apiEndpoint,
       DINGTALK_API_URL: props.dingtalkApiUrl ?? DINGTALK_URLS.api,
       DINGTALK_OAPI_URL: props.dingtalkOapiUrl ?? DINGTALK_URLS.oapi,
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -202,12 +214,25 @@ export class DingtalkBridgeStack extends Stack {
         },
         table: TABLE_ACCESS.homepage,
       }),
+      link: this.addHandler('link', {
+        description: 'Link page: pairs a DingTalk user with a Flashduty member (signed link, in-app auth code)',
+        route: {
+          ...LINK_PAGE_ROUTE,
+          alsoMethods: [LINK_POST_ROUTE.method],
+          publicBecause: 'Opened by a member inside the DingTalk client, which sends no credentials. The handler verifies the link\'s HMAC-SHA256 signature and expiry before anything else, and links only the DingTalk user whose one-time auth code DingTalk itself exchanges (getuserinfo with the tenant\'s app token); its own route throttle bounds guessing.',
+        },
+        table: TABLE_ACCESS.link,
+        // The member.link message, for Flashduty.
+        sendsTo: [this.flashdutyActions],
+      }),
     };
 
     // Each public route throttled on its own: junk on the homepage cannot starve DingTalk's callbacks.
     throttleRoutes(this.apiStage, [
       { route: CALLBACK_ROUTE, routes: this.routes.callback ?? [], ...apiThrottle },
       { route: HOMEPAGE_ROUTE, routes: this.routes.homepage ?? [], ...(props.homepageThrottle ?? DEFAULT_HOMEPAGE_THROTTLE) },
+      { route: LINK_PAGE_ROUTE, routes: this.routes.link ?? [], ...(props.linkThrottle ?? DEFAULT_LINK_THROTTLE) },
+      { route: LINK_POST_ROUTE, routes: this.routes.link ?? [], ...(props.linkThrottle ?? DEFAULT_LINK_THROTTLE) },
     ]);
 
     // Flashduty's publisher may send to the notify queue, and do nothing else.
@@ -250,6 +275,9 @@ export class DingtalkBridgeStack extends Stack {
     out('EventsDlqUrl', this.events.dlq.queueUrl, 'Events dead-letter queue');
     out('NotifyDlqUrl', this.notify.dlq.queueUrl, 'Notify dead-letter queue');
     out('DrainQueueUrl', this.drain.queue.queueUrl, "Drain requests (internal): send an app's backlog");
+    out('FlashdutyActionsQueueUrl', this.flashdutyActions.queueUrl, 'Flashduty reads member.link and button actions here');
+    out('FlashdutyActionsQueueArn', this.flashdutyActions.queueArn, 'Outbound actions queue ARN');
+    out('LinkUrl', urlOf(LINK_PAGE_ROUTE), 'Link pages (signed: npm run tenant -- link-url <tenantId> <memberId>, with PUBLIC_URL set to ApiUrl)');
     out('DrainDlqUrl', this.drain.dlq.queueUrl, 'Drain dead-letter queue');
     // ARNs for `aws sqs start-message-move-task --source-arn` (a redrive back to the source queue).
     out('EventsDlqArn', this.events.dlq.queueArn, 'Events dead-letter queue ARN');
@@ -277,7 +305,8 @@ export class DingtalkBridgeStack extends Stack {
     });
 
     if (spec.route) {
-      const routes = this.api.addRoutes({ path: spec.route.path, methods: [HttpMethod[spec.route.method]], integration: new HttpLambdaIntegration(`${id}Integration`, fn) });
+      const methods = [spec.route.method, ...(spec.route.alsoMethods ?? [])].map((m) => HttpMethod[m]);
+      const routes = this.api.addRoutes({ path: spec.route.path, methods, integration: new HttpLambdaIntegration(`${id}Integration`, fn) });
       for (const route of routes) acknowledge(route, 'APIG4', spec.route.publicBecause);
       this.routes[name] = routes;
     }

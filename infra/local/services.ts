@@ -2,7 +2,7 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLive
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
+import { FLASHDUTY_ACTIONS_QUEUE, QUEUES, visibilityTimeoutSeconds } from '../../lib/contracts/deployment';
 import type { EnvMap } from '../../lib/contracts/env';
 import { KEY } from '../../lib/contracts/tableKeys';
 import { JavaMissingError, javaProblem } from './java';
@@ -112,6 +112,8 @@ export interface Provisioned {
   notifyDlqUrl: string;
   drainQueueUrl: string;
   drainDlqUrl: string;
+  /** The outbound actions queue Flashduty reads (the bridge only sends). */
+  flashdutyActionsQueueUrl: string;
 }
 
 /** Creates the table (with TTL) and the queues with their dead-letter queues, as the CDK stack does. */
@@ -157,6 +159,9 @@ export async function provision(
   const events = await queueWithDlq(QUEUES.events, visibilitySeconds.events);
   const notify = await queueWithDlq(QUEUES.notify, visibilitySeconds.notify);
   const drain = await queueWithDlq(QUEUES.drain, visibilitySeconds.drain);
+  const actionsOut = await sqs.send(
+    new CreateQueueCommand({ QueueName: FLASHDUTY_ACTIONS_QUEUE.name, Attributes: { MessageRetentionPeriod: String(FLASHDUTY_ACTIONS_QUEUE.retentionDays * 86_400) } }),
+  );
   sqs.destroy();
   return {
     tableName,
@@ -166,6 +171,7 @@ export async function provision(
     notifyDlqUrl: notify.dlqUrl,
     drainQueueUrl: drain.url,
     drainDlqUrl: drain.dlqUrl,
+    flashdutyActionsQueueUrl: actionsOut.QueueUrl!,
   };
 }
 
@@ -202,6 +208,7 @@ export function localEnv(endpoints: { dynamodb: string; sqs: string }, p: Provis
     NOTIFY_QUEUE_URL: p.notifyQueueUrl,
     NOTIFY_DLQ_URL: p.notifyDlqUrl,
     DRAIN_QUEUE_URL: p.drainQueueUrl,
+    FLASHDUTY_ACTIONS_QUEUE_URL: p.flashdutyActionsQueueUrl,
     // No CloudWatch here: keep Powertools' EMF metric lines out of the local logs.
     POWERTOOLS_METRICS_DISABLED: 'true',
   } satisfies LocalEnv;

@@ -14,7 +14,8 @@ export const OUTCOME_TTL_SECONDS = 30 * 24 * 3600;
  */
 export const CLAIM_LEASE_MS = QUEUES.notify.consumerTimeoutSeconds * 2 * 1000;
 
-export type Channel = 'user' | 'group' | 'mobile';
+/** `member`: a Flashduty member id, resolved through its link to a DingTalk user (lib/notify/members.ts). */
+export type Channel = 'user' | 'group' | 'mobile' | 'member';
 
 export type RecipientStatus =
   /** Claimed: a DingTalk call for it is (or was) under way. */
@@ -26,7 +27,9 @@ export type RecipientStatus =
   | 'flowControlled'
   /** No DingTalk user has this mobile (getbymobile 60121): reported, not retried. */
   | 'unknownMobile'
-  /** A mobile resolved to `userId`; that user's own record tells the delivery. */
+  /** A Flashduty member with no DingTalk link (docs/two-way.md, "Linking"): reported, not sent. */
+  | 'unlinked'
+  /** A mobile or a member resolved to `userId`; that user's own record tells the delivery. */
   | 'resolved'
   /** A retryable failure: the message comes back through SQS for it. */
   | 'retry'
@@ -40,7 +43,7 @@ export type RecipientStatus =
   | 'unknown';
 
 /** Not sent again, by any attempt. */
-export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'resolved', 'unknown']);
+export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'unlinked', 'resolved', 'unknown']);
 /** A later attempt (SQS retry, redrive from the dead-letter queue) may claim these again: DingTalk did not deliver. */
 export const CLAIMABLE: readonly RecipientStatus[] = ['retry', 'deferred', 'flowControlled', 'quotaExhausted', 'failed'];
 
@@ -51,7 +54,7 @@ export interface RecipientOutcome {
   code?: string;
   message?: string;
   requestId?: string;
-  /** For a mobile: the DingTalk user it resolved to. */
+  /** For a mobile or a member: the DingTalk user it resolved to. */
   userId?: string;
   /** The DingTalk processQueryKey of the send that delivered it. */
   processQueryKey?: string;
