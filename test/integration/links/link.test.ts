@@ -29,6 +29,7 @@ let lib: {
   getUserLink: typeof import('../../../lib/store/links').getUserLink;
   getMemberLinks: typeof import('../../../lib/store/links').getMemberLinks;
   parseActionsMessage: typeof import('../../../lib/contracts/actionsMessage').parseActionsMessage;
+  usage: typeof import('../../../lib/quota/counter').usage;
 };
 /** The simulator's clock runs this far ahead of ours (to expire auth codes). */
 let skewMs = 0;
@@ -47,7 +48,8 @@ beforeAll(async () => {
   const { mintLinkUrl } = await import('../../../lib/links/token');
   const { getUserLink, getMemberLinks } = await import('../../../lib/store/links');
   const { parseActionsMessage } = await import('../../../lib/contracts/actionsMessage');
-  lib = { mintLinkUrl, getUserLink, getMemberLinks, parseActionsMessage };
+  const { usage } = await import('../../../lib/quota/counter');
+  lib = { mintLinkUrl, getUserLink, getMemberLinks, parseActionsMessage, usage };
   table = createTable(aws.tableName);
   sqs = new SQSClient({});
   tenant = await putTenant(table, aTenant({ corpId: 'dingcorplink01', clientId: 'dinglinkapp01' }));
@@ -184,6 +186,7 @@ describe('POST /link/{tenantId}', () => {
     const memberId = aMember();
     const { m, e, s } = await linkParams(memberId);
     const code = sim.issueAuthCode(tenant.clientId, 'manager4220');
+    const before = (await lib.usage(table, tenant.corpId)).used;
     const { res, logs } = await post({ code, m, e, s });
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ linked: true, name: '张三' });
@@ -195,8 +198,9 @@ describe('POST /link/{tenantId}', () => {
     expect(actions).toHaveLength(1);
     expect(actions[0]).toMatchObject({ version: 1, action: 'member.link', tenantId: tenant.tenantId, by: { dingtalkUserId: 'manager4220', memberId, name: '张三' } });
 
-    // One exchange, through the app's token; nothing secret in the logs.
+    // One exchange, through the app's token and the gate (counted on the month's counter, §10's safe side); nothing secret in the logs.
     expect(userInfoCalls()).toHaveLength(1);
+    expect((await lib.usage(table, tenant.corpId)).used).toBe(before + 1);
     for (const secret of [code, s, tenant.clientSecret]) expect(logs).not.toContain(secret);
     expect(logs).not.toMatch(/access_token=/);
   });
