@@ -51,6 +51,16 @@ export interface LinkAnswer {
 export const memberLinkId = (tenantId: string, memberId: string, userId: string): string =>
   `link-${createHash('sha256').update(`${tenantId}\n${memberId}\n${userId}`, 'utf8').digest('hex').slice(0, 40)}`;
 
+/** Longest name the actions contract takes (UTF-16 units, as zod counts). */
+const MAX_NAME = 64;
+
+/** `text` cut to at most `max` UTF-16 units, never inside a character. */
+const clip = (text: string, max: number): string => {
+  const chars = [...text];
+  while (chars.join('').length > max) chars.pop();
+  return chars.join('');
+};
+
 /** The `member.link` actions message for a link just made (contract: lib/contracts/actionsMessage.ts). */
 export function memberLinkMessage(tenantId: string, link: { memberId: string; userId: string; name: string; linkedAt: string }): MemberLink {
   return memberLinkSchema.parse({
@@ -59,7 +69,7 @@ export function memberLinkMessage(tenantId: string, link: { memberId: string; us
     tenantId,
     at: link.linkedAt,
     action: 'member.link',
-    by: { dingtalkUserId: link.userId, memberId: link.memberId, ...(link.name ? { name: [...link.name].slice(0, 64).join('') } : {}) },
+    by: { dingtalkUserId: link.userId, memberId: link.memberId, ...(link.name ? { name: clip(link.name, MAX_NAME) } : {}) },
   });
 }
 

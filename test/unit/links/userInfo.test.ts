@@ -1,4 +1,5 @@
 import type { DingTalkResult } from '../../../lib/dingtalk/errors';
+import { memberLinkMessage } from '../../../lib/links/handleLink';
 import { AuthCodeRefusedError, DingTalkUnavailableError, exchangeAuthCode } from '../../../lib/links/userInfo';
 
 /** How getuserinfo's answers are read (docs/dingtalk-api.md §10), with a stand-in session and client. */
@@ -50,5 +51,17 @@ describe('exchangeAuthCode', () => {
       expect(err).toBeInstanceOf(DingTalkUnavailableError);
       expect((err as DingTalkUnavailableError).status).toBe(503);
     }
+  });
+});
+
+describe('memberLinkMessage', () => {
+  it('is valid for the actions contract whatever the name, with one id per tenant, member and user', () => {
+    const long = '😀'.repeat(40); // 80 UTF-16 units
+    const m = memberLinkMessage('acme', { memberId: '11', userId: 'u1', name: long, linkedAt: '2026-11-30T00:00:00.000Z' });
+    expect(m.by.name!.length).toBeLessThanOrEqual(64);
+    expect(m.by.name!.endsWith('😀')).toBe(true);
+    expect(memberLinkMessage('acme', { memberId: '11', userId: 'u1', name: '', linkedAt: '2026-11-30T01:00:00.000Z' }).id).toBe(m.id);
+    expect(memberLinkMessage('acme', { memberId: '11', userId: 'u2', name: '', linkedAt: '2026-11-30T00:00:00.000Z' }).id).not.toBe(m.id);
+    expect(memberLinkMessage('acme', { memberId: '11', userId: 'u1', name: '', linkedAt: '2026-11-30T00:00:00.000Z' }).by).toEqual({ dingtalkUserId: 'u1', memberId: '11' });
   });
 });
