@@ -11,6 +11,7 @@ import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_STACK_NAME, DEFAULT_THROTTLE, type D
  * | `alarmEmail`      | creates an SNS topic with this e-mail subscription for every alarm  |
  * | `apiRateLimit`    | HTTP API default-stage steady rate, requests/s (default 50)         |
  * | `apiBurstLimit`   | HTTP API default-stage burst (default 100)                          |
+ * | `publicUrl`       | PUBLIC_URL for the functions, e.g. a custom domain (default the HTTP API's endpoint) |
  * | `dingtalkApiUrl`  | DINGTALK_API_URL for the functions (default https://api.dingtalk.com) |
  * | `dingtalkOapiUrl` | DINGTALK_OAPI_URL for the functions (default https://oapi.dingtalk.com) |
  * | `unparkMinutes`   | how often the unpark sweep runs, whole minutes (default 10)         |
@@ -44,6 +45,7 @@ export function stackPropsFromContext(scope: Construct): ContextOptions {
     apiThrottle: rate === undefined && burst === undefined ? undefined : { rateLimit: rate ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burst ?? DEFAULT_THROTTLE.burstLimit },
     homepageThrottle:
       homeRate === undefined && homeBurst === undefined ? undefined : { rateLimit: homeRate ?? DEFAULT_HOMEPAGE_THROTTLE.rateLimit, burstLimit: homeBurst ?? DEFAULT_HOMEPAGE_THROTTLE.burstLimit },
+    publicUrl: httpsUrl(string(get('publicUrl'))),
     dingtalkApiUrl: string(get('dingtalkApiUrl')),
     dingtalkOapiUrl: string(get('dingtalkOapiUrl')),
     unparkMinutes: integer(get('unparkMinutes'), 'unparkMinutes', 1, 1440),
@@ -90,6 +92,12 @@ function integer(v: unknown, key: string, min: number, max: number): number | un
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`context ${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** An https URL without a trailing slash (link URLs are built under it). */
+function httpsUrl(v: string | undefined): string | undefined {
+  if (v !== undefined && !/^https:\/\/[^\s/]+(\/[^\s]*)?$/.test(v)) throw new Error(`context publicUrl must be an https URL, got ${JSON.stringify(v)}`);
+  return v?.replace(/\/+$/, '');
 }
 
 function email(v: string | undefined): string | undefined {

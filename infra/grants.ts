@@ -31,8 +31,9 @@ export const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynam
 export const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
 
 const SENDING: TableAccess = {
-  // The record and the app secret (access tokens); never the callback's secrets.
-  read: ['tenant', 'appSecret'],
+  // The record and the app secret (access tokens); never the callback's secrets. Members' links
+  // (notify.to.memberIds, docs/two-way.md), read only.
+  read: ['tenant', 'appSecret', 'link'],
   // Tokens, quota, rate limits, lanes, backlogs, parking, mobiles, delivery records, war rooms;
   // cards: the card callback's secret (registered by the sender), incidents' states and cards.
   write: ['app', 'org', 'rate', 'lanes', 'backlog', 'park', 'parkedOrgs', 'corp', 'notify', 'chats', 'cardSecret', 'incident', 'card'],
@@ -56,6 +57,11 @@ export const TABLE_ACCESS = {
   actions: { read: ['tenant', 'flashdutySecret'], write: ['action'] },
   // Public: the tenant record, its groups, the month's counter and the parked count (both ORG#).
   homepage: { read: ['tenant', 'chats', 'org'], write: [] },
+  // The link page and its POST (docs/two-way.md, "Linking"): the record (corpId, clientId), the
+  // link-signing key (read only: URLs are minted by the operator's CLI), the app secret for the
+  // getuserinfo token; writes the links, and what a DingTalk call through the gate writes: the
+  // cached token and its lease (APP#), the month's call counter (ORG#), the rate limiter (RATE#).
+  link: { read: ['tenant', 'appSecret', 'linkSecret'], write: ['link', 'app', 'org', 'rate'] },
 } as const satisfies Record<string, TableAccess>;
 
 /** The LeadingKeys pattern of a partition kind: `TENANT#*`, or the fixed key itself (`LANES`). */

@@ -14,6 +14,9 @@ export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
 /** The homepage route's own throttling: people open it by hand, so a few views a second is plenty. */
 export const DEFAULT_HOMEPAGE_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
 
+/** The link routes' own throttling: a member opens their link once or twice. */
+export const DEFAULT_LINK_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
+
 /** How often the unpark sweep runs by default (context `unparkMinutes`). */
 export const DEFAULT_UNPARK_MINUTES = 10;
 
@@ -29,6 +32,10 @@ export interface DingtalkBridgeStackProps extends StackProps {
   readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   /** The homepage route's throttling; the callback route keeps `apiThrottle`. @default DEFAULT_HOMEPAGE_THROTTLE */
   readonly homepageThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** The link routes' throttling (GET and POST each). @default DEFAULT_LINK_THROTTLE */
+  readonly linkThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** PUBLIC_URL of the functions: the bridge's base URL as members reach it (a custom domain). @default the HTTP API's endpoint */
+  readonly publicUrl?: string;
   /** DINGTALK_API_URL of the functions. @default DINGTALK_URLS.api (https://api.dingtalk.com) */
   /** FLASHDUTY_API_URL for the actions function. @default https://api.flashcat.cloud */
   readonly flashdutyApiUrl?: string;

@@ -15,17 +15,17 @@ import type { Construct } from 'constructs';
 import { join } from 'node:path';
 import { FLASHDUTY_ACTIONS_QUEUE, METRICS_NAMESPACE, QUEUES, SERVICE_NAME, visibilityTimeoutSeconds } from '../lib/contracts/deployment';
 import { DINGTALK_URLS, FLASHDUTY_URLS, type EnvMap } from '../lib/contracts/env';
-import { CALLBACK_ROUTE, CARD_CALLBACK_ROUTE, HOMEPAGE_ROUTE, type RouteSpec } from '../lib/contracts/routes';
+import { CALLBACK_ROUTE, CARD_CALLBACK_ROUTE, HOMEPAGE_ROUTE, LINK_PAGE_ROUTE, LINK_POST_ROUTE, type RouteSpec } from '../lib/contracts/routes';
 import { KEY } from '../lib/contracts/tableKeys';
 import { Alarms } from './alarms';
 import { grantTableAccess, TABLE_ACCESS, throttleRoutes, type TableAccess } from './grants';
 import { Dashboard } from './dashboard';
 import { PublisherRole } from './publisher';
 import { bundledFunction, PROJECT_ROOT } from './lambda';
-import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
+import { DEFAULT_HOMEPAGE_THROTTLE, DEFAULT_LINK_THROTTLE, DEFAULT_SENDER_MAX_CONCURRENCY, DEFAULT_THROTTLE, DEFAULT_UNPARK_MINUTES, type DingtalkBridgeStackProps } from './props';
 
 /** The handlers, one per `functions/<name>.ts`. */
-export type HandlerName = 'callback' | 'events' | 'sender' | 'drain' | 'unpark' | 'homepage' | 'actions';
+export type HandlerName = 'callback' | 'events' | 'sender' | 'drain' | 'unpark' | 'homepage' | 'actions' | 'link';
 
 type QueueSettings = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -163,8 +163,9 @@ export class DingtalkBridgeStack extends Stack {
       FLASHDUTY_API_URL: props.flashdutyApiUrl ?? FLASHDUTY_URLS.api,
       DINGTALK_API_URL: props.dingtalkApiUrl ?? DINGTALK_URLS.api,
       DINGTALK_OAPI_URL: props.dingtalkOapiUrl ?? DINGTALK_URLS.oapi,
-      // The card callback route is registered under it (lib/cards/registration.ts); only the API's id, so no cycle.
-      PUBLIC_URL: this.api.apiEndpoint,
+      // Card callbacks are registered (lib/cards/registration.ts) and link pages signed under it; the
+      // API's endpoint (only its id, so no cycle) unless a custom domain is given (-c publicUrl).
+      PUBLIC_URL: props.publicUrl ?? this.api.apiEndpoint,
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     } satisfies FunctionEnv;
@@ -244,6 +245,16 @@ export class DingtalkBridgeStack extends Stack {
         },
         table: TABLE_ACCESS.homepage,
       }),
+      link: this.addHandler('link', {
+        description: 'Link page: pairs a DingTalk user with a Flashduty member (signed link, in-app auth code)',
+        route: [LINK_PAGE_ROUTE, LINK_POST_ROUTE].map((r) => ({
+          ...r,
+          publicBecause: 'Opened by a member inside the DingTalk client, which sends no credentials. The handler verifies the link\'s HMAC-SHA256 signature and expiry before anything else, and links only the DingTalk user whose one-time auth code DingTalk itself exchanges (getuserinfo with the tenant\'s app token); its own route throttle bounds guessing.',
+        })),
+        table: TABLE_ACCESS.link,
+        // The member.link message, for Flashduty.
+        sendsTo: [this.flashdutyActions],
+      }),
     };
 
     // Each public route throttled on its own: junk on the homepage cannot starve DingTalk's callbacks.
@@ -251,6 +262,8 @@ export class DingtalkBridgeStack extends Stack {
       { route: CALLBACK_ROUTE, routes: this.routesByKey[routeKey(CALLBACK_ROUTE)] ?? [], ...apiThrottle },
       { route: CARD_CALLBACK_ROUTE, routes: this.routesByKey[routeKey(CARD_CALLBACK_ROUTE)] ?? [], ...apiThrottle },
       { route: HOMEPAGE_ROUTE, routes: this.routes.homepage ?? [], ...(props.homepageThrottle ?? DEFAULT_HOMEPAGE_THROTTLE) },
+      { route: LINK_PAGE_ROUTE, routes: this.routesByKey[routeKey(LINK_PAGE_ROUTE)] ?? [], ...(props.linkThrottle ?? DEFAULT_LINK_THROTTLE) },
+      { route: LINK_POST_ROUTE, routes: this.routesByKey[routeKey(LINK_POST_ROUTE)] ?? [], ...(props.linkThrottle ?? DEFAULT_LINK_THROTTLE) },
     ]);
 
     // Flashduty's publisher may send to the notify queue, and do nothing else.
@@ -299,10 +312,11 @@ export class DingtalkBridgeStack extends Stack {
     out('EventsDlqUrl', this.events.dlq.queueUrl, 'Events dead-letter queue');
     out('NotifyDlqUrl', this.notify.dlq.queueUrl, 'Notify dead-letter queue');
     out('DrainQueueUrl', this.drain.queue.queueUrl, "Drain requests (internal): send an app's backlog");
+    out('LinkUrl', urlOf(LINK_PAGE_ROUTE), 'Link pages (signed: npm run tenant -- link-url <tenantId> <memberId>, with PUBLIC_URL set to ApiUrl)');
     out('DrainDlqUrl', this.drain.dlq.queueUrl, 'Drain dead-letter queue');
     out('ActionsQueueUrl', this.actions.queue.queueUrl, 'Card actions (internal): verified button presses');
     out('ActionsDlqUrl', this.actions.dlq.queueUrl, 'Actions dead-letter queue');
-    out('FlashdutyActionsQueueUrl', this.flashdutyActions.queueUrl, 'Hand to Flashduty: the outbound actions queue it reads (actions contract)');
+    out('FlashdutyActionsQueueUrl', this.flashdutyActions.queueUrl, 'Hand to Flashduty: the outbound actions queue it reads (button actions, member.link)');
     out('FlashdutyActionsQueueArn', this.flashdutyActions.queueArn, 'Outbound actions queue ARN');
     out('FlashdutyActionsConsumerPolicyArn', this.actionsConsumerPolicy.managedPolicyArn, 'Attach to the IAM role Flashduty reads the outbound actions queue with');
     // ARNs for `aws sqs start-message-move-task --source-arn` (a redrive back to the source queue).

@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_TABLE_NAME, QUEUES } from '../../lib/contracts/deployment';
 import { DEFAULT_SENDER_MAX_CONCURRENCY } from '../props';
 import type { EnvMap } from '../../lib/contracts/env';
-import { CALLBACK_ROUTE, CARD_CALLBACK_ROUTE, HOMEPAGE_ROUTE } from '../../lib/contracts/routes';
+import { CALLBACK_ROUTE, CARD_CALLBACK_ROUTE, HOMEPAGE_ROUTE, LINK_PAGE_ROUTE, LINK_POST_ROUTE } from '../../lib/contracts/routes';
 import { pollerSettings, startPoller, type SqsHandler } from './poller';
 import type { Simulator } from './dingtalkSimulator/simulator';
 import { lambdaContext, startHttpApi, type Route } from './httpApi';
@@ -38,9 +38,10 @@ export interface LocalStackOptions {
   dynamoDbEndpoint?: (endpoint: string) => Promise<string>;
 }
 
-/** Written to the env file besides the services' environment: the HTTP API's base URL. */
+/** Written to the env file besides the services' environment: the HTTP API's base URL, also PUBLIC_URL (link URLs). */
 export interface LocalApiEnv {
   readonly API_URL: string;
+  readonly PUBLIC_URL: string;
 }
 
 /**
@@ -107,6 +108,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       { ...CALLBACK_ROUTE, handler: async () => (await import('../../functions/callback')).handler },
       { ...CARD_CALLBACK_ROUTE, handler: async () => (await import('../../functions/callback')).handler },
       { ...HOMEPAGE_ROUTE, handler: async () => (await import('../../functions/homepage')).handler },
+      { ...LINK_PAGE_ROUTE, handler: async () => (await import('../../functions/link')).handler },
+      { ...LINK_POST_ROUTE, handler: async () => (await import('../../functions/link')).handler },
     ];
     // The HTTP API first: its base URL is PUBLIC_URL, which the sending functions read at load (card callbacks).
     const api = await startHttpApi(routes, opts.port ?? num(process.env.PORT) ?? 3000);
@@ -141,7 +144,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }, opts.unparkEveryMs ?? 15_000);
     stops.push(async () => clearInterval(unpark));
 
-    const env: LocalStackEnv = { ...services, ...dingtalk, ...flashdutyEnv, ...publicEnv, API_URL: api.url };
+    const env: LocalStackEnv = { ...services, ...dingtalk, ...flashdutyEnv, API_URL: api.url, PUBLIC_URL: process.env.PUBLIC_URL ?? api.url };
 
     if (opts.envFile) {
       mkdirSync(dirname(opts.envFile), { recursive: true });

@@ -15,6 +15,21 @@ import { formatUsage, usageReport } from '../quota/usage';
 import { localArgs, cliTable } from './stackEnv';
 import { readLine, type Input } from './prompt';
 import { applyAssignments, takeGrace } from './tenantSet';
+import { mintLinkUrl } from '../links/token';
+import { listLinks } from '../store/links';
+import type { EnvName } from '../contracts/env';
+
+/** The environment contract's name of the bridge's public base URL (link URLs are built under it). */
+const PUBLIC_URL_VARIABLE: EnvName = 'PUBLIC_URL';
+
+/** `--days N` taken out of the arguments (undefined: the default validity). */
+function takeDays(args: string[]): { days?: number; rest: string[] } {
+  const i = args.indexOf('--days');
+  if (i < 0) return { rest: args };
+  const days = Number(args[i + 1]);
+  if (!Number.isFinite(days) || days <= 0) throw new BridgeError('--days needs a positive number', 2, 'usage');
+  return { days, rest: [...args.slice(0, i), ...args.slice(i + 2)] };
+}
 
 const USAGE = `usage: npm run tenant -- [--local] <command>
   put <file.json>      create or replace a tenant from a JSON record
@@ -31,6 +46,10 @@ const USAGE = `usage: npm run tenant -- [--local] <command>
   groups <tenantId>    list a tenant's groups: title, linked, coolAppCode (JSON)
   usage <tenantId>     this month's DingTalk calls for the tenant's organisation, thresholds, forecast
   parked <tenantId>    messages parked because the organisation's monthly quota is used up, with their expiry
+  link-url <tenantId> <memberId> [--days N]
+                       print the member's signed link URL (valid N days, default 7; PUBLIC_URL is the
+                       stack output ApiUrl, or --local): they open it inside DingTalk to link their account
+  links <tenantId>     list the tenant's DingTalk links: memberId, userId, name, linkedAt (JSON)
   migrate [--strip]    upgrade records written before the secrets split, in two steps (README, "Upgrading"):
                        migrate BEFORE deploying (copies secrets, keeps them in the tenant items),
                        migrate --strip AFTER deploying (removes them from the tenant items)
@@ -148,6 +167,23 @@ export const commands: Record<string, Command> = {
     const tenants = strip ? `${r.stripped} tenant(s) stripped` : `${r.tenants} tenant(s)`;
     out(`migrated: ${tenants}, ${r.chats} group/war-room item(s), ${r.eventCounts} event counter(s), ${r.parked} parked message(s); ${r.conflicts} conflict(s)`);
     return r.conflicts ? 1 : 0;
+  },
+  async 'link-url'(table, args, { out, err, now }) {
+    const { days, rest: [id, memberId, ...extra] } = takeDays(args);
+    if (!memberId || extra.length) throw new BridgeError('link-url needs a tenantId and a memberId', 2, 'usage');
+    const t = await requireTenant(table, id, 'link-url');
+    const publicUrl = process.env[PUBLIC_URL_VARIABLE];
+    if (!publicUrl) throw new BridgeError('PUBLIC_URL is not set (use --local for the local stack, or the stack output ApiUrl)', 2, 'usage');
+    const { url, expiresAt } = await mintLinkUrl(table, { publicUrl, tenantId: t.tenantId, memberId, nowMs: now(), days });
+    out(url);
+    err(`valid until ${new Date(expiresAt * 1000).toISOString()}: send it to member ${memberId} only; whoever opens it inside DingTalk becomes that member's DingTalk user`);
+    return 0;
+  },
+  async links(table, [id], { out }) {
+    const t = await requireTenant(table, id, 'links');
+    const links = await listLinks(table, t.tenantId);
+    out(JSON.stringify(links.map((l) => ({ memberId: l.memberId, userId: l.userId, name: l.name ?? null, linkedAt: l.linkedAt })), null, 2));
+    return 0;
   },
   async parked(table, [id], { out }) {
     const t = await requireTenant(table, id, 'parked');

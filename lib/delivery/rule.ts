@@ -57,7 +57,7 @@ export interface RecipientOutcome {
   code?: string;
   message?: string;
   requestId?: string;
-  /** For a mobile: the DingTalk user it resolved to. */
+  /** For a mobile or a member: the DingTalk user it resolved to. */
   userId?: string;
   /** The DingTalk processQueryKey of the send that delivered it. */
   processQueryKey?: string;

@@ -33,12 +33,13 @@ export function layout(title: string, body: SafeHtml, locale: Locale): string {
 
 const header = (t: Home, title: string) => html`<header><p class="brand">${t.brand}</p><h1>${title}</h1></header>`;
 
-function statusPanel(t: Home, s: HomeStatus): SafeHtml {
+function statusPanel(t: Home, s: HomeStatus, linkHint: string): SafeHtml {
   if (s.state === 'linked') {
     const n = s.groups.length + s.moreGroups;
     const cool = n ? html`<p>${t.coolInstalled(n)}</p>` : html`<p class="warn">${t.coolNone}</p>`;
+    // Members link their own account from the link Flashduty sends them (docs/two-way.md, "Linking").
     return html`<section class="status ok" aria-live="polite"><p class="badge">${t.badgeLinked}</p>
-<p>${t.linkedTo(s.tenantId)}</p>${cool}</section>`;
+<p>${t.linkedTo(s.tenantId)}</p>${cool}<p class="muted">${linkHint}</p></section>`;
   }
   if (s.state === 'corp_mismatch') {
     return html`<section class="status bad"><p class="badge">${t.badgeNotLinked}</p>
@@ -115,7 +116,7 @@ export function renderHome(s: HomeStatus, locale: Locale = 'en'): Page {
   const t = messagesFor(locale).home;
   const linked = s.state === 'linked';
   const title = linked ? t.titleLinked : t.titleNotLinked;
-  const body = html`${header(t, title)}${statusPanel(t, s)}
+  const body = html`${header(t, title)}${statusPanel(t, s, messagesFor(locale).link.homeHint)}
 ${linked && s.org ? html`<div class="cols">${orgPanel(t, s.org)}${s.usage ? usagePanel(t, s.usage) : ''}</div>${groupsPanel(t, s, locale)}` : ''}
 ${stepsPanel(t, s, locale)}
 <footer>${t.updated(chinaTime(s.now, locale))}</footer>`;

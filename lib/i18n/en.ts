@@ -124,6 +124,23 @@ export const en = {
     unlinked: 'Your DingTalk account is not linked to Flashduty yet: open the link page Flashduty sent you once, inside DingTalk, then press again.',
     closed: 'This incident is already closed: nothing to do.',
   },
+  /** The link page (docs/two-way.md, "Linking"); its script shows the last five. */
+  link: {
+    title: 'Link DingTalk to Flashduty',
+    intro: (memberId: string): SafeHtml => html`Linking your DingTalk account to Flashduty member <code>${memberId}</code>, so you can act on incidents from DingTalk.`,
+    expires: (time: string): string => `This link is valid until ${time}.`,
+    noScript: 'This page needs JavaScript, and must be opened inside the DingTalk app.',
+    working: 'Asking DingTalk who you are…',
+    done: 'Linked: {name} is now your DingTalk account in Flashduty.',
+    outside: 'Open this link inside the DingTalk app: it cannot sign you in from a browser.',
+    refused: 'DingTalk did not accept the sign-in: open the link again from DingTalk.',
+    failed: 'Linking failed. Open the link again in a minute; if it keeps failing, ask your Flashduty administrator.',
+    invalid: 'This link is not valid: ask Flashduty for a new one.',
+    expired: 'This link has expired: ask Flashduty for a new one.',
+    unknown: 'No Flashduty integration is set up under this link.',
+    /** On the homepage, opened inside DingTalk. */
+    homeHint: 'To act on incidents from DingTalk, link your Flashduty account: open the link Flashduty sent you.',
+  },
 };
 
 /** The texts of one language: {@link en}'s shape. */

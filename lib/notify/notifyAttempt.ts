@@ -10,6 +10,7 @@ import { NOT_STARTED, outcomesFor, outOfTime, type DeliveryContext } from '../de
 import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult } from '../delivery/verdict';
 import { dedupe } from '../util/lists';
 import { maskMobile } from '../util/mask';
+import { resolveMembers } from './members';
 import { render, type RenderedMessage } from './render';
 
 /** One delivery record to write: the message attempt holding the claim, the recipient, its outcome. */
@@ -139,7 +140,7 @@ export async function releaseAll(channel: Channel, claims: ReadonlyArray<readonl
 
 /**
  * Starts a message's attempt: tenant, content check (a re-used id is refused), rendering, mobiles
- * resolved to users, then the users and groups to send to selected (claimed later, call by call).
+ * and members (lib/notify/members.ts) resolved to users, then the users and groups to send to selected (claimed later, call by call).
  * A result instead when nothing may be sent.
  */
 export async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Promise<NotifyAttempt | DeliveryResult> {
@@ -161,7 +162,8 @@ export async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Prom
   }, msg.severity);
   const attempt = new NotifyAttempt(ctx, msg, outcomes, session, rendered, await outcomes.snapshot(begun));
   const fromMobiles = await resolveMobiles(attempt, tenant.corpId);
-  attempt.users = attempt.select('user', dedupe([...(msg.to.userIds ?? []), ...fromMobiles]));
+  const fromMembers = await resolveMembers(ctx.table, attempt);
+  attempt.users = attempt.select('user', dedupe([...(msg.to.userIds ?? []), ...fromMobiles, ...fromMembers]));
   attempt.groups = attempt.select('group', dedupe(msg.to.openConversationIds));
   return attempt;
 }

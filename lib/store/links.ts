@@ -1,5 +1,5 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { memberLinkKey, userLinkKey } from '../contracts/tableKeys';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { linkPk, memberLinkKey, userLinkKey } from '../contracts/tableKeys';
 import { batchGetAll, type Table } from './table';
 
 /**
@@ -59,4 +59,31 @@ export async function putLink(table: Table, tenantId: string, link: Link): Promi
     replacedUser: byMember && byMember.userId !== link.userId ? byMember.userId : undefined,
     replacedMember: byUser && byUser.memberId !== link.memberId ? byUser.memberId : undefined,
   };
+}
+
+/**
+ * Every link of a tenant, one per member (its `MEMBER#` items, a paged Query), by member id.
+ *
+ * @example
+ * const links = await listLinks(table, 'acme'); // [{ memberId, userId, name, linkedAt }, ...]
+ */
+export async function listLinks(table: Table, tenantId: string): Promise<Link[]> {
+  const out: Link[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await table.doc.send(
+      new QueryCommand({
+        TableName: table.name,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :member)',
+        ExpressionAttributeValues: { ':pk': linkPk(tenantId), ':member': memberLinkKey(tenantId, '').sk },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of r.Items ?? []) {
+      const link = toLink(item);
+      if (link) out.push(link);
+    }
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return out;
 }

@@ -1,6 +1,11 @@
 import { ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  actionKey,
   appSecretKey,
+  cardKey,
+  cardSecretKey,
+  incidentPk,
+  pressKey,
   backlogPk,
   callbackSecretKey,
   chatsPk,
@@ -10,6 +15,8 @@ import {
   flashdutySecretKey,
   GROUP_SK_PREFIX,
   laneKey,
+  linkPk,
+  linkSecretKey,
   messagePk,
   mobileKey,
   parkedCountKey,
@@ -61,7 +68,7 @@ function tenantOfParked(item: Item): unknown {
 /**
  * What belongs to `tenant` (docs/DESIGN.md, "Table map"): its record, secret items and Client ID
  * claim, its groups and war rooms, event dedupe and
- * delivery records, its parked and backlogged messages; its app's token, rate limiter and lane
+ * delivery records, its links, cards, incidents, button presses and actions, its parked and backlogged messages; its app's token, rate limiter and lane
  * unless another tenant has the same clientId; its organisation's counters, mobile cache and parked
  * list entry unless another tenant has the same corpId.
  */
@@ -75,6 +82,13 @@ function rulesFor(tenant: Owner, others: readonly Owner[]): Rule[] {
     { kind: 'secrets', pk: callbackSecretKey(tenantId).pk },
     { kind: 'secrets', pk: appSecretKey(tenantId).pk },
     { kind: 'secrets', pk: flashdutySecretKey(tenantId).pk },
+    { kind: 'secrets', pk: linkSecretKey(tenantId).pk },
+    { kind: 'links', pk: linkPk(tenantId) },
+    { kind: 'secrets', pk: cardSecretKey(tenantId).pk },
+    { kind: 'cards', pk: cardKey(tenantId, '').pk },
+    { kind: 'incidents and their cards', pk: incidentPk(tenantId, ''), prefix: true },
+    { kind: 'button presses', pk: pressKey(tenantId, '', '').pk },
+    { kind: 'actions handed to Flashduty', pk: actionKey(tenantId, '').pk, prefix: true },
     { kind: 'Client ID claim', pk: clientClaimKey(clientId).pk, owns: (i) => i.tenantId === tenantId },
     { kind: 'groups', pk: chatsPk(tenantId), owns: skStarts(GROUP_SK_PREFIX) },
     { kind: 'war rooms', pk: chatsPk(tenantId), owns: skStarts(warRoomKey(tenantId, '').sk) },

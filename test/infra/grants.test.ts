@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackPropsFromContext } from '../../infra/context';
 import { DingtalkBridgeStack, type HandlerName } from '../../infra/stack';
-import { actionKey, appSecretKey, callbackSecretKey, cardKey, cardSecretKey, chatsPk, incidentPk, clientClaimKey, eventCountKey, eventDedupeKey, flashdutySecretKey, incidentStateKey, parkedCountKey, parkedOrgKey, pressKey, quotaKey, tenantKey, tokenKey, userLinkKey } from '../../lib/contracts/tableKeys';
+import { actionKey, appSecretKey, callbackSecretKey, cardKey, cardSecretKey, chatsPk, incidentPk, clientClaimKey, eventCountKey, eventDedupeKey, flashdutySecretKey, incidentStateKey, linkPk, linkSecretKey, parkedCountKey, parkedOrgKey, pressKey, quotaKey, tenantKey, tokenKey, userLinkKey } from '../../lib/contracts/tableKeys';
 import { recordProjection } from '../../lib/store/secrets';
 
 /**
@@ -18,7 +18,7 @@ import { recordProjection } from '../../lib/store/secrets';
  */
 const ROOT = join(__dirname, '..', '..');
 const CDK_CONTEXT = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
-const ALL: HandlerName[] = ['actions', 'callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
+const ALL: HandlerName[] = ['actions', 'callback', 'drain', 'events', 'homepage', 'link', 'sender', 'unpark'];
 const READS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'];
 const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
@@ -78,10 +78,23 @@ describe('table grants', () => {
     expect(writers(callbackSecretKey('acme').pk)).toEqual([]);
   });
 
-  it('no role but the sender and the drain can read a clientSecret or an access token (the operator uses their own credentials)', () => {
-    expect(readers(appSecretKey('acme').pk)).toEqual(['drain', 'sender']);
+  it('no role but the sender, the drain and the link function (its getuserinfo token) can read a clientSecret or an access token (the operator uses their own credentials)', () => {
+    expect(readers(appSecretKey('acme').pk)).toEqual(['drain', 'link', 'sender']);
     expect(writers(appSecretKey('acme').pk)).toEqual([]);
-    expect(readers(tokenKey('dingabc').pk)).toEqual(['drain', 'sender']);
+    expect(readers(tokenKey('dingabc').pk)).toEqual(['drain', 'link', 'sender']);
+  });
+
+  it('only the link function reads the link-signing key, and no function writes it (the operator mints link URLs)', () => {
+    expect(readers(linkSecretKey('acme').pk)).toEqual(['link']);
+    expect(writers(linkSecretKey('acme').pk)).toEqual([]);
+  });
+
+  it('only the link function writes links; the sender and the drain read them (notify.to.memberIds)', () => {
+    expect(writers(linkPk('acme'))).toEqual(['link']);
+    expect(readers(linkPk('acme'))).toEqual(['drain', 'link', 'sender']);
+    for (const pk of [callbackSecretKey('acme').pk, chatsPk('acme'), 'NOTIFY#acme#n1', 'PARK#dingcorp', 'LANES', 'CARD#acme', 'SECRET#CARD#acme', 'SECRET#FLASHDUTY#acme']) {
+      expect([pk, readers(pk).includes('link')]).toEqual([pk, false]);
+    }
   });
 
   it('the sender and the drain write the card secret, incidents and cards (docs/two-way.md, "Cards"); the homepage and the events function touch none', () => {
@@ -98,7 +111,7 @@ describe('table grants', () => {
       for (const secret of SECRET_ATTRIBUTES) expect([name, secret, READS.filter((a) => may(name, a, tenant, ['tenantId', secret]))]).toEqual([name, secret, []]);
     }
     expect(RECORD_READ.filter((a) => SECRET_ATTRIBUTES.includes(a))).toEqual([]);
-    for (const name of ['events', 'homepage', 'sender', 'drain', 'unpark'] as const) expect([name, may(name, 'dynamodb:GetItem', tenant, RECORD_READ)]).toEqual([name, true]);
+    for (const name of ['events', 'homepage', 'sender', 'drain', 'unpark', 'link'] as const) expect([name, may(name, 'dynamodb:GetItem', tenant, RECORD_READ)]).toEqual([name, true]);
   });
 
   it('a statement on every resource (`*`) counts: a table action granted on `*` is seen', () => {
@@ -166,16 +179,18 @@ describe('table grants', () => {
 });
 
 describe('route throttling', () => {
-  it('throttles the callback and the homepage routes separately, the homepage much lower', () => {
+  it('throttles the callback, the homepage and the link routes separately, the homepage and the link much lower', () => {
     const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
     expect(stage.Properties.RouteSettings).toEqual({
       'POST /dingtalk/{tenantId}/callback': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       'POST /card/{tenantId}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       'GET /dingtalk/{tenantId}/home': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /link/{tenantId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /link/{tenantId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
     // Route settings name routes: the stage is deployed after all of them.
     const routes = Object.keys(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(3);
+    expect(routes).toHaveLength(6);
     expect(stage.DependsOn).toEqual(expect.arrayContaining(routes));
   });
 
@@ -187,6 +202,8 @@ describe('route throttling', () => {
       'POST /dingtalk/{tenantId}/callback': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       'POST /card/{tenantId}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
       'GET /dingtalk/{tenantId}/home': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 },
+      'GET /link/{tenantId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /link/{tenantId}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
   });
 });

@@ -25,7 +25,7 @@ const PUBLISHER_ACCOUNT = '111122223333';
 const PUBLISHER_EXTERNAL_ID = 'flashduty-ext-7f3a';
 /** No stack matches an empty `aws:cdk:bundling-stacks` list: CDK skips bundling (the CLI's switch for stacks it leaves out). */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const ALL_HANDLERS: HandlerName[] = ['actions', 'callback', 'drain', 'events', 'homepage', 'sender', 'unpark'];
+const ALL_HANDLERS: HandlerName[] = ['actions', 'callback', 'drain', 'events', 'homepage', 'link', 'sender', 'unpark'];
 
 interface Built {
   app: App;
@@ -297,6 +297,12 @@ describe('event sources', () => {
       expect(resourcesFor(deployed, deployed.stack.functions.actions, action)).toEqual([getAtt(deployed.stack.actions.queue)]);
     }
     expect(sends('homepage')).toEqual([]);
+    // member.link goes to Flashduty's outbound actions queue, and nowhere else.
+    expect(sends('link')).toEqual([getAtt(deployed.stack.flashdutyActions)]);
+    deployed.template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: getAtt(deployed.stack.functions.link.role!),
+      Environment: { Variables: Match.objectLike({ FLASHDUTY_ACTIONS_QUEUE_URL: { Ref: logicalId(deployed.stack.flashdutyActions) }, PUBLIC_URL: { 'Fn::GetAtt': [logicalId(deployed.stack.api), 'ApiEndpoint'] } }) },
+    });
     for (const name of ['events', 'sender'] as const) {
       deployed.template.hasResourceProperties('AWS::Lambda::Function', {
         Role: getAtt(deployed.stack.functions[name].role!),
@@ -404,12 +410,13 @@ describe('unpark schedule', () => {
 });
 
 describe('HTTP API', () => {
-  it('routes POST /dingtalk/{tenantId}/callback and POST /card/{tenantId} to the callback and GET /dingtalk/{tenantId}/home to the homepage, and nothing else', () => {
+  it('routes POST /dingtalk/{tenantId}/callback and POST /card/{tenantId} to the callback, GET /dingtalk/{tenantId}/home to the homepage, GET and POST /link/{tenantId} to the link function, and nothing else', () => {
     const { stack, template } = deployed;
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(['GET /dingtalk/{tenantId}/home', 'POST /card/{tenantId}', 'POST /dingtalk/{tenantId}/callback']);
+    expect(routes).toEqual(['GET /dingtalk/{tenantId}/home', 'GET /link/{tenantId}', 'POST /card/{tenantId}', 'POST /dingtalk/{tenantId}/callback', 'POST /link/{tenantId}']);
     const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
-    for (const [routeKey, name] of [['POST /dingtalk/{tenantId}/callback', 'callback'], ['POST /card/{tenantId}', 'callback'], ['GET /dingtalk/{tenantId}/home', 'homepage']] as const) {
+    const routed = [['POST /dingtalk/{tenantId}/callback', 'callback'], ['POST /card/{tenantId}', 'callback'], ['GET /dingtalk/{tenantId}/home', 'homepage'], ['GET /link/{tenantId}', 'link'], ['POST /link/{tenantId}', 'link']] as const;
+    for (const [routeKey, name] of routed) {
       const [route] = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }));
       expect(route.Properties.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: expect.any(String) }]] });
       const integrationId: string = route.Properties.Target['Fn::Join'][1][1].Ref;

@@ -10,6 +10,8 @@ import { listGroups } from '../../../lib/store/groups';
 import { putLink } from '../../../lib/store/links';
 import { createTable } from '../../../lib/store/table';
 import { putTenant } from '../../../lib/store/tenants';
+import { mintLinkUrl } from '../../../lib/links/token';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startLocalStack, type LocalStack } from '../../../infra/local/stack';
 import { aTenant, signedPush } from '../../support/factories';
 
@@ -25,7 +27,7 @@ describe('the local stack (npm start)', () => {
 
   it('writes every endpoint to the env file', () => {
     const env = parseEnvFile(readFileSync(envFile, 'utf8'));
-    for (const key of ['API_URL', 'TABLE_NAME', 'AWS_REGION', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SQS', 'EVENTS_QUEUE_URL', 'NOTIFY_QUEUE_URL', 'ACTIONS_QUEUE_URL', 'ACTIONS_DLQ_URL', 'FLASHDUTY_ACTIONS_QUEUE_URL', 'DINGTALK_API_URL', 'FLASHDUTY_API_URL']) {
+    for (const key of ['API_URL', 'TABLE_NAME', 'AWS_REGION', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SQS', 'EVENTS_QUEUE_URL', 'NOTIFY_QUEUE_URL', 'ACTIONS_QUEUE_URL', 'ACTIONS_DLQ_URL', 'FLASHDUTY_ACTIONS_QUEUE_URL', 'DINGTALK_API_URL', 'FLASHDUTY_API_URL', 'PUBLIC_URL']) {
       expect(env[key]).toBeTruthy();
     }
     expect(env.API_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -33,6 +35,30 @@ describe('the local stack (npm start)', () => {
     // The sending functions register card callbacks under it (lib/cards/registration.ts).
     expect(env.PUBLIC_URL).toBe(env.API_URL);
     expect(process.env.PUBLIC_URL).toBe(env.API_URL);
+  });
+
+  it('serves the link page and links a member over HTTP, publishing member.link on the outbound queue', async () => {
+    const table = createTable(stack.env.TABLE_NAME);
+    const tenant = await putTenant(table, aTenant());
+    stack.simulator!.addApp({ clientId: tenant.clientId, clientSecret: tenant.clientSecret, corpId: tenant.corpId, qps: 100, monthlyQuota: 10_000 });
+    stack.simulator!.addUser(tenant.corpId, { userId: 'manager4220', name: '张三' });
+    const { url } = await mintLinkUrl(table, { publicUrl: stack.env.PUBLIC_URL, tenantId: tenant.tenantId, memberId: '2476444212131', nowMs: Date.now() });
+    expect(url.startsWith(`${stack.env.API_URL}/link/${tenant.tenantId}?`)).toBe(true);
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain('https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js');
+    const q = Object.fromEntries(new URL(url).searchParams);
+    const res = await fetch(url.split('?')[0], {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: stack.simulator!.issueAuthCode(tenant.clientId, 'manager4220'), ...q }),
+    });
+    expect(await res.json()).toEqual({ linked: true, name: '张三' });
+    const sqs = new SQSClient({});
+    try {
+      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.env.FLASHDUTY_ACTIONS_QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      expect((r.Messages ?? []).map((m) => JSON.parse(m.Body!).action)).toEqual(['member.link']);
+    } finally {
+      sqs.destroy();
+    }
   });
 
   it('a group renamed over HTTP, signed as DingTalk signs it, shows up in the table', async () => {

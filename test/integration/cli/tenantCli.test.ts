@@ -227,6 +227,9 @@ describe('tenant CLI against DynamoDB Local', () => {
         put(keys.eventCountKey(corpId, month), { count: 3 }),
         put(keys.quotaKey(corpId, month), { used: 5 }),
         put(keys.mobileKey(corpId, '13800000001'), { userId: 'u1' }),
+        put(keys.linkSecretKey(id), { key: 'x' }),
+        put(keys.userLinkKey(id, 'u1'), { memberId: '1', userId: 'u1' }),
+        put(keys.memberLinkKey(id, '1'), { memberId: '1', userId: 'u1' }),
         addToBacklog(table, clientId, [{ body: '{}', tenantId: id, messageId: 'n-2', sqsMessageId: `sqs-${id}`, receiveCount: 1, sentAt: Date.now(), critical: false }]),
       ]);
       await park(table, corpId, { id: `n-3-${id}`, tenantId: id }, 'quota', { tenantId: id, critical: false });
@@ -252,7 +255,7 @@ describe('tenant CLI against DynamoDB Local', () => {
       const r = await cli('delete', a.tenantId, '--yes');
       expect(r.code).toBe(0);
       expect(r.out).toContain(`deleted tenant ${a.tenantId}: `);
-      for (const count of ['tenant: 1', 'secrets: 2', 'Client ID claim: 1', 'groups: 1', 'war rooms: 1', 'event dedupe records: 1', 'delivery records: 2', 'parked messages: 1', 'backlog messages: 1', 'access tokens: 2', 'rate limiter states: 1', 'lane: 1']) {
+      for (const count of ['tenant: 1', 'secrets: 3', 'links: 2', 'Client ID claim: 1', 'groups: 1', 'war rooms: 1', 'event dedupe records: 1', 'delivery records: 2', 'parked messages: 1', 'backlog messages: 1', 'access tokens: 2', 'rate limiter states: 1', 'lane: 1']) {
         expect(r.out).toContain(count);
       }
       expect(r.out).not.toMatch(/monthly call counters/);
