@@ -89,9 +89,9 @@ describe('table grants', () => {
     expect(writers(linkSecretKey('acme').pk)).toEqual([]);
   });
 
-  it('only the link function writes links; the sender and the drain read them (notify.to.memberIds)', () => {
+  it('only the link function writes links; the sender and the drain (notify.to.memberIds) and the callback (who pressed) read them', () => {
     expect(writers(linkPk('acme'))).toEqual(['link']);
-    expect(readers(linkPk('acme'))).toEqual(['drain', 'link', 'sender']);
+    expect(readers(linkPk('acme'))).toEqual(['callback', 'drain', 'link', 'sender']);
     for (const pk of [callbackSecretKey('acme').pk, chatsPk('acme'), 'NOTIFY#acme#n1', 'PARK#dingcorp', 'LANES', 'CARD#acme', 'SECRET#CARD#acme', 'SECRET#FLASHDUTY#acme']) {
       expect([pk, readers(pk).includes('link')]).toEqual([pk, false]);
     }
@@ -190,7 +190,7 @@ describe('route throttling', () => {
     });
     // Route settings name routes: the stage is deployed after all of them.
     const routes = Object.keys(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(6);
+    expect(routes).toHaveLength(5);
     expect(stage.DependsOn).toEqual(expect.arrayContaining(routes));
   });
 
