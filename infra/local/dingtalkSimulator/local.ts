@@ -45,11 +45,15 @@ async function simAppOf(table: Table, t: TenantRecord): Promise<SimApp | undefin
   return clientSecret === undefined ? undefined : simApp({ ...t, clientSecret });
 }
 
-/** Registers every tenant's app (credentials, QPS, quota) with the simulator, as DingTalk knows them. */
+/**
+ * Registers every tenant's app (credentials, QPS, quota) with the simulator, as DingTalk knows them,
+ * and its card template as published (the tenant built it in the card platform: docs/two-way.md).
+ */
 export async function syncApps(sim: Simulator, table: Table): Promise<void> {
   for (const t of await listTenants(table)) {
     const app = await simAppOf(table, t);
     if (app) sim.addApp(app);
+    if (app && t.cardTemplateId) sim.addCardTemplate(t.clientId, { templateId: t.cardTemplateId, published: true });
   }
 }
 
