@@ -53,7 +53,7 @@ describe('npm run sim on the local stack', () => {
     expect(index.localOnly).toBe(true);
   });
 
-  it('links a member, lists the card the bridge sent them, presses Acknowledge, and Flashduty records the ack', async () => {
+  it('links a member, lists the card the bridge sent them, presses Acknowledge then Snooze, and Flashduty records both', async () => {
     const table = createTable(stack.env.TABLE_NAME);
     const tenant = await putTenant(table, aTenant({ cardTemplateId: TEMPLATE, actionsVia: 'api', flashdutyAppKey: 'fd-local-app-key', locale: 'en' }));
     const dt = stack.simulator!;
@@ -112,6 +112,14 @@ describe('npm run sim on the local stack', () => {
       return c.seenBy.oncall01.status === 'acknowledged' ? c : undefined;
     });
     expect(updated.seenBy.oncall01).toMatchObject({ showAck: 'false' });
+
+    // 5. Snooze, now that it is acknowledged: the minutes reach Flashduty as pressed.
+    expect((await sim('press', outTrackId, 'oncall01', 'snooze', '--minutes', '240')).code).toBe(0);
+    const snoozed = await until('the snooze in Flashduty', async () => {
+      const r = JSON.parse((await sim('flashduty', INCIDENT)).out) as { actions: Array<{ api: string; minutes?: number }> };
+      return r.actions.length > 1 ? r.actions : undefined;
+    });
+    expect(snoozed[1]).toMatchObject({ api: 'snooze', minutes: 240 });
   });
 
   it('issues an auth code for a user of a tenant, and refuses one outside the organisation', async () => {
