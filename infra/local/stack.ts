@@ -10,7 +10,9 @@ import type { Simulator } from './dingtalkSimulator/simulator';
 import { lambdaContext, startHttpApi, type Route } from './httpApi';
 import { createTable } from '../../lib/store/table';
 import { startLocalSimulator } from './dingtalkSimulator/local';
-import { startLocalFlashduty } from './flashdutySimulator/local';
+import { seedAccountIds, startLocalFlashduty } from './flashdutySimulator/local';
+import { startSimControl } from './simControl';
+import { SIM_CONTROL_VARIABLE } from '../../lib/contracts/simControl';
 import type { FlashdutySimulator } from './flashdutySimulator/simulator';
 import { freePort, localEnv, provision, startDynamoDbLocal, startSqsLocal, type LocalEnv, type Provisioned } from './services';
 
@@ -42,6 +44,11 @@ export interface LocalStackOptions {
 export interface LocalApiEnv {
   readonly API_URL: string;
   readonly PUBLIC_URL: string;
+  /**
+   * The simulators' loopback control server (lib/contracts/simControl.ts; `npm run sim`), when this
+   * stack started a simulator.
+   */
+  readonly [SIM_CONTROL_VARIABLE]?: string;
 }
 
 /**
@@ -144,7 +151,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }, opts.unparkEveryMs ?? 15_000);
     stops.push(async () => clearInterval(unpark));
 
-    const env: LocalStackEnv = { ...services, ...dingtalk, ...flashdutyEnv, API_URL: api.url, PUBLIC_URL: process.env.PUBLIC_URL ?? api.url };
+    // Local-only: lets a person press a card's button in the simulator (docs/two-way.md).
+    let controlEnv: Pick<LocalApiEnv, typeof SIM_CONTROL_VARIABLE> = {};
+    if (simulator || flashduty) {
+      const control = await startSimControl({ dingtalk: simulator, flashduty, flashdutyAccounts: flashduty ? seedAccountIds() : [] });
+      stops.push(control.stop);
+      controlEnv = { [SIM_CONTROL_VARIABLE]: control.url };
+    }
+
+    const env: LocalStackEnv = { ...services, ...dingtalk, ...flashdutyEnv, API_URL: api.url, PUBLIC_URL: process.env.PUBLIC_URL ?? api.url, ...controlEnv };
 
     if (opts.envFile) {
       mkdirSync(dirname(opts.envFile), { recursive: true });

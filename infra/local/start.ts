@@ -1,5 +1,6 @@
 import { STACK_ENV_FILE } from '../../lib/cli/stackEnv';
 import { CALLBACK_ROUTE, CARD_CALLBACK_ROUTE, LINK_PAGE_ROUTE } from '../../lib/contracts/routes';
+import { SIM_CONTROL_PATHS } from '../../lib/contracts/simControl';
 import { startLocalStack } from './stack';
 
 /** `npm start`: runs the local stack until Ctrl-C / SIGTERM, then stops everything it started. */
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
     to Flashduty  ${e.FLASHDUTY_ACTIONS_QUEUE_URL} (member.link and button actions)
   DingTalk        ${stack.simulator ? `simulator ${e.DINGTALK_API_URL} (seeded from infra/local/dingtalkSimulator/seed.json; tenants' apps synced)` : e.DINGTALK_API_URL}
   Flashduty       ${stack.flashduty ? `simulator ${e.FLASHDUTY_API_URL} (seeded from infra/local/flashdutySimulator/seed.json)` : e.FLASHDUTY_API_URL}
-Endpoints written to ${STACK_ENV_FILE}; CLI commands with --local use them. Ctrl-C stops.`);
+${e.SIMULATOR_CONTROL_URL ? `  Sim control     ${e.SIMULATOR_CONTROL_URL}${SIM_CONTROL_PATHS.index} (loopback only: npm run sim -- --local cards | press | auth-code | link | group | flashduty)
+` : ''}Endpoints written to ${STACK_ENV_FILE}; CLI commands with --local use them. Ctrl-C stops.`);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -18,6 +18,11 @@ export function seedFlashduty(sim: FlashdutySimulator, seed: Seed = JSON.parse(r
   }
 }
 
+/** The seed's account ids (where the simulator control looks an incident up). */
+export function seedAccountIds(seed: Seed = JSON.parse(readFileSync(FLASHDUTY_SEED, 'utf8'))): number[] {
+  return seed.accounts.map((a) => a.accountId);
+}
+
 /**
  * The Flashduty simulator as the local stack runs it: seeded from seed.json, and every call it
  * receives printed as one line (no app key, no body).
