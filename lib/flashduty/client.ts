@@ -74,11 +74,14 @@ export async function flashdutyCall(opts: FlashdutyClientOptions, path: string, 
 }
 
 /**
- * Applies one card action to one incident (§3–§5: one incident per call, §9).
+ * Applies one card action to one incident (§3–§5: one incident per call, §9). A snooze is preceded
+ * by an acknowledgement: snooze follows an acknowledgement (§9, the safe side), and acknowledging an
+ * incident already acknowledged changes nothing, so a snooze pressed on a triggered card works too.
  *
  * @example
  * await applyIncidentAction({ baseUrl, appKey }, 'snooze', '69da451ef77b1b51f40e83ee', 120);
  */
 export async function applyIncidentAction(opts: FlashdutyClientOptions, action: FlashdutyAction, incidentId: string, minutes?: number): Promise<void> {
+  if (action === 'snooze') await flashdutyCall(opts, ACTION_PATHS.ack, { incident_ids: [incidentId] });
   await flashdutyCall(opts, ACTION_PATHS[action], { incident_ids: [incidentId], ...(action === 'snooze' && { minutes }) });
 }

@@ -160,11 +160,22 @@ describe('actionsVia "api"', () => {
     await send(anAction(t.tenantId, { incidentId: processing, action: 'snooze', snoozeMinutes: 120 }));
     const before = Date.now();
     await runActions();
-    expect(fd.actions()).toEqual([expect.objectContaining({ api: 'snooze', incidentIds: [processing], minutes: 120 })]);
+    expect(fd.actions().filter((a) => a.api === 'snooze')).toEqual([expect.objectContaining({ api: 'snooze', incidentIds: [processing], minutes: 120 })]);
     const [update] = (await take(aws.notifyQueueUrl)).map((m) => JSON.parse(m.Body!));
     expect(update).toMatchObject({ incident: { id: processing, status: 'snoozed' } });
     expect(Date.parse(update.snoozedUntil) - before).toBeGreaterThanOrEqual(120 * 60_000 - 1000);
     expect(Date.parse(update.snoozedUntil) - before).toBeLessThan(120 * 60_000 + 10_000);
+  });
+
+  it('a snooze pressed on a triggered card acknowledges first, so Flashduty takes it (snooze follows an ack)', async () => {
+    const t = await putTenant(table, aTenant({ flashdutyAppKey: APP_KEY, actionsVia: 'api' }));
+    await send(anAction(t.tenantId, { incidentId: INCIDENT, action: 'snooze', snoozeMinutes: 240 }));
+    await runActions();
+    expect(fd.actions().map((a) => [a.api, a.incidentIds[0]])).toEqual([['ack', INCIDENT], ['snooze', INCIDENT]]);
+    expect(fd.incident(2451002751131, INCIDENT)).toMatchObject({ progress: 'Processing', snoozedBefore: expect.any(Number) });
+    expect(fd.incident(2451002751131, INCIDENT)!.snoozedBefore).toBeGreaterThan(0);
+    const [update] = (await take(aws.notifyQueueUrl)).map((m) => JSON.parse(m.Body!));
+    expect(update).toMatchObject({ incident: { id: INCIDENT, status: 'snoozed' } });
   });
 
   it('retries a 429 (RequestTooFrequently) and then applies the action once', async () => {
