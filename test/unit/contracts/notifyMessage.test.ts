@@ -12,7 +12,7 @@ const issuesOf = (input: unknown): string[] => {
 };
 
 describe('notify contract v1', () => {
-  it.each(['notify-users.json', 'notify-group.json', 'notify-mixed.json'])('the README example %s is valid', (name) => {
+  it.each(['notify-users.json', 'notify-group.json', 'notify-mixed.json', 'notify-incident.json'])('the README example %s is valid', (name) => {
     expect(parseNotifyMessage(JSON.stringify(fixture(name))).ok).toBe(true);
   });
 
