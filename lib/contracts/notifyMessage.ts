@@ -128,6 +128,11 @@ export const incidentUpdateSchema = z
     incident: incidentRefSchema,
     by: actorSchema.optional(),
     severity: severitySchema.optional(),
+    /**
+     * When the change happened in Flashduty (ISO time). Updates apply in this order: an older one
+     * arriving late changes nothing. Absent: the time the message reached the notify queue.
+     */
+    at: z.iso.datetime({ offset: true }).optional(),
     /** Snoozed until (ISO time), shown on the card. */
     snoozedUntil: z.iso.datetime({ offset: true }).optional(),
   })
