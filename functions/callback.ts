@@ -13,7 +13,7 @@ import { sendJson } from '../lib/queue/sqs';
 import { getCardSecret } from '../lib/store/cardSecret';
 import { getCard, getIncidentState } from '../lib/store/cards';
 import { getUserLink } from '../lib/store/links';
-import { recordPress } from '../lib/store/presses';
+import { forgetPress, recordPress } from '../lib/store/presses';
 import { createTable } from '../lib/store/table';
 import { getCallbackApp } from '../lib/store/secrets';
 import { cachedTenants } from '../lib/store/tenantCache';
@@ -35,7 +35,8 @@ async function cardPress(event: APIGatewayProxyEventV2, tenantId: string) {
       getTenant: (id) => getTenant(table, id),
       getCardSecret: (id) => getCardSecret(table, id),
       getCard: (id, outTrackId) => getCard(table, id, outTrackId),
-      recordPress: (id, ts, userId, what) => recordPress(table, id, ts, userId, what, Date.now()),
+      recordPress: (id, ts, what) => recordPress(table, id, ts, what, Date.now()),
+      forgetPress: (id, ts) => forgetPress(table, id, ts),
       getUserLink: (id, userId) => getUserLink(table, id, userId),
       getIncidentState: (id, incidentId) => getIncidentState(table, id, incidentId),
       enqueue: async (a) => void (await sendJson(sqs, actionsQueueUrl, a, { groupId: a.tenantId })),

@@ -29,7 +29,7 @@
  * | incident state / its cards | INCIDENT#<tenantId>#<incId>| STATE / CARD#<outTrackId>| 90 d |
  * | card -> incident           | CARD#<tenantId>            | <outTrackId>             | 90 d |
  * | user <-> member link       | LINK#<tenantId>            | USER#<uid> / MEMBER#<id> |      |
- * | card button press (replay) | PRESS#<tenantId>           | <timestamp>#<userId>     | 1 d  |
+ * | card button press (replay) | PRESS#<tenantId>           | <signed timestamp>       | 1 d  |
  * | action handed to Flashduty | ACTION#<tenantId>#<id>     | ACTION                   | 30 d |
  *
  * (*) a parked message expires 7 days after the next China-time month begins (lib/quota/parkedCount.ts).
@@ -310,13 +310,13 @@ export const userLinkKey = (tenantId: string, userId: string): ItemKey => ({ pk:
 export const memberLinkKey = (tenantId: string, memberId: string): ItemKey => ({ pk: linkPk(tenantId), sk: `MEMBER#${memberId}` });
 
 /**
- * One card button press as signed by DingTalk: a second request with the same signature timestamp
- * and user is a replay.
+ * One card button press as signed by DingTalk: DingTalk signs only the timestamp, so a second request
+ * with the same signed timestamp is a replay, whatever its body says (docs/two-way.md, step 5).
  *
  * @example
- * pressKey('acme', '1700000000000', 'u1') // { pk: 'PRESS#acme', sk: '1700000000000#u1' }
+ * pressKey('acme', '1700000000000') // { pk: 'PRESS#acme', sk: '1700000000000' }
  */
-export const pressKey = (tenantId: string, timestamp: string, userId: string): ItemKey => ({ pk: `${PARTITIONS.press}${tenantId}`, sk: `${timestamp}#${userId}` });
+export const pressKey = (tenantId: string, timestamp: string): ItemKey => ({ pk: `${PARTITIONS.press}${tenantId}`, sk: timestamp });
 
 /** An action handed to Flashduty (the actions function's idempotency record). */
 export const actionKey = (tenantId: string, id: string): ItemKey => ({ pk: `${PARTITIONS.action}${tenantId}#${id}`, sk: 'ACTION' });

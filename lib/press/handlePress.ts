@@ -22,8 +22,10 @@ export interface PressDeps {
   getTenant(tenantId: string): Promise<Pick<TenantRecord, 'tenantId' | 'corpId' | 'locale'> | undefined>;
   getCardSecret(tenantId: string): Promise<CardSecret | undefined>;
   getCard(tenantId: string, outTrackId: string): Promise<CardRecord | undefined>;
-  /** false: the same (timestamp, userId) was recorded before. */
-  recordPress(tenantId: string, timestamp: string, userId: string, what: Record<string, unknown>): Promise<boolean>;
+  /** false: the same signed timestamp was recorded before (a replay). */
+  recordPress(tenantId: string, timestamp: string, what: Record<string, unknown>): Promise<boolean>;
+  /** Undoes recordPress when the action could not be queued (the press changed nothing). */
+  forgetPress(tenantId: string, timestamp: string): Promise<void>;
   getUserLink(tenantId: string, userId: string): Promise<Link | undefined>;
   getIncidentState(tenantId: string, incidentId: string): Promise<IncidentState | undefined>;
   enqueue(action: IncidentAction): Promise<void>;
@@ -87,9 +89,11 @@ export async function handlePress(deps: PressDeps, req: PressRequest): Promise<P
   if (press.corpId !== tenant.corpId) throw new ForbiddenError("corpId is not the tenant's organisation");
   const card = await deps.getCard(tenant.tenantId, press.outTrackId);
   if (!card) throw new ForbiddenError('outTrackId is not a card sent for this tenant');
-  if (card.actions.length && !card.actions.includes(press.action)) throw new ForbiddenError(`the card was not sent with a ${press.action} button`);
-  // 5. Not a replay.
-  if (!(await deps.recordPress(tenant.tenantId, timestamp, press.userId, { outTrackId: press.outTrackId, action: press.action }))) throw new ReplayError();
+  if (!card.actions.includes(press.action)) throw new ForbiddenError(`the card was not sent with a ${press.action} button`);
+  // A DM card is pressed by the user it was sent to, nobody else.
+  if (card.space === 'user' && press.userId !== card.to) throw new ForbiddenError('this card was sent to another user');
+  // 5. Not a replay: DingTalk signs the timestamp only, so it alone identifies a press.
+  if (!(await deps.recordPress(tenant.tenantId, timestamp, { userId: press.userId, outTrackId: press.outTrackId, action: press.action }))) throw new ReplayError();
   const texts = messagesFor(tenant.locale).press;
   const base = { incidentId: card.incidentId, action: press.action };
   // 6. A linked user.
@@ -100,7 +104,7 @@ export async function handlePress(deps: PressDeps, req: PressRequest): Promise<P
   if (state?.status === 'closed') return { ...base, outcome: 'closed', answer: noticeAnswer(texts.closed) };
   // 8. One action on the internal queue; the cards change when Flashduty's change comes back.
   const id = actionIdOf(tenant.tenantId, press.outTrackId, press.userId, press.action, timestamp);
-  await deps.enqueue({
+  const action: IncidentAction = {
     version: ACTIONS_CONTRACT_VERSION,
     id,
     tenantId: tenant.tenantId,
@@ -109,7 +113,14 @@ export async function handlePress(deps: PressDeps, req: PressRequest): Promise<P
     action: press.action,
     ...(press.minutes !== undefined && { snoozeMinutes: press.minutes }),
     by: { dingtalkUserId: press.userId, memberId: link.memberId, ...(link.name && { name: link.name.slice(0, 64) }) },
-  });
+  };
+  try {
+    await deps.enqueue(action);
+  } catch (e) {
+    // Nothing changed: DingTalk's retry of this press must not be refused as a replay.
+    await deps.forgetPress(tenant.tenantId, timestamp).catch(() => undefined);
+    throw e;
+  }
   const notice = press.action === 'snooze' ? texts.acting.snooze(press.minutes!) : texts.acting[press.action];
   return { ...base, outcome: 'queued', actionId: id, answer: noticeAnswer(notice) };
 }

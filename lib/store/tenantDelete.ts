@@ -87,7 +87,7 @@ function rulesFor(tenant: Owner, others: readonly Owner[]): Rule[] {
     { kind: 'secrets', pk: cardSecretKey(tenantId).pk },
     { kind: 'cards', pk: cardKey(tenantId, '').pk },
     { kind: 'incidents and their cards', pk: incidentPk(tenantId, ''), prefix: true },
-    { kind: 'button presses', pk: pressKey(tenantId, '', '').pk },
+    { kind: 'button presses', pk: pressKey(tenantId, '').pk },
     { kind: 'actions handed to Flashduty', pk: actionKey(tenantId, '').pk, prefix: true },
     { kind: 'Client ID claim', pk: clientClaimKey(clientId).pk, owns: (i) => i.tenantId === tenantId },
     { kind: 'groups', pk: chatsPk(tenantId), owns: skStarts(GROUP_SK_PREFIX) },

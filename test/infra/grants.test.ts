@@ -129,7 +129,7 @@ describe('table grants', () => {
     for (const pk of [appSecretKey('acme').pk, flashdutySecretKey('acme').pk, actionKey('acme', 'a1').pk, tokenKey('dingabc').pk]) {
       expect([pk, readers(pk).includes('callback')]).toEqual([pk, false]);
     }
-    expect(writers(pressKey('acme', '1', 'u1').pk)).toEqual(['callback']);
+    expect(writers(pressKey('acme', '1').pk)).toEqual(['callback']);
     expect(WRITES.filter((a) => may('callback', a, userLinkKey('acme', 'u1').pk))).toEqual([]);
     expect(WRITES.filter((a) => may('callback', a, cardKey('acme', 'c0').pk))).toEqual([]);
   });

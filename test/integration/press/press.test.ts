@@ -73,14 +73,14 @@ async function aStoredTenant(over: Partial<Tenant>, secret: string): Promise<Ten
 
 let cards = 0;
 /** A DM card for `userId` with the HTTP callback of `owner`, recorded in the table as the sender records it (unless `recorded: false`). */
-async function aCard(userId: string, opts: { owner?: Tenant; recorded?: boolean; incidentId?: string } = {}): Promise<{ outTrackId: string; incidentId: string }> {
+async function aCard(userId: string, opts: { owner?: Tenant; recorded?: boolean; incidentId?: string; space?: 'user' | 'group'; actions?: Array<'ack' | 'close' | 'snooze'> } = {}): Promise<{ outTrackId: string; incidentId: string }> {
   const owner = opts.owner ?? tenant;
   const outTrackId = `card${++cards}${randomBytes(4).toString('hex')}`;
   const incidentId = opts.incidentId ?? `inc-${cards}`;
   const r = await h.call('POST', PATHS.create, dmCard(outTrackId, userId, { callbackType: 'HTTP', callbackRouteKey: `dtb-${owner.tenantId}` }));
   expect(r.status).toBe(200);
   if (opts.recorded !== false) {
-    await stores.recordCard(table, { tenantId: owner.tenantId, incidentId, outTrackId, space: 'user', to: userId, actions: ['ack', 'close', 'snooze'], messageId: `n-${cards}`, createdAt: new Date().toISOString() }, Date.now());
+    await stores.recordCard(table, { tenantId: owner.tenantId, incidentId, outTrackId, space: opts.space ?? 'user', to: opts.space === 'group' ? 'cidPress==' : userId, actions: opts.actions ?? ['ack', 'close', 'snooze'], messageId: `n-${cards}`, createdAt: new Date().toISOString() }, Date.now());
   }
   return { outTrackId, incidentId };
 }
@@ -214,6 +214,31 @@ describe('refused presses change nothing', () => {
     const otherBody = { ...first.body, content: JSON.stringify({ cardPrivateData: { actionIds: ['close'], params: { action: 'close' } } }) };
     expect((await fetch(first.url, { method: 'POST', headers: first.headers, body: JSON.stringify(otherBody) })).status).toBe(409);
     expect(await takeActions()).toHaveLength(1);
+  });
+
+  it('a captured press replayed under another user\'s name is a replay (409): DingTalk signs the timestamp only', async () => {
+    const { outTrackId } = await aCard('u2', { space: 'group' });
+    const first = await press(outTrackId, 'u2', { action: 'ack' });
+    expect(first.status).toBe(200);
+    await stores.putLink(table, tenant.tenantId, { memberId: '2476444212132', userId: 'mallory', linkedAt: new Date().toISOString() });
+    const asMallory = { ...first.body, userId: 'mallory' };
+    const r = await fetch(first.url, { method: 'POST', headers: first.headers, body: JSON.stringify(asMallory) });
+    expect(r.status).toBe(409);
+    expect((await takeActions()).map((a) => a.by.dingtalkUserId)).toEqual(['u2']);
+  });
+
+  it('a DM card pressed in another user\'s name, and a button the card was not sent with, are refused (403)', async () => {
+    const dm = await aCard('u2');
+    const first = await press(dm.outTrackId, 'u2', { action: 'ack' });
+    expect(first.status).toBe(200);
+    await takeActions();
+    const asOther = await fetch(first.url, { method: 'POST', headers: first.headers, body: JSON.stringify({ ...first.body, userId: 'mallory' }) });
+    expect(asOther.status).toBe(403);
+    expect(await asOther.json()).toMatchObject({ message: 'this card was sent to another user' });
+    const plain = await aCard('u2', { actions: [] });
+    const r = await press(plain.outTrackId, 'u2', { action: 'close' });
+    expect(r.status).toBe(403);
+    expect(await takeActions()).toEqual([]);
   });
 
   it('an unknown tenant, or one without a card callback secret: 404', async () => {
