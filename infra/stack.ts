@@ -272,12 +272,14 @@ export class DingtalkBridgeStack extends Stack {
       statements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.notify.queue.queueArn] })],
     });
     // Flashduty in its own AWS account: a role it assumes with the ExternalId, holding that policy only.
-    if (props.publisher) this.publisherRole = new PublisherRole(this, 'FlashdutyPublisher', { ...props.publisher, policy: this.publisherPolicy });
     // Flashduty's reader of the outbound actions queue (docs/two-way.md): receive, delete, nothing else.
     this.actionsConsumerPolicy = new iam.ManagedPolicy(this, 'FlashdutyActionsConsumerPolicy', {
       description: 'Flashduty: read and delete messages of the dingtalk-bridge outbound actions queue only',
       statements: [new iam.PolicyStatement({ actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], resources: [this.flashdutyActions.queueArn] })],
     });
+    if (props.publisher) {
+      this.publisherRole = new PublisherRole(this, 'FlashdutyPublisher', { ...props.publisher, policies: [this.publisherPolicy, this.actionsConsumerPolicy] });
+    }
 
     // Alarms, and the operator's dashboard.
     const deadLetterQueues = { events: this.events.dlq, notify: this.notify.dlq, drain: this.drain.dlq, actions: this.actions.dlq };

@@ -677,7 +677,7 @@ describe('Flashduty publishing from its own account', () => {
     expect(deployed.stack.publisherRole).toBeUndefined();
   });
 
-  it("with -c publisherAccountId the role trusts only that account, presenting the ExternalId, and may only send to the notify queue", () => {
+  it("with -c publisherAccountId the role trusts only that account, presenting the ExternalId, and may only send to the notify queue and read the outbound actions queue", () => {
     const b = configured;
     const found = rolesTrusting(b);
     expect(found).toHaveLength(1);
@@ -685,12 +685,17 @@ describe('Flashduty publishing from its own account', () => {
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
       { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: accountRoot }, Condition: { StringEquals: { 'sts:ExternalId': PUBLISHER_EXTERNAL_ID } } },
     ]);
-    // Its one permission: the publisher policy (sqs:SendMessage on the notify queue); no inline policy.
-    expect(role.Properties.ManagedPolicyArns).toEqual([{ Ref: logicalId(b.stack.publisherPolicy) }]);
+    // Its permissions: the publisher policy (sqs:SendMessage on the notify queue) and the actions
+    // consumer policy (read the outbound actions queue); no inline policy.
+    expect(role.Properties.ManagedPolicyArns).toEqual([{ Ref: logicalId(b.stack.publisherPolicy) }, { Ref: logicalId(b.stack.actionsConsumerPolicy) }]);
     expect(role.Properties.Policies).toBeUndefined();
     expect(Object.keys(b.template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }))).toEqual([]);
-    const [policy] = Object.values(b.template.findResources('AWS::IAM::ManagedPolicy'));
+    const policy = b.template.findResources('AWS::IAM::ManagedPolicy')[logicalId(b.stack.publisherPolicy)];
     expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(b.stack.notify.queue) }]);
+    const reader = b.template.findResources('AWS::IAM::ManagedPolicy')[logicalId(b.stack.actionsConsumerPolicy)];
+    expect(reader.Properties.PolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], Resource: getAtt(b.stack.flashdutyActions) },
+    ]);
     // SQS-managed encryption: sending needs no KMS permission.
     expect(b.template.findResources('AWS::SQS::Queue', { Properties: { KmsMasterKeyId: Match.anyValue() } })).toEqual({});
   });
