@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readOutcome } from '../../../lib/delivery/outcomes';
 import { mintLinkUrl } from '../../../lib/links/token';
 import { sendJson } from '../../../lib/queue/sqs';
@@ -133,6 +133,12 @@ describe('two-way on the local stack (issue 16)', () => {
     // A press on a closed incident is answered, and nothing more reaches Flashduty.
     const late = await sim.pressButton({ outTrackId: group.outTrackId, userId: 'responder', actionId: 'close', params: { action: 'close' } });
     expect(late.status).toBe(200);
+    expect(seen(group, 'responder').notice).toMatch(/closed/i);
+    // Nothing was queued for it: the actions queue is empty once the poller is idle, and Flashduty saw one action.
+    await until('the actions queue empty', async () => {
+      const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.env.ACTIONS_QUEUE_URL, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible) === 0;
+    });
     expect(fd.actions().filter((a) => a.incidentIds.includes(INCIDENT))).toHaveLength(1);
 
     // The war room invites a new responder, then is dismissed.
