@@ -327,4 +327,30 @@ describe('POST /link/{tenantId}', () => {
     expect((await lib.getMemberLinks(table, tenant.tenantId, [memberId])).get(memberId)?.userId).toBe(winner);
     expect((await lib.getUserLink(table, tenant.tenantId, loser))?.memberId).not.toBe(memberId);
   });
+
+  it('a failed member.link publish answers 500 and leaves the URL usable: opened again, it links and publishes', async () => {
+    const memberId = aMember();
+    const p = await linkParams(memberId);
+    const original = SQSClient.prototype.send;
+    let failures = 1;
+    const spy = jest.spyOn(SQSClient.prototype, 'send').mockImplementation(function (this: SQSClient, cmd: unknown, ...rest: unknown[]) {
+      const input = (cmd as { input?: { QueueUrl?: string; MessageBody?: string } }).input;
+      if (input?.MessageBody !== undefined && input.QueueUrl === aws.flashdutyActionsQueueUrl && failures > 0) {
+        failures--;
+        return Promise.reject(Object.assign(new Error('injected: SQS unavailable'), { name: 'ServiceUnavailable' }));
+      }
+      return (original as (...a: unknown[]) => unknown).call(this, cmd, ...rest);
+    } as never);
+    try {
+      expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'manager4220'), ...p })).res.statusCode).toBe(500);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await takeActions()).toEqual([]);
+    expect((await page({ m: p.m, e: p.e, s: p.s })).res.statusCode).toBe(200);
+    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'manager4220'), ...p })).res.statusCode).toBe(200);
+    expect((await takeActions()).map((a) => [a.by.memberId, a.by.dingtalkUserId])).toEqual([[memberId, 'manager4220']]);
+    // and now it is used
+    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'dev0042'), ...p })).res.statusCode).toBe(410);
+  });
 });
