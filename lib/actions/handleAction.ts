@@ -122,7 +122,11 @@ export async function handleAction(deps: ActionDeps, record: SQSRecord): Promise
     await markHanding(deps.table, message.tenantId, message.id, deps.now());
     via = await handOver(deps, tenant, message, record.body);
   } catch (e) {
-    await releaseAction(deps.table, message.tenantId, message.id);
+    await releaseAction(deps.table, message.tenantId, message.id).catch((f: Error) => {
+      // Left `handing`: the next delivery after the lease counts it as handed (docs/two-way.md).
+      logger.error('failed hand-over not given back: the action will be counted as handed', { tenantId: message.tenantId, actionId: message.id, error: f.name });
+      throw f;
+    });
     const permanent = e instanceof PermanentActionError || (e instanceof FlashdutyError && !e.retryable);
     if (permanent) return deadLetterAction(deps, record.body, message, ids, (e as Error).message);
     return retry(deps, record, receiveCount, e instanceof BridgeError ? e.message : `${(e as Error).name}: ${(e as Error).message}`, ids, true, message);
