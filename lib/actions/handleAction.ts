@@ -5,7 +5,7 @@ import { BridgeError } from '../errors';
 import { applyIncidentAction, FlashdutyError } from '../flashduty/client';
 import { logger } from '../log';
 import { backoffSeconds, RetryLaterError, type RetryPolicy } from '../sender/backoff';
-import { claimAction, markHanded, releaseAction } from '../store/actions';
+import { ACTION_LEASE_MS, claimAction, markHanded, markHanding, releaseAction } from '../store/actions';
 import type { TenantRecord } from '../store/secrets';
 import type { Table } from '../store/table';
 import { incidentUpdateOf } from './incidentUpdate';
@@ -19,6 +19,13 @@ import { incidentUpdateOf } from './incidentUpdate';
  * Invalid messages, unknown tenants and refusals that can never succeed (docs/flashduty-api.md §1:
  * 400, 401, 403) are dead-lettered with the reason; 429, 5xx and no answer come back after a
  * backoff, and are dead-lettered with the reason on the last receive.
+ *
+ * Once a hand-over succeeded it is never given back nor repeated (docs/two-way.md, "Actions to
+ * Flashduty"): the record says `handing` before the hand-over, so when the write that says
+ * `handed` fails, only that write is retried (the record is left as it is, the message comes back
+ * after the lease, and the `handing` record it then finds counts as handed). A dead-lettered
+ * incident action names the action, the incident and the presser in its reason and is logged at
+ * ERROR: the presser's card keeps its "Acknowledging…" notice (no contract kind tells them).
  */
 
 export interface ActionDeps {
@@ -46,8 +53,25 @@ export class PermanentActionError extends BridgeError {
 
 export type ActionResult = 'handed' | 'skipped' | 'dead-lettered';
 
+const viaOf = (tenant: TenantRecord, message: ActionsMessage): 'queue' | 'api' => (message.action === 'member.link' ? 'queue' : tenant.actionsVia ?? 'queue');
+
+/** What a dead letter says of the action beyond why: which action, incident and presser (no secret). */
+function whatFailed(message: ActionsMessage): string {
+  if (message.action === 'member.link') return `member.link of member ${message.by.memberId} to DingTalk user ${message.by.dingtalkUserId}`;
+  const who = `DingTalk user ${message.by.dingtalkUserId}${message.by.memberId ? ` (member ${message.by.memberId})` : ''}`;
+  return `${message.action} of incident ${message.incidentId} pressed by ${who}: the presser's card still says the action is under way`;
+}
+
+/** Dead-letters a valid message: the reason names the action, and an ERROR log says so. */
+async function deadLetterAction(deps: ActionDeps, body: string, message: ActionsMessage, ids: Omit<DeadLetterInfo, 'reason'>, why: string): Promise<ActionResult> {
+  const reason = `${why}; ${whatFailed(message)}`;
+  await deps.deadLetter(body, { ...ids, reason });
+  logger.error('action dead-lettered', { tenantId: message.tenantId, actionId: message.id, action: message.action, reason });
+  return 'dead-lettered';
+}
+
 async function handOver(deps: ActionDeps, tenant: TenantRecord, message: ActionsMessage, body: string): Promise<'queue' | 'api'> {
-  const via = message.action === 'member.link' ? 'queue' : tenant.actionsVia ?? 'queue';
+  const via = viaOf(tenant, message);
   if (via === 'queue') {
     await deps.sendOutbound(body, message.tenantId);
     return via;
@@ -79,41 +103,50 @@ export async function handleAction(deps: ActionDeps, record: SQSRecord): Promise
   const message = parsed.message;
   const ids = { ...base, tenantId: message.tenantId, messageId: message.id };
   const tenant = await deps.getTenant(message.tenantId);
-  if (!tenant) {
-    await deps.deadLetter(record.body, { ...ids, reason: `unknown tenant ${message.tenantId}` });
-    logger.warn('action dead-lettered', { tenantId: message.tenantId, actionId: message.id, reason: 'unknown tenant' });
-    return 'dead-lettered';
-  }
+  if (!tenant) return deadLetterAction(deps, record.body, message, ids, `unknown tenant ${message.tenantId}`);
   const claim = await claimAction(deps.table, message.tenantId, message.id, deps.now());
   if (claim === 'handed') {
     logger.info('action already handed over: skipped', { tenantId: message.tenantId, actionId: message.id });
     return 'skipped';
   }
-  if (claim === 'busy') return retry(deps, record, receiveCount, 'another delivery of this action is handing it over', ids, false);
-  try {
-    const via = await handOver(deps, tenant, message, record.body);
-    await markHanded(deps.table, message.tenantId, message.id, via, deps.now());
-    logger.info('action handed over', { tenantId: message.tenantId, actionId: message.id, action: message.action, via });
-    return 'handed';
-  } catch (e) {
-    await releaseAction(deps.table, message.tenantId, message.id);
-    const permanent = e instanceof PermanentActionError || (e instanceof FlashdutyError && !e.retryable);
-    if (permanent) {
-      await deps.deadLetter(record.body, { ...ids, reason: (e as Error).message });
-      logger.warn('action dead-lettered', { tenantId: message.tenantId, actionId: message.id, reason: (e as Error).message });
-      return 'dead-lettered';
-    }
-    return retry(deps, record, receiveCount, e instanceof BridgeError ? e.message : `${(e as Error).name}: ${(e as Error).message}`, ids, true);
+  if (claim === 'unrecorded') {
+    // Handed over by an earlier delivery that could not record it (or died during the hand-over):
+    // never handed over again, only recorded (docs/two-way.md, "Actions to Flashduty").
+    await markHanded(deps.table, message.tenantId, message.id, viaOf(tenant, message), deps.now());
+    logger.warn('action found handing after its lease: counted as handed, not handed over again', { tenantId: message.tenantId, actionId: message.id });
+    return 'skipped';
   }
+  if (claim === 'busy') return retry(deps, record, receiveCount, 'another delivery of this action is handing it over', ids, false);
+  let via: 'queue' | 'api';
+  try {
+    await markHanding(deps.table, message.tenantId, message.id, deps.now());
+    via = await handOver(deps, tenant, message, record.body);
+  } catch (e) {
+    await releaseAction(deps.table, message.tenantId, message.id).catch((f: Error) => {
+      // Left `handing`: the next delivery after the lease counts it as handed (docs/two-way.md).
+      logger.error('failed hand-over not given back: the action will be counted as handed', { tenantId: message.tenantId, actionId: message.id, error: f.name });
+      throw f;
+    });
+    const permanent = e instanceof PermanentActionError || (e instanceof FlashdutyError && !e.retryable);
+    if (permanent) return deadLetterAction(deps, record.body, message, ids, (e as Error).message);
+    return retry(deps, record, receiveCount, e instanceof BridgeError ? e.message : `${(e as Error).name}: ${(e as Error).message}`, ids, true, message);
+  }
+  // Handed over: from here on the claim is never given back, and only the record is retried.
+  try {
+    await markHanded(deps.table, message.tenantId, message.id, via, deps.now());
+  } catch (e) {
+    const seconds = Math.ceil(ACTION_LEASE_MS / 1000) + 1;
+    logger.error('action handed over, its record not updated: the record is retried, not the hand-over', { tenantId: message.tenantId, actionId: message.id, via, error: (e as Error).name });
+    await deps.delay(record, seconds).catch(() => undefined); // else the queue's visibility timeout
+    throw new RetryLaterError(`action ${message.id} handed over, its record not updated`, seconds);
+  }
+  logger.info('action handed over', { tenantId: message.tenantId, actionId: message.id, action: message.action, via });
+  return 'handed';
 }
 
 /** Backs off (or, on the last receive, dead-letters with the reason) and throws for SQS to redeliver. */
-async function retry(deps: ActionDeps, record: SQSRecord, receiveCount: number, reason: string, ids: Omit<DeadLetterInfo, 'reason'>, giveUp: boolean): Promise<ActionResult> {
-  if (giveUp && receiveCount >= deps.retry.maxReceiveCount) {
-    await deps.deadLetter(record.body, { ...ids, reason: `gave up after ${receiveCount} receives: ${reason}` });
-    logger.warn('action dead-lettered', { tenantId: ids.tenantId, actionId: ids.messageId, reason });
-    return 'dead-lettered';
-  }
+async function retry(deps: ActionDeps, record: SQSRecord, receiveCount: number, reason: string, ids: Omit<DeadLetterInfo, 'reason'>, giveUp: boolean, message?: ActionsMessage): Promise<ActionResult> {
+  if (giveUp && message && receiveCount >= deps.retry.maxReceiveCount) return deadLetterAction(deps, record.body, message, ids, `gave up after ${receiveCount} receives: ${reason}`);
   const seconds = backoffSeconds(receiveCount, deps.retry);
   await deps.delay(record, seconds);
   logger.warn('action retried later', { tenantId: ids.tenantId, actionId: ids.messageId, receiveCount, delaySeconds: seconds, reason });

@@ -29,6 +29,7 @@
  * | incident state / its cards | INCIDENT#<tenantId>#<incId>| STATE / CARD#<outTrackId>| 90 d |
  * | card -> incident           | CARD#<tenantId>            | <outTrackId>             | 90 d |
  * | user <-> member link       | LINK#<tenantId>            | USER#<uid> / MEMBER#<id> |      |
+ * | link URL used (once only)  | LINK#<tenantId>            | USED#<signature>         | yes  |
  * | card button press (replay) | PRESS#<tenantId>           | <signed timestamp>       | 1 d  |
  * | action handed to Flashduty | ACTION#<tenantId>#<id>     | ACTION                   | 30 d |
  *
@@ -308,6 +309,15 @@ export const userLinkKey = (tenantId: string, userId: string): ItemKey => ({ pk:
 
 /** A Flashduty member's link (to a DingTalk user). */
 export const memberLinkKey = (tenantId: string, memberId: string): ItemKey => ({ pk: linkPk(tenantId), sk: `MEMBER#${memberId}` });
+
+/**
+ * A link URL that was used (docs/two-way.md, "Linking"): a link URL links once. Kept until the
+ * URL's own expiry; its signature names it.
+ *
+ * @example
+ * usedLinkKey('acme', 'sig') // { pk: 'LINK#acme', sk: 'USED#sig' }
+ */
+export const usedLinkKey = (tenantId: string, signature: string): ItemKey => ({ pk: linkPk(tenantId), sk: `USED#${signature}` });
 
 /**
  * One card button press as signed by DingTalk: DingTalk signs only the timestamp, so a second request

@@ -124,7 +124,7 @@ export const en = {
     unlinked: 'Your DingTalk account is not linked to Flashduty yet: open the link page Flashduty sent you once, inside DingTalk, then press again.',
     closed: 'This incident is already closed: nothing to do.',
   },
-  /** The link page (docs/two-way.md, "Linking"); its script shows the last five. */
+  /** The link page (docs/two-way.md, "Linking"); its script shows the last six. */
   link: {
     title: 'Link DingTalk to Flashduty',
     intro: (memberId: string): SafeHtml => html`Linking your DingTalk account to Flashduty member <code>${memberId}</code>, so you can act on incidents from DingTalk.`,
@@ -137,6 +137,7 @@ export const en = {
     failed: 'Linking failed. Open the link again in a minute; if it keeps failing, ask your Flashduty administrator.',
     invalid: 'This link is not valid: ask Flashduty for a new one.',
     expired: 'This link has expired: ask Flashduty for a new one.',
+    used: 'This link was already used: ask Flashduty for a new one.',
     unknown: 'No Flashduty integration is set up under this link.',
     /** On the homepage, opened inside DingTalk. */
     homeHint: 'To act on incidents from DingTalk, link your Flashduty account: open the link Flashduty sent you.',

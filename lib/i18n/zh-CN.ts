@@ -119,6 +119,7 @@ export const zhCN: Messages = {
     failed: '关联失败。请稍后重新打开此链接；如果问题持续，请联系你的 Flashduty 管理员。',
     invalid: '此链接无效：请向 Flashduty 索取新的链接。',
     expired: '此链接已过期：请向 Flashduty 索取新的链接。',
+    used: '此链接已被使用过：请向 Flashduty 索取新的链接。',
     unknown: '此链接对应的 Flashduty 集成不存在。',
     homeHint: '如需在钉钉中处理故障，请关联你的 Flashduty 账号：打开 Flashduty 发给你的链接。',
   },

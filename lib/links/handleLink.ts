@@ -9,20 +9,23 @@ import type { DingTalkClient } from '../dingtalk/client';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../errors';
 import { logger } from '../log';
 import { sendJson } from '../queue/sqs';
-import { putLink } from '../store/links';
+import { forgetLinkUrlUse, putLink } from '../store/links';
 import { getAppSecret } from '../store/secrets';
 import type { Table } from '../store/table';
 import { getTenant } from '../store/tenants';
-import { verifyLink } from './token';
+import { LinkUsedError, verifyLink } from './token';
 import { exchangeAuthCode, MAX_AUTH_CODE_LENGTH } from './userInfo';
 
 /**
  * POST /link/{tenantId} (docs/two-way.md, "Linking"): the link page's auth code, with the link's
- * parameters. In order, the first failure answers and records nothing: the link checks out (else
- * 400 or 410, before any DingTalk call); the tenant exists (404); DingTalk exchanges the code for
- * the user (400 for a refused code, 503 when DingTalk cannot be asked now); then the link is
- * recorded (replacing the member's and the user's old pairings) and published as `member.link` on
- * the outbound actions queue. No code, signature or token is ever logged.
+ * parameters. In order, the first failure answers and records nothing: the link checks out and
+ * was not used (else 400 or 410, before any DingTalk call); the tenant exists (404); DingTalk
+ * exchanges the code for the user (400 for a refused code, 503 when DingTalk cannot be asked now);
+ * then the link is recorded (replacing the member's and the user's old pairings) together with the
+ * URL's use, in one transaction conditioned on the URL being unused (a use that lost a race writes
+ * nothing: 410), and published as `member.link` on the outbound actions queue. The use is recorded
+ * only after a successful exchange: a refused code leaves the URL usable. No code, signature or
+ * token is ever logged.
  */
 
 export interface LinkDeps {
@@ -98,7 +101,8 @@ function readBody(req: LinkRequest): { code: string; m?: unknown; e?: unknown; s
 export async function handleLink(deps: LinkDeps, req: LinkRequest): Promise<LinkAnswer> {
   const { table } = deps;
   const body = readBody(req);
-  const { memberId } = await verifyLink(table, req.tenantId, body, deps.now());
+  const { memberId, expiresAt } = await verifyLink(table, req.tenantId, body, deps.now());
+  const signature = body.s as string; // checked by verifyLink
   const [tenant, clientSecret] = await Promise.all([getTenant(table, req.tenantId), getAppSecret(table, req.tenantId)]);
   if (!tenant || clientSecret === undefined) throw new NotFoundError(`no integration ${req.tenantId}`);
 
@@ -106,10 +110,17 @@ export async function handleLink(deps: LinkDeps, req: LinkRequest): Promise<Link
   const user = await exchangeAuthCode(session, deps.client, body.code);
 
   const link = { memberId, userId: user.userId, name: user.name, linkedAt: new Date(deps.now()).toISOString() };
-  const replaced = await putLink(table, tenant.tenantId, { ...link, name: user.name || undefined });
+  const replaced = await putLink(table, tenant.tenantId, { ...link, name: user.name || undefined }, { signature, expiresAt });
+  if (replaced.used) throw new LinkUsedError();
   const message = memberLinkMessage(tenant.tenantId, link);
-  // Recorded first: a failed publish answers 500 and the member opens the link again (same id).
-  await sendJson(deps.sqs, deps.queueUrl, message, { groupId: tenant.tenantId });
+  // Recorded first: a failed publish forgets the URL's use and answers 500, and the member opens
+  // the link again (same id).
+  try {
+    await sendJson(deps.sqs, deps.queueUrl, message, { groupId: tenant.tenantId });
+  } catch (e) {
+    await forgetLinkUrlUse(table, tenant.tenantId, signature, user.userId).catch((f: Error) => logger.error('link URL use not forgotten after a failed publish', { memberId, error: f.name }));
+    throw e;
+  }
   logger.info('member linked', { memberId, userId: user.userId, replacedUser: replaced.replacedUser, replacedMember: replaced.replacedMember, actionId: message.id });
   return { linked: true, name: user.name };
 }

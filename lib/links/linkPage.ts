@@ -6,11 +6,11 @@ import { httpErrors, type HttpResult } from '../http/json';
 import { messagesFor, type Locale } from '../i18n';
 import type { Table } from '../store/table';
 import { getTenant } from '../store/tenants';
-import { LinkExpiredError, LinkInvalidError, verifyLink, type LinkParams } from './token';
+import { LinkExpiredError, LinkInvalidError, LinkUsedError, verifyLink, type LinkParams } from './token';
 
 /**
  * GET /link/{tenantId}?m=&e=&s= (docs/two-way.md, "Linking"): the link is verified before anything
- * else (a bad one: 400, an expired one: 410, each a page saying so); then a page that, inside
+ * else (a bad one: 400, an expired or used one: 410, each a page saying so); then a page that, inside
  * DingTalk, gets an auth code with `dd.requestAuthCode({corpId, clientId})` (docs/dingtalk-api.md
  * §10; both are public) and POSTs it with the link's parameters to the same path, showing the
  * answer. Its only scripts are DingTalk's JSAPI and its own inline script, allowed by URL and hash.
@@ -27,7 +27,7 @@ export const LINK_SCRIPT = `(function () {
   var show = function (cls, text) { out.className = 'status ' + cls; out.textContent = text; };
   var reason = function (b) {
     var code = b && b.error;
-    return code === 'code_refused' ? d.refused : code === 'link_expired' ? d.expired : code === 'link_invalid' ? d.invalid : d.failed;
+    return code === 'code_refused' ? d.refused : code === 'link_expired' ? d.expired : code === 'link_used' ? d.used : code === 'link_invalid' ? d.invalid : d.failed;
   };
   var dd = window.dd;
   if (!dd || typeof dd.requestAuthCode !== 'function' || (dd.env && dd.env.platform === 'notInDingTalk')) { show('bad', d.outside); return; }
@@ -84,7 +84,7 @@ export interface LinkPageRequest {
 
 /**
  * The link page for a request, in `locale`: 200 with the page, or the error page (400 invalid,
- * 410 expired, 404 no integration). Never calls DingTalk.
+ * 410 expired or used, 404 no integration). Never calls DingTalk.
  *
  * @example
  * const page = await linkPage(table, { tenantId, query: event.queryStringParameters ?? {}, now: Date.now() }, 'zh-CN');
@@ -96,13 +96,14 @@ export async function linkPage(table: Table, req: LinkPageRequest, locale: Local
     link = await verifyLink(table, req.tenantId, req.query, req.now);
   } catch (e) {
     if (e instanceof LinkExpiredError) return renderError(410, t.expired, locale);
+    if (e instanceof LinkUsedError) return renderError(410, t.used, locale);
     if (e instanceof LinkInvalidError) return renderError(400, t.invalid, locale);
     throw e;
   }
   const tenant = await getTenant(table, req.tenantId);
   if (!tenant) return renderError(404, t.unknown, locale);
   const q = req.query as LinkParams;
-  const data = html`data-corp="${tenant.corpId}" data-client="${tenant.clientId}" data-m="${q.m}" data-e="${q.e}" data-s="${q.s}" data-working="${t.working}" data-done="${t.done}" data-outside="${t.outside}" data-refused="${t.refused}" data-failed="${t.failed}" data-invalid="${t.invalid}" data-expired="${t.expired}"`;
+  const data = html`data-corp="${tenant.corpId}" data-client="${tenant.clientId}" data-m="${q.m}" data-e="${q.e}" data-s="${q.s}" data-working="${t.working}" data-done="${t.done}" data-outside="${t.outside}" data-refused="${t.refused}" data-failed="${t.failed}" data-invalid="${t.invalid}" data-expired="${t.expired}" data-used="${t.used}"`;
   const home = messagesFor(locale).home;
   const body = html`<header><p class="brand">${home.brand}</p><h1>${t.title}</h1></header>
 <section id="link" ${data}><p>${t.intro(link.memberId)}</p><p class="muted">${t.expires(chinaTime(link.expiresAt * 1000, locale))}</p></section>

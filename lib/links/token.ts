@@ -4,6 +4,7 @@ import { LINK_PAGE_ROUTE, pathFor } from '../contracts/routes';
 import { TENANT_ID_PATTERN } from '../contracts/tenant';
 import { BridgeError } from '../errors';
 import { ensureLinkKey, getLinkKey } from '../store/linkSecrets';
+import { isLinkUrlUsed } from '../store/links';
 import type { Table } from '../store/table';
 
 /**
@@ -11,7 +12,8 @@ import type { Table } from '../store/table';
  * `<PUBLIC_URL>/link/<tenantId>?m=<memberId>&e=<expiry, epoch s>&s=<signature>`, the signature
  * base64url(HMAC-SHA256(key, `<tenantId>.<memberId>.<e>`)) with the tenant's `SECRET#LINK#` key.
  * The URL names the member; whoever opens it inside DingTalk becomes that member's DingTalk user,
- * so it is sent to that member only, and it expires.
+ * so it is sent to that member only, it expires, and it links once (a forwarded URL cannot replace
+ * the member's pairing later).
  */
 
 /** How long a link URL is valid by default. */
@@ -37,6 +39,13 @@ export class LinkInvalidError extends BridgeError {
 export class LinkExpiredError extends BridgeError {
   constructor() {
     super('this link has expired: ask Flashduty for a new one', 410, 'link_expired');
+  }
+}
+
+/** A genuine link URL that already linked someone: each URL links once. */
+export class LinkUsedError extends BridgeError {
+  constructor() {
+    super('this link was already used: ask Flashduty for a new one', 410, 'link_used');
   }
 }
 
@@ -82,7 +91,8 @@ export function checkLink(key: Buffer | undefined, tenantId: string, p: Partial<
 }
 
 /**
- * Verifies a link against the tenant's stored key (one GetItem); throws like {@link checkLink}.
+ * Verifies a link against the tenant's stored key (one GetItem), then that it was not used (one
+ * more); throws like {@link checkLink}, or {@link LinkUsedError}.
  *
  * @example
  * const { memberId } = await verifyLink(table, tenantId, event.queryStringParameters ?? {}, Date.now());
@@ -90,7 +100,9 @@ export function checkLink(key: Buffer | undefined, tenantId: string, p: Partial<
 export async function verifyLink(table: Table, tenantId: string, p: Partial<Record<keyof LinkParams, unknown>>, nowMs: number): Promise<{ memberId: string; expiresAt: number }> {
   parseLinkParams(p); // a malformed URL is refused before the table is read
   const key = TENANT_ID_PATTERN.test(tenantId) ? await getLinkKey(table, tenantId) : undefined;
-  return checkLink(key, tenantId, p, Math.floor(nowMs / 1000));
+  const link = checkLink(key, tenantId, p, Math.floor(nowMs / 1000));
+  if (await isLinkUrlUsed(table, tenantId, p.s as string)) throw new LinkUsedError();
+  return link;
 }
 
 /**

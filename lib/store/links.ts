@@ -1,13 +1,20 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { linkPk, memberLinkKey, userLinkKey } from '../contracts/tableKeys';
+import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { linkPk, memberLinkKey, usedLinkKey, userLinkKey } from '../contracts/tableKeys';
 import { batchGetAll, type Table } from './table';
 
 /**
  * Links between a tenant's DingTalk users and Flashduty members (docs/two-way.md, "Linking"): two
  * items per link under `LINK#<tenantId>`, `USER#<userId>` -> member and `MEMBER#<memberId>` ->
  * user, written together. A member links one DingTalk user and a user one member: linking again
- * replaces the old pairing on both sides.
+ * replaces the old pairing on both sides. A link URL links once: `USED#<signature>` records its use,
+ * in the same transaction as the link, kept until the URL expires.
  */
+
+/** The link URL whose use a link records: its signature, and its expiry (epoch s, the record's TTL). */
+export interface UsedLinkUrl {
+  signature: string;
+  expiresAt: number;
+}
 export interface Link {
   memberId: string;
   userId: string;
@@ -38,14 +45,34 @@ export async function getMemberLinks(table: Table, tenantId: string, memberIds: 
   return out;
 }
 
+/** Whether the link URL of this signature was used already (one consistent GetItem). */
+export async function isLinkUrlUsed(table: Table, tenantId: string, signature: string): Promise<boolean> {
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: usedLinkKey(tenantId, signature), ConsistentRead: true }));
+  return r.Item !== undefined;
+}
+
+/**
+ * Forgets a link URL's use, if this user's link made it (a link recorded but never published: the
+ * member may open the URL again).
+ */
+export async function forgetLinkUrlUse(table: Table, tenantId: string, signature: string, userId: string): Promise<void> {
+  await table.doc
+    .send(new DeleteCommand({ TableName: table.name, Key: usedLinkKey(tenantId, signature), ConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': userId } }))
+    .catch((e: { name?: string }) => {
+      if (e.name !== 'ConditionalCheckFailedException') throw e;
+    });
+}
+
 /**
  * Records a link, replacing what the member and the user were linked to before (both sides, in one
- * transaction). Returns the links it replaced, so the caller can say so.
+ * transaction). With `url`, the same transaction records the URL's use on condition that it was
+ * not used: when another use won, nothing is written and the answer is `{ used: true }`. Returns
+ * the links it replaced, so the caller can say so.
  *
  * @example
  * await putLink(table, 'acme', { memberId: '2476444212131', userId: 'manager4220', name: '张三', linkedAt: new Date().toISOString() });
  */
-export async function putLink(table: Table, tenantId: string, link: Link): Promise<{ replacedUser?: string; replacedMember?: string }> {
+export async function putLink(table: Table, tenantId: string, link: Link, url?: UsedLinkUrl): Promise<{ used?: true; replacedUser?: string; replacedMember?: string }> {
   const [byUser, byMember] = await Promise.all([getUserLink(table, tenantId, link.userId), getMemberLinks(table, tenantId, [link.memberId]).then((m) => m.get(link.memberId))]);
   const items = [
     { Put: { TableName: table.name, Item: { ...userLinkKey(tenantId, link.userId), type: 'link', ...link } } },
@@ -54,7 +81,17 @@ export async function putLink(table: Table, tenantId: string, link: Link): Promi
   // The member's old user and the user's old member lose their half of the old pairing.
   if (byMember && byMember.userId !== link.userId) items.push({ Delete: { TableName: table.name, Key: userLinkKey(tenantId, byMember.userId) } });
   if (byUser && byUser.memberId !== link.memberId) items.push({ Delete: { TableName: table.name, Key: memberLinkKey(tenantId, byUser.memberId) } });
-  await table.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
+  if (url) {
+    const use = { ...usedLinkKey(tenantId, url.signature), type: 'linkUse', memberId: link.memberId, userId: link.userId, usedAt: link.linkedAt, expiresAt: url.expiresAt };
+    items.unshift({ Put: { TableName: table.name, Item: use, ConditionExpression: 'attribute_not_exists(pk)' } });
+  }
+  try {
+    await table.doc.send(new TransactWriteCommand({ TransactItems: items as never }));
+  } catch (e) {
+    const reasons = (e as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
+    if (url && reasons?.[0]?.Code === 'ConditionalCheckFailed') return { used: true };
+    throw e;
+  }
   return {
     replacedUser: byMember && byMember.userId !== link.userId ? byMember.userId : undefined,
     replacedMember: byUser && byUser.memberId !== link.memberId ? byUser.memberId : undefined,

@@ -77,9 +77,12 @@ export interface WarRoom {
   dismissedBy?: string;
   /** A disband call's answer was lost (timeout, 5xx): DingTalk may have disbanded the group (ISO 8601). */
   disbandUnansweredAt?: string;
+  /** The attempt that holds the disband's claim, and since when (epoch ms): lib/store/warRoomDisband.ts. */
+  disbandAttemptId?: string;
+  disbandClaimedAt?: number;
 }
 
-export type NewWarRoom = Omit<WarRoom, 'title' | 'createdAt' | 'updatedAt' | 'summary' | 'dismissedAt' | 'dismissedBy' | 'disbandUnansweredAt'>;
+export type NewWarRoom = Omit<WarRoom, 'title' | 'createdAt' | 'updatedAt' | 'summary' | 'dismissedAt' | 'dismissedBy' | 'disbandUnansweredAt' | 'disbandAttemptId' | 'disbandClaimedAt'>;
 
 const toArray = (v: unknown): string[] => (v instanceof Set ? [...v] : Array.isArray(v) ? v : []).filter((x): x is string => typeof x === 'string').sort();
 

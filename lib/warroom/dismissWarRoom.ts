@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { contentHash } from '../delivery/contentHash';
 import { Outcomes } from '../delivery/outcomes';
+import { CLAIM_LEASE_MS } from '../delivery/rule';
 import { outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { failureFields, statusOfFailure } from '../delivery/verdict';
 import { isAmbiguous } from '../dingtalk/errors';
 import { markGroupDisbanded } from '../store/groups';
+import { claimWarRoomDisband, releaseWarRoomDisband } from '../store/warRoomDisband';
 import { getWarRoom, markWarRoomDisbandUnanswered, markWarRoomDismissed, type WarRoom } from '../store/warRooms';
 import { DISBAND_PARAM_ILLEGAL, describeDisbandFailure } from './disband';
 import { WarRoomSession } from './session';
@@ -19,11 +22,17 @@ export const noWarRoomToDismissReason = (incidentId: string): string => `no war 
  *
  * - No war room recorded for the incident: dead-lettered with the reason, no call.
  * - Recorded dismissed already (a redelivery, a second dismiss): done without a call.
+ * - The disband is claimed on the war room before the call (lib/store/warRoomDisband.ts): a dismiss
+ *   that finds another attempt's live claim makes no call and comes back after the lease (by then
+ *   the war room says dismissed, or the claim was given back). Without it, a duplicate delivered
+ *   at the same moment drew `paramIllegal` before the first recorded the dismissal, and was
+ *   dead-lettered as a false alarm over the first's `sent` record.
  * - `paramIllegal` and `permession.checkFailed` are permanent: dead-lettered with what they mean;
  *   `system.error` and other retryable failures: retried with backoff.
  * - DingTalk refuses a repeat (`paramIllegal`, §5.3). So when an earlier disband call got no clear
- *   answer (recorded as `disbandUnansweredAt`), or another attempt recorded the dismissal
- *   meanwhile, that refusal means the group is gone: the war room is recorded dismissed.
+ *   answer (recorded as `disbandUnansweredAt`), or an attempt that died during the call left its
+ *   claim (taken over), or another attempt recorded the dismissal meanwhile, that refusal means the
+ *   group is gone: the war room is recorded dismissed.
  *
  * @example
  * const sender = createSender({ table, sqs, client, dlqUrl, handlers: { 'war_room.dismiss': deliverWarRoomDismiss } });
@@ -45,10 +54,23 @@ export const deliverWarRoomDismiss: KindHandler<'war_room.dismiss'> = async (ctx
   }
   const cid = room.openConversationId;
   const tally = new Tally();
-  if (room.dismissedAt) {
-    await outcomes.record('group', cid, undefined, { status: 'sent', message: `war room already dismissed at ${room.dismissedAt} by message ${room.dismissedBy}: no call` });
+  const already = async (r: WarRoom) => {
+    await outcomes.record('group', cid, undefined, { status: 'sent', message: `war room already dismissed at ${r.dismissedAt} by message ${r.dismissedBy}: no call` });
     tally.note('group', cid, 'sent');
-    log.info('war room already dismissed: no call', { incidentId, openConversationId: cid, dismissedBy: room.dismissedBy });
+    log.info('war room already dismissed: no call', { incidentId, openConversationId: cid, dismissedBy: r.dismissedBy });
+    return tally.result();
+  };
+  if (room.dismissedAt) return already(room);
+
+  const attemptId = randomUUID();
+  const claimedAt = ctx.now();
+  // A claim still on the record when this one is made was left by an attempt that died during the call.
+  const tookOver = room.disbandClaimedAt !== undefined;
+  if (!(await claimWarRoomDisband(table, msg.tenantId, incidentId, attemptId, claimedAt, claimedAt - CLAIM_LEASE_MS))) {
+    const again = await getWarRoom(table, msg.tenantId, incidentId);
+    if (again?.dismissedAt) return already(again);
+    tally.note('group', cid, 'inFlight', 'war room being disbanded by another attempt', { retryAfterMs: CLAIM_LEASE_MS });
+    log.info('war room being disbanded by another attempt: no call, back later', { incidentId, openConversationId: cid });
     return tally.result();
   }
 
@@ -63,11 +85,11 @@ export const deliverWarRoomDismiss: KindHandler<'war_room.dismiss'> = async (ctx
   }
 
   if (r.code === DISBAND_PARAM_ILLEGAL) {
-    // Refused as unknown: gone already if our own earlier call may have disbanded it, or another attempt recorded it.
+    // Refused as unknown: gone already if an earlier call may have disbanded it, or another attempt recorded it.
     const now = await getWarRoom(table, msg.tenantId, incidentId);
-    if (now?.dismissedAt || now?.disbandUnansweredAt) {
-      if (!now.dismissedAt) await recordDismissed(ctx, room, msg.id);
-      const how = now.dismissedAt ? `dismissed by message ${now.dismissedBy}` : 'disbanded by an earlier call whose answer was lost';
+    if (now?.dismissedAt || now?.disbandUnansweredAt || tookOver) {
+      if (!now?.dismissedAt) await recordDismissed(ctx, room, msg.id);
+      const how = now?.dismissedAt ? `dismissed by message ${now.dismissedBy}` : 'disbanded by an earlier call whose answer was lost';
       await outcomes.record('group', cid, undefined, { status: 'sent', code: r.code, requestId: r.requestId, message: `war room ${cid} ${how}` });
       tally.note('group', cid, 'sent');
       log.info('disband refused as unknown after an earlier disband: recorded dismissed', { incidentId, openConversationId: cid, how });
@@ -75,7 +97,9 @@ export const deliverWarRoomDismiss: KindHandler<'war_room.dismiss'> = async (ctx
     }
   }
 
-  if (isAmbiguous(r)) await markWarRoomDisbandUnanswered(table, msg.tenantId, incidentId, ctx.now());
+  if (isAmbiguous(r) || tookOver) await markWarRoomDisbandUnanswered(table, msg.tenantId, incidentId, ctx.now());
+  // Failed (the group may be gone only if the answer was lost, now on the record): the next attempt need not wait.
+  await releaseWarRoomDisband(table, msg.tenantId, incidentId, attemptId);
   await outcomes.record('group', cid, undefined, failureFields(r));
   const detail = `scenegroup/disband: ${describeDisbandFailure(r)}`;
   tally.note('group', cid, statusOfFailure(r), detail, r);

@@ -103,6 +103,21 @@ async function runActions(maxRounds = 20): Promise<number[]> {
   return counts;
 }
 
+/** Runs `fn`, capturing what it writes to stdout, stderr and the console (the logger's lines). */
+async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T; logs: string[] }> {
+  const logs: string[] = [];
+  const record = (...args: unknown[]) => void logs.push(...args.map((a) => (typeof a === 'string' ? a : Buffer.isBuffer(a) ? a.toString('utf8') : JSON.stringify(a))).join(' ').split('\n').filter(Boolean));
+  const spies = [
+    ...[process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown) => (record(chunk), true)) as never)),
+    ...(['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => jest.spyOn(console, m).mockImplementation(record)),
+  ];
+  try {
+    return { result: await fn(), logs };
+  } finally {
+    for (const sp of spies) sp.mockRestore();
+  }
+}
+
 const writes = () => fd.calls.filter((c) => c.api !== 'info' && c.api !== 'personInfos');
 
 describe('actionsVia "queue" (the default)', () => {
@@ -197,7 +212,7 @@ describe('actionsVia "api"', () => {
     const t = await putTenant(table, aTenant({ flashdutyAppKey: 'not-a-real-key', actionsVia: 'api' }));
     const action = anAction(t.tenantId);
     await send(action);
-    const counts = await runActions();
+    const { result: counts, logs } = await captureLogs(() => runActions());
     expect(counts).toEqual([1]);
     expect(writes().map((c) => c.status)).toEqual([401]);
     const dead = await take(aws.actionsDlqUrl);
@@ -205,6 +220,11 @@ describe('actionsVia "api"', () => {
     expect(JSON.parse(dead[0].Body!)).toEqual(action);
     expect(readDeadLetter(dead[0].MessageAttributes)).toMatchObject({ source: 'actions', tenantId: t.tenantId, messageId: action.id, reason: expect.stringContaining('401 Unauthorized') });
     expect(readDeadLetter(dead[0].MessageAttributes).reason).not.toContain('not-a-real-key');
+    // The failure is visible: the reason names the action, the incident and the presser, and an ERROR log says so.
+    expect(readDeadLetter(dead[0].MessageAttributes).reason).toContain(`ack of incident ${INCIDENT} pressed by DingTalk user u2 (member ${MEMBER})`);
+    const line = logs.map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((l) => l?.message === 'action dead-lettered');
+    expect(line).toMatchObject({ level: 'ERROR', actionId: action.id, reason: expect.stringContaining(`incident ${INCIDENT}`) });
+    expect(logs.join('\n')).not.toContain('not-a-real-key');
     expect(fd.incident(ACCOUNT, INCIDENT)?.progress).toBe('Triggered');
     expect(await take(aws.notifyQueueUrl)).toEqual([]);
   });
@@ -216,7 +236,113 @@ describe('messages that can never be handed over', () => {
     await send(anAction('no-such-tenant'));
     await runActions();
     const reasons = (await take(aws.actionsDlqUrl)).map((m) => readDeadLetter(m.MessageAttributes).reason).sort();
-    expect(reasons).toEqual([expect.stringContaining('invalid actions message'), 'unknown tenant no-such-tenant']);
+    expect(reasons).toEqual([expect.stringContaining('invalid actions message'), expect.stringContaining('unknown tenant no-such-tenant')]);
     expect(await take(aws.flashdutyActionsQueueUrl)).toEqual([]);
+  });
+});
+
+describe('a hand-over whose record cannot be written', () => {
+  /**
+   * The actions handler on the real table and queues, called directly so the test controls the
+   * clock and sees the backoff; the table fails the write that says `handed`, `failures` times.
+   */
+  async function directDeps(failures: number, clock: { skewMs: number }) {
+    const { sendJson, sendText } = await import('../../../lib/queue/sqs');
+    const { deadLetter } = await import('../../../lib/queue/deadLetter');
+    const { getTenant } = await import('../../../lib/store/tenants');
+    const { getFlashdutyAppKey } = await import('../../../lib/store/secrets');
+    const delays: number[] = [];
+    let left = failures;
+    const failing = {
+      name: table.name,
+      doc: {
+        send: (cmd: { input?: { ExpressionAttributeValues?: Record<string, unknown> } }) => {
+          if (cmd.input?.ExpressionAttributeValues?.[':handed'] === 'handed' && left > 0) {
+            left--;
+            return Promise.reject(Object.assign(new Error('injected: DynamoDB unavailable'), { name: 'ServiceUnavailable' }));
+          }
+          return table.doc.send(cmd as never);
+        },
+      },
+    } as unknown as Table;
+    const deps = {
+      table: failing,
+      getTenant: (id: string) => getTenant(table, id),
+      getAppKey: (id: string) => getFlashdutyAppKey(table, id),
+      sendOutbound: async (body: string, tenantId: string) => void (await sendText(sqs, aws.flashdutyActionsQueueUrl, body, { groupId: tenantId })),
+      sendNotify: async (message: unknown, tenantId: string) => void (await sendJson(sqs, aws.notifyQueueUrl, message, { groupId: tenantId })),
+      deadLetter: async (body: string, info: never) => void (await deadLetter(sqs, aws.actionsDlqUrl, body, info)),
+      delay: async (_r: unknown, seconds: number) => void delays.push(seconds),
+      flashduty: { baseUrl: fd.url },
+      retry: { baseSeconds: 0, capSeconds: 300, maxReceiveCount: 8 },
+      now: () => Date.now() + clock.skewMs,
+    };
+    return { deps, delays };
+  }
+
+  async function oneRecord(body: unknown) {
+    await send(body);
+    const arn = `arn:aws:sqs:us-east-1:000000000000:${aws.actionsQueueUrl.split('/').pop()}`;
+    const [m] = await take(aws.actionsQueueUrl);
+    return (receiveCount: number) => ({ ...toSqsRecord(m, arn), attributes: { ...toSqsRecord(m, arn).attributes, ApproximateReceiveCount: String(receiveCount) } });
+  }
+
+  const actionRecord = async (tenantId: string, id: string) => {
+    const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { actionKey } = await import('../../../lib/contracts/tableKeys');
+    return (await table.doc.send(new GetCommand({ TableName: table.name, Key: actionKey(tenantId, id), ConsistentRead: true }))).Item;
+  };
+
+  it.each([
+    ['queue', {}],
+    ['api', { flashdutyAppKey: APP_KEY, actionsVia: 'api' as const }],
+  ])('actionsVia %s: handed over once; only the record is retried, after the lease, and never the hand-over', async (via, tenantFields) => {
+    const { handleAction } = await import('../../../lib/actions/handleAction');
+    const t = await putTenant(table, aTenant(tenantFields));
+    const action = anAction(t.tenantId);
+    const record = await oneRecord(action);
+    const clock = { skewMs: 0 };
+    const { deps, delays } = await directDeps(1, clock);
+
+    // The hand-over succeeds, the write that says so fails: the message comes back after the lease.
+    const first = await captureLogs(() => handleAction(deps as never, record(1)).then(() => 'done', (e: Error) => e.name));
+    expect(first.result).toBe('RetryLaterError');
+    expect(delays).toEqual([61]);
+    expect(first.logs.some((l) => l.includes('"level":"ERROR"') && l.includes('its record not updated'))).toBe(true);
+    expect(await actionRecord(t.tenantId, action.id)).toMatchObject({ state: 'handing' });
+
+    // Back early (a duplicate within the lease): waits, hands nothing over.
+    await expect(handleAction(deps as never, record(2))).rejects.toThrow('another delivery');
+    // Back after the lease: counted as handed, recorded, not handed over again.
+    clock.skewMs = 61_000;
+    await expect(handleAction(deps as never, record(3))).resolves.toBe('skipped');
+    expect(await actionRecord(t.tenantId, action.id)).toMatchObject({ state: 'handed', via });
+    await expect(handleAction(deps as never, record(4))).resolves.toBe('skipped');
+
+    const outbound = await take(aws.flashdutyActionsQueueUrl);
+    const updates = await take(aws.notifyQueueUrl);
+    if (via === 'queue') {
+      expect(outbound.map((m) => JSON.parse(m.Body!).id)).toEqual([action.id]);
+      expect(fd.calls).toEqual([]);
+    } else {
+      expect(outbound).toEqual([]);
+      expect(fd.actions()).toEqual([expect.objectContaining({ api: 'ack', incidentIds: [INCIDENT] })]);
+      expect(updates).toHaveLength(1);
+    }
+    expect(await take(aws.actionsDlqUrl)).toEqual([]);
+  });
+
+  it('a hand-over that failed goes back to pending: the retry hands it over, once', async () => {
+    const { handleAction } = await import('../../../lib/actions/handleAction');
+    const t = await putTenant(table, aTenant({ flashdutyAppKey: APP_KEY, actionsVia: 'api' }));
+    fd.inject({ api: 'ack', kind: 'rateLimit', count: 1 });
+    const action = anAction(t.tenantId);
+    const record = await oneRecord(action);
+    const { deps } = await directDeps(0, { skewMs: 0 });
+    await expect(handleAction(deps as never, record(1))).rejects.toThrow('retry in');
+    expect(await actionRecord(t.tenantId, action.id)).toMatchObject({ state: 'pending', leaseUntil: 0 });
+    await expect(handleAction(deps as never, record(2))).resolves.toBe('handed');
+    expect(writes().map((c) => c.status)).toEqual([429, 200]);
+    expect(await take(aws.notifyQueueUrl)).toHaveLength(1);
   });
 });

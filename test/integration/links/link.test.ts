@@ -254,15 +254,103 @@ describe('POST /link/{tenantId}', () => {
     expect((await post({ code, ...p })).res.statusCode).toBe(200);
   });
 
-  it('a second link of the same member replaces the first pairing', async () => {
+  it('a second link of the same member (a new URL) replaces the first pairing', async () => {
     const memberId = aMember();
     const p = await linkParams(memberId);
+    const q = await linkParams(memberId, Date.now() + 1000);
     expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'manager4220'), ...p })).res.statusCode).toBe(200);
-    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'dev0042'), ...p })).res.statusCode).toBe(200);
+    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'dev0042'), ...q })).res.statusCode).toBe(200);
     expect((await lib.getMemberLinks(table, tenant.tenantId, [memberId])).get(memberId)?.userId).toBe('dev0042');
     expect((await lib.getUserLink(table, tenant.tenantId, 'manager4220'))?.memberId).not.toBe(memberId);
     const actions = await takeActions();
     expect(actions.map((a) => a.by.dingtalkUserId)).toEqual(['manager4220', 'dev0042']);
     expect(new Set(actions.map((a) => a.id)).size).toBe(2);
+  });
+
+  it('a link URL links once: a forwarded URL opened again is refused (page and POST) and changes nothing', async () => {
+    const memberId = aMember();
+    const p = await linkParams(memberId);
+    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'manager4220'), ...p })).res.statusCode).toBe(200);
+    expect(await takeActions()).toHaveLength(1);
+
+    const again = await post({ code: sim.issueAuthCode(tenant.clientId, 'dev0042'), ...p });
+    expect(again.res.statusCode).toBe(410);
+    expect(JSON.parse(again.res.body)).toMatchObject({ error: 'link_used', message: expect.stringContaining('this link was already used: ask Flashduty for a new one') });
+    expect((await lib.getMemberLinks(table, tenant.tenantId, [memberId])).get(memberId)?.userId).toBe('manager4220');
+    expect((await lib.getUserLink(table, tenant.tenantId, 'dev0042'))?.memberId).not.toBe(memberId);
+    expect(await takeActions()).toEqual([]);
+    // Refused before any DingTalk call: only the first use exchanged a code.
+    expect(userInfoCalls()).toHaveLength(1);
+
+    const en = await page({ m: p.m, e: p.e, s: p.s });
+    expect(en.res.statusCode).toBe(410);
+    expect(en.res.body).toContain('This link was already used: ask Flashduty for a new one.');
+    expect(en.res.body).not.toContain('requestAuthCode');
+    expect((await page({ m: p.m, e: p.e, s: p.s }, 'zh-CN')).res.body).toContain('此链接已被使用过：请向 Flashduty 索取新的链接。');
+    // A new URL for the member still links.
+    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'manager4220'), ...(await linkParams(memberId, Date.now() + 1000)) })).res.statusCode).toBe(200);
+  });
+
+  it('a refused code does not use the link up: the next sign-in with it links', async () => {
+    const memberId = aMember();
+    const p = await linkParams(memberId);
+    const code = sim.issueAuthCode(tenant.clientId, 'manager4220');
+    expect((await post({ code, ...p })).res.statusCode).toBe(200);
+    await takeActions();
+    const q = await linkParams(aMember(), Date.now() + 1000);
+    expect((await post({ code, ...q })).res.statusCode).toBe(400); // the used code
+    expect((await page({ m: q.m, e: q.e, s: q.s })).res.statusCode).toBe(200);
+    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'dev0042'), ...q })).res.statusCode).toBe(200);
+    expect((await lib.getMemberLinks(table, tenant.tenantId, [q.m])).get(q.m)?.userId).toBe('dev0042');
+  });
+
+  it('two uses of one URL at once: one links, the other is refused and writes nothing', async () => {
+    const memberId = aMember();
+    const p = await linkParams(memberId);
+    const [a, b] = await Promise.all([
+      post({ code: sim.issueAuthCode(tenant.clientId, 'manager4220'), ...p }),
+      post({ code: sim.issueAuthCode(tenant.clientId, 'dev0042'), ...p }),
+    ]);
+    const statuses = [a.res.statusCode, b.res.statusCode].sort();
+    expect(statuses).toEqual([200, 410]);
+    const winner = a.res.statusCode === 200 ? 'manager4220' : 'dev0042';
+    const loser = winner === 'manager4220' ? 'dev0042' : 'manager4220';
+    expect((await lib.getMemberLinks(table, tenant.tenantId, [memberId])).get(memberId)?.userId).toBe(winner);
+    expect((await lib.getUserLink(table, tenant.tenantId, loser))?.memberId).not.toBe(memberId);
+    const actions = await takeActions();
+    expect(actions.map((x) => x.by.dingtalkUserId)).toEqual([winner]);
+
+    // The loser of the race past the first check: its conditional use fails and its link is not written.
+    const { putLink } = await import('../../../lib/store/links');
+    const late = await putLink(table, tenant.tenantId, { memberId, userId: loser, linkedAt: new Date().toISOString() }, { signature: p.s, expiresAt: Number(p.e) });
+    expect(late).toEqual({ used: true });
+    expect((await lib.getMemberLinks(table, tenant.tenantId, [memberId])).get(memberId)?.userId).toBe(winner);
+    expect((await lib.getUserLink(table, tenant.tenantId, loser))?.memberId).not.toBe(memberId);
+  });
+
+  it('a failed member.link publish answers 500 and leaves the URL usable: opened again, it links and publishes', async () => {
+    const memberId = aMember();
+    const p = await linkParams(memberId);
+    const original = SQSClient.prototype.send;
+    let failures = 1;
+    const spy = jest.spyOn(SQSClient.prototype, 'send').mockImplementation(function (this: SQSClient, cmd: unknown, ...rest: unknown[]) {
+      const input = (cmd as { input?: { QueueUrl?: string; MessageBody?: string } }).input;
+      if (input?.MessageBody !== undefined && input.QueueUrl === aws.flashdutyActionsQueueUrl && failures > 0) {
+        failures--;
+        return Promise.reject(Object.assign(new Error('injected: SQS unavailable'), { name: 'ServiceUnavailable' }));
+      }
+      return (original as (...a: unknown[]) => unknown).call(this, cmd, ...rest);
+    } as never);
+    try {
+      expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'manager4220'), ...p })).res.statusCode).toBe(500);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await takeActions()).toEqual([]);
+    expect((await page({ m: p.m, e: p.e, s: p.s })).res.statusCode).toBe(200);
+    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'manager4220'), ...p })).res.statusCode).toBe(200);
+    expect((await takeActions()).map((a) => [a.by.memberId, a.by.dingtalkUserId])).toEqual([[memberId, 'manager4220']]);
+    // and now it is used
+    expect((await post({ code: sim.issueAuthCode(tenant.clientId, 'dev0042'), ...p })).res.statusCode).toBe(410);
   });
 });

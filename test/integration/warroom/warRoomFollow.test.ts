@@ -341,3 +341,81 @@ describe('war room updates and dismissals pass the call gate', () => {
     expect((await getWarRoom(w.table, tenant.tenantId, incidentId))?.dismissedAt).toBeUndefined();
   });
 });
+
+describe('two dismisses at once', () => {
+  /**
+   * Two deliveries processed concurrently by the sender core; the gate holds the answer of a
+   * disband that succeeded for a moment, so a second call (if any) is answered before the first
+   * records the dismissal.
+   */
+  async function runConcurrently() {
+    const { gate: recording, before } = aRecordingGate();
+    const gate = {
+      before: recording.before,
+      after: async (call: Parameters<typeof recording.after>[0], result: Parameters<typeof recording.after>[1]) => {
+        if (call.api === 'sceneGroupDisband' && result.kind === 'ok') await new Promise((r) => setTimeout(r, 500));
+        await recording.after(call, result);
+      },
+    };
+    const client = new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl, timeoutMs: 2000 });
+    const sender = createSender({ table: w.table, sqs: w.sqs, client, gate, dlqUrl: w.aws.notifyDlqUrl, queueUrl: w.aws.notifyQueueUrl, retry: { baseSeconds: 0 } });
+    const records = await w.receive();
+    expect(records).toHaveLength(2);
+    const results = await Promise.all(records.map((r) => sender.processRecord(r).catch((e: Error) => e)));
+    return { results, before };
+  }
+
+  it.each([
+    ['a duplicate delivery of one message', true],
+    ['two dismiss messages', false],
+  ])('%s: one disband call, no false dead letter, the first one’s record kept', async (_what, duplicate) => {
+    // given
+    const tenant = await aWarRoomTenant();
+    const { incidentId, cid } = await aWarRoom(tenant);
+    const first = aDismiss(tenant, incidentId);
+    const second = duplicate ? first : aDismiss(tenant, incidentId);
+    await w.send(first);
+    await w.send(second);
+    // when: both at once
+    const { results } = await runConcurrently();
+    // then: one call; the other waits for it instead of being refused as unknown
+    expect(w.calls('sceneGroupDisband')).toHaveLength(1);
+    expect(w.calls('sceneGroupDisband')[0].status).toBe(200);
+    expect(results.map((r) => (r as { verdict?: string }).verdict).sort()).toEqual(['defer', 'done']);
+    expect(await w.takeDeadLetters()).toEqual([]);
+    const room = await getWarRoom(w.table, tenant.tenantId, incidentId);
+    expect(room?.dismissedAt).toEqual(expect.any(String));
+    expect([first.id, second.id]).toContain(room?.dismissedBy);
+    const winner = room!.dismissedBy === first.id ? first : second;
+    const waiting = winner === first ? second : first;
+    expect(statuses(await w.outcome(tenant.tenantId, winner.id))).toEqual({ [`group ${cid}`]: 'sent' });
+
+    // and when the waiting one comes back: done without a call, the records `sent`
+    await w.send(waiting);
+    await w.deliver();
+    expect(w.calls('sceneGroupDisband')).toHaveLength(1);
+    expect(await w.takeDeadLetters()).toEqual([]);
+    for (const m of [winner, waiting]) {
+      expect(statuses(await w.outcome(tenant.tenantId, m.id))).toEqual({ [`group ${cid}`]: 'sent' });
+      expect((await w.outcome(tenant.tenantId, m.id)).message?.state).toBe('done');
+    }
+  });
+
+  it('a claim left by an attempt that died during its call is taken over: a refusal as unknown then means the group is gone', async () => {
+    // given: an attempt claimed the disband 10 minutes ago, DingTalk disbanded the group, and the attempt died
+    const { claimWarRoomDisband } = await import('../../../lib/store/warRoomDisband');
+    const tenant = await aWarRoomTenant();
+    const { incidentId, cid } = await aWarRoom(tenant);
+    const then = Date.now() - 10 * 60_000;
+    expect(await claimWarRoomDisband(w.table, tenant.tenantId, incidentId, 'a-dead-attempt', then, then - 1)).toBe(true);
+    w.sim.addGroup(tenant.corpId, { openConversationId: cid, disbanded: true });
+    // when
+    const msg = aDismiss(tenant, incidentId);
+    const { outcome, dead } = await deliver(msg);
+    // then
+    expect(w.calls('sceneGroupDisband').map((c) => c.code)).toEqual(['paramIllegal']);
+    expect(dead).toEqual([]);
+    expect(statuses(outcome)).toEqual({ [`group ${cid}`]: 'sent' });
+    expect(await getWarRoom(w.table, tenant.tenantId, incidentId)).toMatchObject({ dismissedBy: msg.id });
+  });
+});
