@@ -46,6 +46,9 @@ beforeAll(async () => {
   sqs = new SQSClient({});
   api = await startHttpApi([{ ...CARD_CALLBACK_ROUTE, handler: async () => handler }], 0);
   h = await harness();
+  // The simulator's clock follows the wall clock here (presses are signed with it): tokens it hands
+  // out must not have expired by the first press, whatever the time of day.
+  h.clock.now = Date.now();
   tenant = await aStoredTenant({ corpId: CORP, clientId: APP.clientId, locale: 'en' }, apiSecret);
   await putLink(table, tenant.tenantId, { memberId: MEMBER, userId: 'u2', name: 'Li Lei', linkedAt: new Date().toISOString() });
 }, 120_000);
