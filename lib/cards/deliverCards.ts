@@ -137,10 +137,12 @@ export async function sendCard(a: NotifyAttempt, plan: CardPlan, channel: 'user'
 }
 
 /**
- * Whether a failed create certainly made no card: DingTalk refused it (permanent, not a space it
- * could not deliver to: that card exists), and no earlier attempt may have made it (an orphaned
- * claim, or an ambiguous answer, whose card a refusal now would not show).
+ * Whether a failed create certainly made no card, and the failure is one a retry does not soon
+ * repair: DingTalk refused it (permanent, but not a space it could not deliver to: that card
+ * exists; or the monthly quota), and no earlier attempt may have made it (an orphaned claim, or an
+ * ambiguous answer, whose card a refusal now would not show).
  */
 export function neverCreated(r: { kind: string; code: string }, earlier: { status: string; possibleDuplicate?: boolean } | undefined): boolean {
-  return r.kind === 'permanent' && r.code !== CARD_SPACE_FAILED && earlier?.status !== 'pending' && earlier?.possibleDuplicate !== true;
+  const refused = (r.kind === 'permanent' && r.code !== CARD_SPACE_FAILED) || r.kind === 'quotaExhausted';
+  return refused && earlier?.status !== 'pending' && earlier?.possibleDuplicate !== true;
 }
