@@ -57,6 +57,23 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     return { verdict: 'done', counts: {} };
   }
 
+  /**
+   * A newer state recorded while this update PUT its cards: its own PUTs may have reached a card
+   * before this one's, so the cards this attempt put are put again with it (until the state read
+   * after the PUTs is the one they carry; at most three rounds).
+   */
+  const catchUp = async (shown: IncidentState, done: ReadonlySet<CardRecord>): Promise<void> => {
+    for (let round = 0; round < 3 && done.size; round++) {
+      const latest = await getIncidentState(ctx.table, msg.tenantId, incidentId);
+      if (!latest || latest.at === shown.at) return;
+      ctx.log.info('a newer incident state was recorded meanwhile: the cards put are put again with it', { incidentId, status: latest.status, at: latest.at, cards: done.size });
+      shown = latest;
+      const failed: string[] = [];
+      await runPool([...done].map((c) => async () => void ((await put(c, latest)).kind === 'ok' || failed.push(c.outTrackId))), ctx.concurrency);
+      if (failed.length) ctx.log.warn('cards not put again with the newer state', { incidentId, outTrackIds: failed });
+    }
+  };
+
   const snapshot = await outcomes.snapshot(begun);
   const session = new CardSession(ctx.client, new AppSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, tenant, msg.severity));
   const attemptId = randomUUID();
@@ -66,6 +83,10 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     deferMs = Math.max(deferMs, waitMs);
     lines.set(card.outTrackId, [`card ${card.space} ${card.to}`, status, detail]);
   };
+
+  const put = (card: CardRecord, shown: IncidentState) =>
+    session.update({ outTrackId: card.outTrackId, cardData: { cardParamMap: statusParams(shown, card.actions, tenant.locale) }, cardUpdateOptions: { updateCardDataByKey: true } });
+  const putNow = new Set<CardRecord>();
 
   const update = async (card: CardRecord): Promise<void> => {
     const known = snapshot.get(recipientKey('card', card.outTrackId));
@@ -77,11 +98,8 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     if (!claim) return note(card, 'inFlight', 'claimed by another attempt', CLAIM_LEASE_MS);
     let fields: OutcomeFields;
     try {
-      const r = await session.update({
-        outTrackId: card.outTrackId,
-        cardData: { cardParamMap: statusParams(state, card.actions, tenant.locale) },
-        cardUpdateOptions: { updateCardDataByKey: true },
-      });
+      const r = await put(card, state);
+      if (r.kind === 'ok') putNow.add(card);
       if (r.kind === 'ok') fields = { status: 'sent', requestId: r.requestId };
       else if (r.code === CARD_NOT_EXIST && ctx.now() - Date.parse(card.createdAt) < CLAIM_LEASE_MS) {
         fields = { status: 'retry', code: r.code, message: 'the card may still be being created', requestId: r.requestId };
@@ -99,6 +117,7 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
   };
 
   await runPool(cards.map((c) => () => update(c)), ctx.concurrency);
+  await catchUp(state, putNow);
   const result = verdictOf(lines.values(), deferMs, 'card(s)');
   const updated = [...lines.values()].filter(([, s]) => s === 'sent').length;
   ctx.log.info('incident cards updated', { incidentId, status: state.status, cards: cards.length, updated, verdict: result.verdict });

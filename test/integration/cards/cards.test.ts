@@ -7,6 +7,7 @@ import { cardSecretKey } from '../../../lib/contracts/tableKeys';
 import * as cardStore from '../../../lib/store/cards';
 import { getCard, getIncidentState, listIncidentCards, recordCard } from '../../../lib/store/cards';
 import { deliverIncidentUpdate } from '../../../lib/cards/incidentUpdate';
+import { CardSession } from '../../../lib/cards/session';
 import type { DeliveryContext } from '../../../lib/delivery/types';
 import { AccessTokens } from '../../../lib/dingtalk/accessTokens';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
@@ -370,6 +371,30 @@ describe('incident.update', () => {
     expect((await w.outcome(tenant.tenantId, ack.id)).message?.state).toBe('done');
     for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四', showClose: 'false' });
     expect(await getIncidentState(w.table, tenant.tenantId, id)).toMatchObject({ status: 'closed', at: t0 });
+  });
+
+  it('a newer update that runs while an older one is putting its cards: every card ends with the newer status', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    const id = page.incident!.id;
+    const t0 = Date.now();
+    const ack = anUpdate(tenant, id, { at: new Date(t0 - 60_000).toISOString() });
+    const closed = anUpdate(tenant, id, { incident: { id, status: 'closed' }, by: { name: '李四' }, at: new Date(t0).toISOString() });
+    const realUpdate = CardSession.prototype.update;
+    let concurrent: unknown;
+    // The close runs to its end (another sender instance) just before the ack's first PUT goes out: the ack's PUTs land after the close's.
+    const spy = jest.spyOn(CardSession.prototype, 'update').mockImplementationOnce(async function (this: CardSession, req) {
+      concurrent = await deliverIncidentUpdate(anotherSender(), closed);
+      return realUpdate.call(this, req);
+    });
+    try {
+      await w.send(ack);
+      await w.deliver();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(concurrent).toMatchObject({ verdict: 'done' });
+    expect((await w.outcome(tenant.tenantId, ack.id)).message?.state).toBe('done');
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四' });
   });
 
   it('a card listed but no longer recorded (its create refused, its records deleted meanwhile) that DingTalk does not know is no failure', async () => {
