@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { recipientItemKey } from '../contracts/tableKeys';
 import { AppSession } from '../dingtalk/appSession';
 import { contentHash } from '../delivery/contentHash';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type RecipientStatus } from '../delivery/rule';
-import { NOT_STARTED, outcomesFor, outOfTime, type KindHandler } from '../delivery/types';
+import { NOT_STARTED, outcomesFor, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, verdictOf, type OutcomeFields } from '../delivery/verdict';
 import { getCard, getIncidentState, listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
 import { runPool } from '../util/pool';
@@ -24,7 +26,22 @@ import { CardSession } from './session';
  * retried; a card no longer recorded (its create was refused and its record deleted) is
  * `notCreated`, not a failure. An incident with no cards is fine: its state is recorded, the message done.
  */
-const NOT_CREATED = 'the card was never created (DingTalk refused its create): nothing to update';
+const NOT_CREATED = 'the card was never created: nothing to update';
+
+/** Recipient statuses of a create that did not deliver (docs/DESIGN.md, "The delivery rule"). */
+const UNDELIVERED: ReadonlySet<string> = new Set(['failed', 'retry', 'deferred', 'quotaExhausted', 'flowControlled']);
+
+/**
+ * Whether a card DingTalk does not know was never created: no longer recorded (its create was
+ * refused and its records deleted), or its message's delivery record for it says its create did
+ * not deliver, with no ambiguous answer (two strongly consistent GetItems, only on this rare path).
+ */
+async function neverCreated(ctx: DeliveryContext, card: CardRecord): Promise<boolean> {
+  if (!(await getCard(ctx.table, card.tenantId, card.outTrackId, true))) return true;
+  const [channel, to] = card.space === 'warRoom' ? ['card', card.outTrackId] : [card.space, card.to];
+  const r = await ctx.table.doc.send(new GetCommand({ TableName: ctx.table.name, Key: recipientItemKey(card.tenantId, card.messageId, channel, to), ConsistentRead: true }));
+  return r.Item !== undefined && UNDELIVERED.has(String(r.Item.status)) && r.Item.possibleDuplicate !== true;
+}
 
 export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx, msg) => {
   const tenant = await ctx.getTenant(msg.tenantId);
@@ -103,7 +120,7 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
       if (r.kind === 'ok') fields = { status: 'sent', requestId: r.requestId };
       else if (r.code === CARD_NOT_EXIST && ctx.now() - Date.parse(card.createdAt) < CLAIM_LEASE_MS) {
         fields = { status: 'retry', code: r.code, message: 'the card may still be being created', requestId: r.requestId };
-      } else if (r.code === CARD_NOT_EXIST && !(await getCard(ctx.table, msg.tenantId, card.outTrackId, true))) {
+      } else if (r.code === CARD_NOT_EXIST && (await neverCreated(ctx, card))) {
         fields = { status: 'notCreated', code: r.code, message: NOT_CREATED, requestId: r.requestId };
       } else fields = failureFields(r);
       if (r.kind !== 'ok') ctx.log.warn('card not updated', { incidentId, outTrackId: card.outTrackId, space: card.space, kind: r.kind, code: r.code, requestId: r.requestId });

@@ -1,6 +1,7 @@
 import type { NotifyRequest, IncidentUpdateRequest, WarRoomCreateRequest } from '../../../lib/contracts/notifyMessage';
 import type { Tenant } from '../../../lib/contracts/tenant';
 import { cardOutTrackId } from '../../../lib/cards/outTrackId';
+import { DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { getCardSecret } from '../../../lib/cards/registration';
 import { cardSecretKey } from '../../../lib/contracts/tableKeys';
@@ -436,6 +437,31 @@ describe('incident.update', () => {
     expect(w.calls('cardCreateAndDeliver', tenant.clientId)).toEqual([]);
     expect(w.calls('cardCreateAndDeliver', BOT)).toEqual([]);
     expect(await listIncidentCards(w.table, tenant.tenantId, incidentId)).toEqual([]);
+  });
+
+  it('a card recorded long ago whose create never delivered (its page gave up after a throttled create) is no failure of a later update', async () => {
+    const tenant = await aCardTenant();
+    const msg = incidentPage(tenant, { to: { userIds: ['u1'] } });
+    w.sim.inject({ api: 'cardCreateAndDeliver', kind: 'qps', count: 1 });
+    await w.send(msg);
+    const [record] = await w.until(async () => {
+      const r = await w.receive();
+      return r.length ? r : undefined;
+    });
+    expect(await w.invoke([record])).toEqual([record.messageId]); // throttled: back to the queue for a retry
+    await w.sqs.send(new DeleteMessageCommand({ QueueUrl: w.aws.notifyQueueUrl, ReceiptHandle: record.receiptHandle })); // the page is given up
+    expect(statuses(await w.outcome(tenant.tenantId, msg.id))).toEqual({ 'user u1': 'retry' });
+    const [card] = await listIncidentCards(w.table, tenant.tenantId, msg.incident!.id);
+    const old = Date.now() - 10 * 60_000;
+    await recordCard(w.table, { ...card, createdAt: new Date(old).toISOString() }, old); // as if long ago: no create can still be under way
+
+    const update = anUpdate(tenant, msg.incident!.id);
+    await w.send(update);
+    await w.deliver();
+    expect(await w.takeDeadLetters()).toEqual([]);
+    const o = await w.outcome(tenant.tenantId, update.id);
+    expect(o.message?.state).toBe('done');
+    expect(o.recipients).toEqual([expect.objectContaining({ channel: 'card', to: card.outTrackId, status: 'notCreated', code: 'param.cardNotExist' })]);
   });
 
   it('a card DingTalk does not know (param.cardNotExist) fails that card: the update is dead-lettered with the reason', async () => {
