@@ -54,7 +54,8 @@ export interface WarRoomCardDeps {
 export async function sendWarRoomCard(ctx: DeliveryContext, d: WarRoomCardDeps): Promise<void> {
   const { tenant, msg } = d;
   const incidentId = msg.incident.id;
-  if (!tenant.cardTemplateId) return;
+  const templateId = tenant.cardTemplateId;
+  if (!templateId) return;
   if (incidentId.length > MAX_CARD_INCIDENT_ID) {
     ctx.log.warn(`no war-room card: the incident id is over ${MAX_CARD_INCIDENT_ID} characters, so no incident.update or press could name it`, { incidentId: incidentId.slice(0, MAX_CARD_INCIDENT_ID), length: incidentId.length });
     return;
@@ -84,7 +85,7 @@ export async function sendWarRoomCard(ctx: DeliveryContext, d: WarRoomCardDeps):
   const markdown = (JSON.parse(renderWarRoomSummary(msg, tenant.locale).msgParam) as { text: string }).text;
   const now = ctx.now();
   const req = (state: CardStatus): CardCreateRequest => ({
-    cardTemplateId: tenant.cardTemplateId!,
+    cardTemplateId: templateId,
     outTrackId,
     cardData: { cardParamMap: cardParams({ title: msg.incident.title, markdown, severity: msg.severity, incidentUrl: msg.incident.url }, state, actions, tenant.locale) },
     callbackType: 'HTTP',
