@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { recipientItemKey } from '../contracts/tableKeys';
 import { AppSession } from '../dingtalk/appSession';
 import { contentHash } from '../delivery/contentHash';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type RecipientStatus } from '../delivery/rule';
-import { NOT_STARTED, outcomesFor, outOfTime, type KindHandler } from '../delivery/types';
+import { NOT_STARTED, outcomesFor, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, verdictOf, type OutcomeFields } from '../delivery/verdict';
-import { listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
+import { getCard, getIncidentState, listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
 import { runPool } from '../util/pool';
 import { CARD_NOT_EXIST } from './api';
 import { statusParams } from './params';
@@ -12,15 +14,35 @@ import { CardSession } from './session';
 
 /**
  * `incident.update` (docs/two-way.md, "incident.update"): records the incident's state
- * (`INCIDENT#…/STATE`; cards sent later start from it), then PUTs every card already sent for the
- * incident (DMs, groups, the war room) with the new status variables, merged by key
+ * (`INCIDENT#…/STATE`; cards sent later start from it) unless a newer one is recorded (`at`: the
+ * message's, else its arrival on the queue): an older update changes nothing and PUTs nothing. Then
+ * PUTs every card already sent for the incident (DMs, groups, the war room) with the state read
+ * back (the latest, whichever update wrote it), merged by key
  * (docs/dingtalk-api.md §9.2). Each card is a recipient of the message's delivery record (channel
  * `card`, to = its outTrackId), claimed before its PUT and recorded after, so a retry updates only
  * the cards not yet updated. An update is idempotent: an ambiguous answer is simply retried.
  * `param.cardNotExist` fails that card (permanent), unless the card was recorded less than a claim
  * lease ago: its create may still be under way (records are written before the create), so it is
- * retried. An incident with no cards is fine: its state is recorded, the message done.
+ * retried; a card no longer recorded (its create was refused and its record deleted) is
+ * `notCreated`, not a failure. An incident with no cards is fine: its state is recorded, the message done.
  */
+const NOT_CREATED = 'the card was never created: nothing to update';
+
+/** Recipient statuses of a create that did not deliver (docs/DESIGN.md, "The delivery rule"). */
+const UNDELIVERED: ReadonlySet<string> = new Set(['failed', 'retry', 'deferred', 'quotaExhausted', 'flowControlled']);
+
+/**
+ * Whether a card DingTalk does not know was never created: no longer recorded (its create was
+ * refused and its records deleted), or its message's delivery record for it says its create did
+ * not deliver, with no ambiguous answer (two strongly consistent GetItems, only on this rare path).
+ */
+async function neverCreated(ctx: DeliveryContext, card: CardRecord): Promise<boolean> {
+  if (!(await getCard(ctx.table, card.tenantId, card.outTrackId, true))) return true;
+  const [channel, to] = card.space === 'warRoom' ? ['card', card.outTrackId] : [card.space, card.to];
+  const r = await ctx.table.doc.send(new GetCommand({ TableName: ctx.table.name, Key: recipientItemKey(card.tenantId, card.messageId, channel, to), ConsistentRead: true }));
+  return r.Item !== undefined && UNDELIVERED.has(String(r.Item.status)) && r.Item.possibleDuplicate !== true;
+}
+
 export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx, msg) => {
   const tenant = await ctx.getTenant(msg.tenantId);
   if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
@@ -29,7 +51,8 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
   if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
 
   const incidentId = msg.incident.id;
-  const state: IncidentState = {
+  const at = msg.at ? Date.parse(msg.at) : ctx.queuedAt ?? ctx.now();
+  const mine: IncidentState = {
     status: msg.incident.status,
     ...(msg.by?.name ? { byName: msg.by.name } : {}),
     ...(msg.by?.memberId ? { byMemberId: msg.by.memberId } : {}),
@@ -37,13 +60,36 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     ...(msg.snoozedUntil ? { snoozedUntil: msg.snoozedUntil } : {}),
     ...(msg.incident.url ? { url: msg.incident.url } : {}),
     updatedAt: new Date(ctx.now()).toISOString(),
+    at,
   };
-  await putIncidentState(ctx.table, msg.tenantId, incidentId, state, ctx.now());
+  const written = await putIncidentState(ctx.table, msg.tenantId, incidentId, mine, ctx.now());
+  const state = (await getIncidentState(ctx.table, msg.tenantId, incidentId)) ?? mine;
+  if (!written && state.at !== undefined && state.at > at) {
+    ctx.log.info('incident.update superseded: a newer state is recorded, nothing changed', { incidentId, status: mine.status, at, recordedStatus: state.status, recordedAt: state.at });
+    return { verdict: 'done', reason: `superseded: the incident's recorded state (${state.status}) is newer`, counts: {} };
+  }
   const cards = await listIncidentCards(ctx.table, msg.tenantId, incidentId);
   if (!cards.length) {
     ctx.log.info('incident state recorded: no card sent for it yet', { incidentId, status: state.status });
     return { verdict: 'done', counts: {} };
   }
+
+  /**
+   * A newer state recorded while this update PUT its cards: its own PUTs may have reached a card
+   * before this one's, so the cards this attempt put are put again with it (until the state read
+   * after the PUTs is the one they carry; at most three rounds).
+   */
+  const catchUp = async (shown: IncidentState, done: ReadonlySet<CardRecord>): Promise<void> => {
+    for (let round = 0; round < 3 && done.size; round++) {
+      const latest = await getIncidentState(ctx.table, msg.tenantId, incidentId);
+      if (!latest || latest.at === shown.at) return;
+      ctx.log.info('a newer incident state was recorded meanwhile: the cards put are put again with it', { incidentId, status: latest.status, at: latest.at, cards: done.size });
+      shown = latest;
+      const failed: string[] = [];
+      await runPool([...done].map((c) => async () => void ((await put(c, latest)).kind === 'ok' || failed.push(c.outTrackId))), ctx.concurrency);
+      if (failed.length) ctx.log.warn('cards not put again with the newer state', { incidentId, outTrackIds: failed });
+    }
+  };
 
   const snapshot = await outcomes.snapshot(begun);
   const session = new CardSession(ctx.client, new AppSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, tenant, msg.severity));
@@ -55,6 +101,10 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     lines.set(card.outTrackId, [`card ${card.space} ${card.to}`, status, detail]);
   };
 
+  const put = (card: CardRecord, shown: IncidentState) =>
+    session.update({ outTrackId: card.outTrackId, cardData: { cardParamMap: statusParams(shown, card.actions, tenant.locale) }, cardUpdateOptions: { updateCardDataByKey: true } });
+  const putNow = new Set<CardRecord>();
+
   const update = async (card: CardRecord): Promise<void> => {
     const known = snapshot.get(recipientKey('card', card.outTrackId));
     const d = decide(known, ctx.now());
@@ -65,17 +115,17 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     if (!claim) return note(card, 'inFlight', 'claimed by another attempt', CLAIM_LEASE_MS);
     let fields: OutcomeFields;
     try {
-      const r = await session.update({
-        outTrackId: card.outTrackId,
-        cardData: { cardParamMap: statusParams(state, card.actions, tenant.locale) },
-        cardUpdateOptions: { updateCardDataByKey: true },
-      });
+      const r = await put(card, state);
+      if (r.kind === 'ok') putNow.add(card);
       if (r.kind === 'ok') fields = { status: 'sent', requestId: r.requestId };
       else if (r.code === CARD_NOT_EXIST && ctx.now() - Date.parse(card.createdAt) < CLAIM_LEASE_MS) {
         fields = { status: 'retry', code: r.code, message: 'the card may still be being created', requestId: r.requestId };
+      } else if (r.code === CARD_NOT_EXIST && (await neverCreated(ctx, card))) {
+        fields = { status: 'notCreated', code: r.code, message: NOT_CREATED, requestId: r.requestId };
       } else fields = failureFields(r);
       if (r.kind !== 'ok') ctx.log.warn('card not updated', { incidentId, outTrackId: card.outTrackId, space: card.space, kind: r.kind, code: r.code, requestId: r.requestId });
-      note(card, fields.status, r.kind === 'ok' ? undefined : `${describe(r)}${fields.status === 'retry' && r.kind === 'permanent' ? ': the card may still be being created' : ''}`, r.kind === 'ok' ? 0 : r.retryAfterMs);
+      const why = fields.status === 'notCreated' ? `: ${NOT_CREATED}` : fields.status === 'retry' && r.kind === 'permanent' ? ': the card may still be being created' : '';
+      note(card, fields.status, r.kind === 'ok' ? undefined : `${describe(r)}${why}`, r.kind === 'ok' ? 0 : r.retryAfterMs);
     } catch (e) {
       await outcomes.record('card', card.outTrackId, attemptId, { status: 'retry', code: 'internal', message: (e as Error).message });
       throw e;
@@ -84,6 +134,7 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
   };
 
   await runPool(cards.map((c) => () => update(c)), ctx.concurrency);
+  await catchUp(state, putNow);
   const result = verdictOf(lines.values(), deferMs, 'card(s)');
   const updated = [...lines.values()].filter(([, s]) => s === 'sent').length;
   ctx.log.info('incident cards updated', { incidentId, status: state.status, cards: cards.length, updated, verdict: result.verdict });

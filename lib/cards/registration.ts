@@ -8,14 +8,17 @@ import type { CardSession } from './session';
 
 /**
  * The card callback route of a tenant (docs/two-way.md, "Callback route"; docs/dingtalk-api.md
- * §9.3): route key `dtb-<tenantId>` at `<PUBLIC_URL>/card/<tenantId>`, signed with a random apiSecret
- * kept in `SECRET#CARD#<tenantId>` (attributes `apiSecret`, `callbackUrl`, `registeredAt`), which
- * the card callback reads to check DingTalk's signature. Registered once, before the tenant's
- * first card; again only when PUBLIC_URL changes. The secret is never logged.
+ * §9.3): route key `dtb-<tenantId>-<8 hex>` at `<PUBLIC_URL>/card/<tenantId>`, signed with a random
+ * apiSecret; both kept in `SECRET#CARD#<tenantId>` (attributes `apiSecret`, `routeKey`,
+ * `callbackUrl`, `registeredAt`), which the card callback reads to check DingTalk's signature. The
+ * random part is this deployment's: another deployment (staging, local) with the same DingTalk app
+ * and tenant id has its own key and never takes over this one's URL and secret. Registered before
+ * the tenant's first card; again only when PUBLIC_URL changes or the item is gone (a tenant deleted
+ * and added again). The secret is never logged.
  */
 
-/** The route key of a tenant's cards: the tenant id in it, since keys may be unique across DingTalk (§9.3). */
-export const callbackRouteKey = (tenantId: string): string => `dtb-${tenantId}`;
+/** A new route key for a tenant: the tenant id in it (keys may be unique across DingTalk, §9.3), and this deployment's random part. */
+export const newRouteKey = (tenantId: string): string => `dtb-${tenantId}-${randomBytes(4).toString('hex')}`;
 
 /** Where DingTalk posts a tenant's button presses. */
 export const cardCallbackUrl = (publicUrl: string, tenantId: string): string => `${publicUrl.replace(/\/+$/, '')}/card/${encodeURIComponent(tenantId)}`;
@@ -24,24 +27,32 @@ export const cardCallbackUrl = (publicUrl: string, tenantId: string): string => 
 export interface CardSecret {
   apiSecret: string;
   callbackUrl: string;
+  /** The route key cards are created with; absent on items written before keys had a random part. */
+  routeKey?: string;
   /** When DingTalk accepted the registration (ISO); absent while it has not yet. */
   registeredAt?: string;
 }
 
-/** Tenants whose route this process saw registered, with the URL (module scope: the Lambda instance's life). */
-const registered = new Map<string, string>();
-
 /** Registrations under way in this process: concurrent first cards of a tenant wait for one. */
-const inFlight = new Map<string, Promise<DingTalkResult<{ registered: boolean }>>>();
+const inFlight = new Map<string, Promise<DingTalkResult<CallbackRoute>>>();
 
-/** Forgets what this process registered (tests). */
-export const forgetRegistrations = (): void => registered.clear();
+/** A registered route: the key to create cards with. */
+export interface CallbackRoute {
+  /** Whether this call registered it (false: it was already). */
+  registered: boolean;
+  routeKey: string;
+}
 
 /** The tenant's stored card secret (consistent read), if any. */
 export async function getCardSecret(table: Table, tenantId: string): Promise<CardSecret | undefined> {
   const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: cardSecretKey(tenantId), ConsistentRead: true }));
   if (!r.Item || typeof r.Item.apiSecret !== 'string' || typeof r.Item.callbackUrl !== 'string') return undefined;
-  return { apiSecret: r.Item.apiSecret, callbackUrl: r.Item.callbackUrl, ...(typeof r.Item.registeredAt === 'string' ? { registeredAt: r.Item.registeredAt } : {}) };
+  return {
+    apiSecret: r.Item.apiSecret,
+    callbackUrl: r.Item.callbackUrl,
+    ...(typeof r.Item.routeKey === 'string' ? { routeKey: r.Item.routeKey } : {}),
+    ...(typeof r.Item.registeredAt === 'string' ? { registeredAt: r.Item.registeredAt } : {}),
+  };
 }
 
 export interface RegistrationContext {
@@ -52,19 +63,22 @@ export interface RegistrationContext {
 
 /**
  * Makes sure the tenant's card callback route is registered at `publicUrl` before a card is
- * created: the stored secret when its URL is this one, else a new one (a conditional put, so two
- * instances agree on the one stored), read back, registered with `forceUpdate` through the gate,
- * then marked registered. A failed registration comes back as its failure (nothing is created
- * without a route: DingTalk refuses an HTTP callback with an unregistered key). Concurrent calls for
- * a tenant in one process share one registration.
+ * created, and gives its key. One consistent read of the stored item each time (once per batch of
+ * cards), so a deleted and re-added tenant is registered again: the stored item when its URL is
+ * this one and it is registered; else a new secret (a conditional put, so two instances agree on
+ * the one stored; the route key is kept when only the URL changed, so older cards follow), read
+ * back, registered with `forceUpdate` (the key is this deployment's own) through the gate, then
+ * marked registered. A failed registration comes back as its failure (nothing is created without a
+ * route: DingTalk refuses an HTTP callback with an unregistered key). Concurrent calls for a tenant
+ * in one process share one registration.
  *
  * @example
  * const r = await ensureCallbackRoute(ctx, cards, tenant.tenantId, config.PUBLIC_URL);
  * if (r.kind !== 'ok') return noteAll(r);
+ * const routeKey = r.data.routeKey;
  */
-export function ensureCallbackRoute(ctx: RegistrationContext, cards: CardSession, tenantId: string, publicUrl: string): Promise<DingTalkResult<{ registered: boolean }>> {
+export function ensureCallbackRoute(ctx: RegistrationContext, cards: CardSession, tenantId: string, publicUrl: string): Promise<DingTalkResult<CallbackRoute>> {
   const url = cardCallbackUrl(publicUrl, tenantId);
-  if (registered.get(tenantId) === url) return Promise.resolve({ kind: 'ok', data: { registered: false }, status: 200 });
   const key = `${tenantId}\n${url}`;
   const running = inFlight.get(key);
   if (running) return running;
@@ -73,45 +87,60 @@ export function ensureCallbackRoute(ctx: RegistrationContext, cards: CardSession
   return started;
 }
 
-async function register(ctx: RegistrationContext, cards: CardSession, tenantId: string, url: string): Promise<DingTalkResult<{ registered: boolean }>> {
+const changed = (): DingTalkResult<CallbackRoute> => ({ kind: 'retryable', code: 'local.cardSecretChanged', message: 'the card secret changed while it was written', status: 0, cause: 'notStarted' });
+
+async function register(ctx: RegistrationContext, cards: CardSession, tenantId: string, url: string): Promise<DingTalkResult<CallbackRoute>> {
   let secret = await getCardSecret(ctx.table, tenantId);
-  if (secret?.callbackUrl === url && secret.registeredAt) {
-    registered.set(tenantId, url);
-    return { kind: 'ok', data: { registered: false }, status: 200 };
-  }
+  if (secret?.callbackUrl === url && secret.routeKey && secret.registeredAt) return { kind: 'ok', data: { registered: false, routeKey: secret.routeKey }, status: 200 };
   if (secret?.callbackUrl !== url) {
+    const routeKey = secret?.routeKey ?? newRouteKey(tenantId);
     await tryConditional(
       ctx.table.doc.send(
         new PutCommand({
           TableName: ctx.table.name,
-          Item: { ...cardSecretKey(tenantId), type: 'cardSecret', tenantId, apiSecret: randomBytes(32).toString('base64url'), callbackUrl: url, createdAt: new Date(ctx.now()).toISOString() },
+          Item: { ...cardSecretKey(tenantId), type: 'cardSecret', tenantId, apiSecret: randomBytes(32).toString('base64url'), routeKey, callbackUrl: url, createdAt: new Date(ctx.now()).toISOString() },
           ConditionExpression: 'attribute_not_exists(pk) OR callbackUrl <> :url',
           ExpressionAttributeValues: { ':url': url },
         }),
       ),
     );
     secret = await getCardSecret(ctx.table, tenantId);
-    // Another instance wrote another URL meanwhile (a deploy changing PUBLIC_URL): not ours to settle now.
-    if (!secret || secret.callbackUrl !== url) return { kind: 'retryable', code: 'local.cardSecretChanged', message: 'the card secret changed while it was written', status: 0, cause: 'notStarted' };
+  } else if (!secret.routeKey) {
+    // An item from before route keys had a random part: same secret, a key of this deployment's own.
+    await tryConditional(
+      ctx.table.doc.send(
+        new UpdateCommand({
+          TableName: ctx.table.name,
+          Key: cardSecretKey(tenantId),
+          UpdateExpression: 'SET routeKey = :rk REMOVE registeredAt',
+          ConditionExpression: 'attribute_not_exists(routeKey) AND apiSecret = :s',
+          ExpressionAttributeValues: { ':rk': newRouteKey(tenantId), ':s': secret.apiSecret },
+        }),
+      ),
+    );
+    secret = await getCardSecret(ctx.table, tenantId);
   }
-  const r = await cards.register({ callbackRouteKey: callbackRouteKey(tenantId), callbackUrl: url, apiSecret: secret.apiSecret, forceUpdate: true });
+  // Another instance wrote another URL meanwhile (a deploy changing PUBLIC_URL): not ours to settle now.
+  if (!secret || secret.callbackUrl !== url || !secret.routeKey) return changed();
+  const routeKey = secret.routeKey;
+  if (secret.registeredAt) return { kind: 'ok', data: { registered: false, routeKey }, status: 200 };
+  const r = await cards.register({ callbackRouteKey: routeKey, callbackUrl: url, apiSecret: secret.apiSecret, forceUpdate: true });
   if (r.kind !== 'ok') {
-    ctx.log.warn('card callback route not registered', { routeKey: callbackRouteKey(tenantId), callbackUrl: url, kind: r.kind, code: r.code, requestId: r.requestId });
+    ctx.log.warn('card callback route not registered', { routeKey, callbackUrl: url, kind: r.kind, code: r.code, requestId: r.requestId });
     return r;
   }
-  // Marked only while the secret registered is the one stored.
+  // Marked only while the secret and key registered are the ones stored.
   await tryConditional(
     ctx.table.doc.send(
       new UpdateCommand({
         TableName: ctx.table.name,
         Key: cardSecretKey(tenantId),
         UpdateExpression: 'SET registeredAt = :at',
-        ConditionExpression: 'apiSecret = :s AND callbackUrl = :url',
-        ExpressionAttributeValues: { ':at': new Date(ctx.now()).toISOString(), ':s': secret.apiSecret, ':url': url },
+        ConditionExpression: 'apiSecret = :s AND callbackUrl = :url AND routeKey = :rk',
+        ExpressionAttributeValues: { ':at': new Date(ctx.now()).toISOString(), ':s': secret.apiSecret, ':url': url, ':rk': routeKey },
       }),
     ),
   );
-  registered.set(tenantId, url);
-  ctx.log.info('card callback route registered', { routeKey: callbackRouteKey(tenantId), callbackUrl: url, requestId: r.requestId });
-  return { kind: 'ok', data: { registered: true }, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) };
+  ctx.log.info('card callback route registered', { routeKey, callbackUrl: url, requestId: r.requestId });
+  return { kind: 'ok', data: { registered: true, routeKey }, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) };
 }

@@ -43,10 +43,12 @@ export type RecipientStatus =
   /** A permanent DingTalk failure (`code`): the message goes to the dead-letter queue. */
   | 'failed'
   /** Written by earlier versions for an orphaned claim (now claimed again instead); final. */
-  | 'unknown';
+  | 'unknown'
+  /** A card of an incident.update that was never created (DingTalk refused its create): nothing to update; final. */
+  | 'notCreated';
 
 /** Not sent again, by any attempt. */
-export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'resolved', 'unlinked', 'unknown']);
+export const FINAL: ReadonlySet<RecipientStatus> = new Set(['sent', 'invalidUser', 'unknownMobile', 'resolved', 'unlinked', 'unknown', 'notCreated']);
 /** A later attempt (SQS retry, redrive from the dead-letter queue) may claim these again: DingTalk did not deliver. */
 export const CLAIMABLE: readonly RecipientStatus[] = ['retry', 'deferred', 'flowControlled', 'quotaExhausted', 'failed'];
 

@@ -10,7 +10,7 @@ import type { Table } from './table';
  */
 export interface CardSecret {
   apiSecret: string;
-  /** The route key registered with DingTalk (`dtb-<tenantId>`). */
+  /** The route key registered with DingTalk (`dtb-<tenantId>-<8 hex>`, lib/cards/registration.ts). */
   routeKey?: string;
   callbackUrl?: string;
   registeredAt?: string;

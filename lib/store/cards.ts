@@ -1,14 +1,15 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { CardAction, IncidentStatus } from '../contracts/notifyMessage';
 import { cardKey, incidentCardKey, incidentPk, incidentStateKey, INCIDENT_CARD_SK_PREFIX } from '../contracts/tableKeys';
-import { ttlAfter, type Table } from './table';
+import { tryConditional, ttlAfter, type Table } from './table';
 
 /**
  * Interactive cards sent for incidents (docs/two-way.md, "Cards"). For each card two items, written
  * together before DingTalk is asked to create it: `CARD#<tenantId>` / `<outTrackId>` (the card
  * callback's lookup: which incident) and `INCIDENT#<tenantId>#<incidentId>` / `CARD#<outTrackId>`
- * (incident.update's list). The incident's last known status is `INCIDENT#…` / `STATE`.
- * Everything expires 90 days after it was written.
+ * (incident.update's list). The incident's last known status is `INCIDENT#…` / `STATE`, written
+ * only by an update newer than it (`at`, docs/two-way.md, "incident.update"). A card whose create
+ * DingTalk refused is deleted again. Everything expires 90 days after it was written.
  */
 
 export const CARD_TTL_SECONDS = 90 * 24 * 3600;
@@ -39,6 +40,11 @@ export interface IncidentState {
   snoozedUntil?: string;
   url?: string;
   updatedAt: string;
+  /**
+   * When the change happened (epoch ms): the update's `at`, else when it reached the notify queue.
+   * Absent on states written before updates were ordered (any update replaces those).
+   */
+  at?: number;
 }
 
 /** Records a card (both items) before it is created: a callback for it finds its incident. Idempotent. */
@@ -65,13 +71,25 @@ const toCard = (item: Record<string, unknown>): CardRecord => ({
   createdAt: String(item.createdAt),
 });
 
-/** The card with this outTrackId, if the bridge sent it for this tenant (one GetItem). */
-export async function getCard(table: Table, tenantId: string, outTrackId: string): Promise<CardRecord | undefined> {
-  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: cardKey(tenantId, outTrackId) }));
+/** Forgets a card DingTalk refused to create (both items): no update or callback looks for it. Idempotent. */
+export async function deleteCard(table: Table, card: Pick<CardRecord, 'tenantId' | 'incidentId' | 'outTrackId'>): Promise<void> {
+  await table.doc.send(
+    new TransactWriteCommand({
+      TransactItems: [
+        { Delete: { TableName: table.name, Key: cardKey(card.tenantId, card.outTrackId) } },
+        { Delete: { TableName: table.name, Key: incidentCardKey(card.tenantId, card.incidentId, card.outTrackId) } },
+      ],
+    }),
+  );
+}
+
+/** The card with this outTrackId, if the bridge sent it for this tenant (one GetItem; `consistent`: a strongly consistent one). */
+export async function getCard(table: Table, tenantId: string, outTrackId: string, consistent = false): Promise<CardRecord | undefined> {
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: cardKey(tenantId, outTrackId), ConsistentRead: consistent }));
   return r.Item ? toCard(r.Item) : undefined;
 }
 
-/** Every card sent for an incident (Query, all pages). */
+/** Every card sent for an incident (strongly consistent Query, all pages: a card recorded just now is in it). */
 export async function listIncidentCards(table: Table, tenantId: string, incidentId: string): Promise<CardRecord[]> {
   const out: CardRecord[] = [];
   let start: Record<string, unknown> | undefined;
@@ -82,6 +100,7 @@ export async function listIncidentCards(table: Table, tenantId: string, incident
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
         ExpressionAttributeValues: { ':pk': incidentPk(tenantId, incidentId), ':p': INCIDENT_CARD_SK_PREFIX },
         ExclusiveStartKey: start,
+        ConsistentRead: true,
       }),
     );
     for (const item of r.Items ?? []) out.push(toCard(item));
@@ -90,15 +109,29 @@ export async function listIncidentCards(table: Table, tenantId: string, incident
   return out;
 }
 
-/** The incident's last known status, or undefined. */
+/** The incident's last known status (strongly consistent read), or undefined. */
 export async function getIncidentState(table: Table, tenantId: string, incidentId: string): Promise<IncidentState | undefined> {
-  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: incidentStateKey(tenantId, incidentId) }));
+  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: incidentStateKey(tenantId, incidentId), ConsistentRead: true }));
   if (!r.Item) return undefined;
   const { pk: _pk, sk: _sk, type: _t, expiresAt: _e, ...state } = r.Item;
   return state as IncidentState;
 }
 
-/** Records the incident's status (the last update written wins). */
-export async function putIncidentState(table: Table, tenantId: string, incidentId: string, state: IncidentState, nowMs: number): Promise<void> {
-  await table.doc.send(new PutCommand({ TableName: table.name, Item: { ...incidentStateKey(tenantId, incidentId), type: 'incidentState', ...state, expiresAt: ttlAfter(nowMs, CARD_TTL_SECONDS) } }));
+/**
+ * Records the incident's status if it is newer than the one recorded (`state.at`, else `nowMs`):
+ * true when written; false when the recorded state is as new or newer (a retry, or a late update).
+ */
+export async function putIncidentState(table: Table, tenantId: string, incidentId: string, state: IncidentState, nowMs: number): Promise<boolean> {
+  const at = state.at ?? nowMs;
+  return tryConditional(
+    table.doc.send(
+      new PutCommand({
+        TableName: table.name,
+        Item: { ...incidentStateKey(tenantId, incidentId), type: 'incidentState', ...state, at, expiresAt: ttlAfter(nowMs, CARD_TTL_SECONDS) },
+        ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(#at) OR #at < :at',
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    ),
+  );
 }

@@ -164,6 +164,7 @@ describe('actionsVia "api"', () => {
         kind: 'incident.update',
         incident: { id: INCIDENT, status: 'acknowledged' },
         by: { name: 'Li Lei', memberId: MEMBER, dingtalkUserId: 'u2' },
+        at: action.at, // the press: it applies in order with Flashduty's own updates
       },
     ]);
     expect(await take(aws.flashdutyActionsQueueUrl)).toEqual([]);

@@ -1,9 +1,21 @@
 import type { NotifyRequest, IncidentUpdateRequest, WarRoomCreateRequest } from '../../../lib/contracts/notifyMessage';
 import type { Tenant } from '../../../lib/contracts/tenant';
 import { cardOutTrackId } from '../../../lib/cards/outTrackId';
-import { callbackRouteKey, forgetRegistrations, getCardSecret } from '../../../lib/cards/registration';
+import { DeleteMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { getCardSecret } from '../../../lib/cards/registration';
+import { cardSecretKey } from '../../../lib/contracts/tableKeys';
+import * as cardStore from '../../../lib/store/cards';
 import { getCard, getIncidentState, listIncidentCards, recordCard } from '../../../lib/store/cards';
-import { aNotify, statuses, useWorld } from '../../support/world';
+import { deliverIncidentUpdate } from '../../../lib/cards/incidentUpdate';
+import { CardSession } from '../../../lib/cards/session';
+import type { DeliveryContext } from '../../../lib/delivery/types';
+import { AccessTokens } from '../../../lib/dingtalk/accessTokens';
+import { DingTalkClient } from '../../../lib/dingtalk/client';
+import { logger } from '../../../lib/log';
+import { withAppSecret } from '../../../lib/store/secrets';
+import { getTenant } from '../../../lib/store/tenants';
+import { aNotify, aRecordingGate, statuses, useWorld } from '../../support/world';
 
 /**
  * Interactive cards on the real path (docs/two-way.md, "Cards", "incident.update"): the sender on
@@ -50,6 +62,15 @@ const anUpdate = (tenant: Tenant, incidentId: string, over: Partial<IncidentUpda
   ...over,
 });
 
+/** A delivery context of another sender instance: its own DingTalk client and tokens, the same table and simulator, no lane. */
+function anotherSender(): DeliveryContext {
+  const { gate } = aRecordingGate();
+  const client = new DingTalkClient({ apiUrl: w.sim.url, oapiUrl: w.sim.oapiUrl, timeoutMs: 1000 });
+  const tokens = new AccessTokens({ table: w.table, client, gate, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
+  const getTenantOf = (id: string) => withAppSecret(w.table, id, (t) => getTenant(w.table, t));
+  return { table: w.table, client, gate, tokens, now: Date.now, getTenant: getTenantOf, log: logger, concurrency: 4, publicUrl: PUBLIC_URL };
+}
+
 const dm = (tenant: Tenant, msg: NotifyRequest, user = 'u1') => cardOutTrackId(tenant.tenantId, msg.id, 'user', user);
 const groupCard = (tenant: Tenant, msg: NotifyRequest) => cardOutTrackId(tenant.tenantId, msg.id, 'group', GROUP);
 
@@ -67,7 +88,8 @@ describe('a notify about an incident, for a tenant with a card template', () => 
     expect(w.calls('groupSend', tenant.clientId)).toEqual([]);
     const creates = w.calls('cardCreateAndDeliver', tenant.clientId);
     expect(creates).toHaveLength(2);
-    for (const c of creates) expect(c.body).toMatchObject({ cardTemplateId: TEMPLATE, callbackType: 'HTTP', callbackRouteKey: callbackRouteKey(tenant.tenantId) });
+    const { routeKey } = (await getCardSecret(w.table, tenant.tenantId))!;
+    for (const c of creates) expect(c.body).toMatchObject({ cardTemplateId: TEMPLATE, callbackType: 'HTTP', callbackRouteKey: routeKey });
 
     const shown = { status: 'triggered', statusText: 'Triggered', showAck: 'true', showClose: 'true', showSnooze: 'false', title: msg.message.title, severity: 'critical', incidentUrl: msg.incident!.url };
     expect(w.sim.cardSeenBy(dm(tenant, msg), 'u1')).toMatchObject(shown);
@@ -125,12 +147,11 @@ describe('a notify about an incident, for a tenant with a card template', () => 
     expect(markdown.startsWith(shown.markdown.slice(0, -1))).toBe(true);
   });
 
-  it('registers the callback route once, with the apiSecret it stored, whatever the number of cards', async () => {
+  it('registers the callback route once, under a key of this deployment\'s own, with the apiSecret it stored, whatever the number of cards', async () => {
     const tenant = await aCardTenant();
     await w.send(incidentPage(tenant));
     await w.send(incidentPage(tenant, { to: { userIds: ['u2'] } }));
     await w.deliver();
-    forgetRegistrations(); // another instance: it finds the registration recorded
     await w.send(incidentPage(tenant, { to: { userIds: ['u3'] } }));
     await w.deliver();
 
@@ -138,8 +159,75 @@ describe('a notify about an incident, for a tenant with a card template', () => 
     const registers = w.calls('cardCallbackRegister', tenant.clientId);
     expect(registers).toHaveLength(1);
     const secret = await getCardSecret(w.table, tenant.tenantId);
-    expect(secret).toEqual({ apiSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), callbackUrl: `${PUBLIC_URL}/card/${tenant.tenantId}`, registeredAt: expect.any(String) });
-    expect(registers[0].body).toEqual({ callbackRouteKey: `dtb-${tenant.tenantId}`, callbackUrl: secret!.callbackUrl, apiSecret: secret!.apiSecret, forceUpdate: true });
+    // The random part: a staging or local deployment with the same app and tenant id has another key and never takes this one's URL.
+    expect(secret).toEqual({ apiSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), routeKey: expect.stringMatching(new RegExp(`^dtb-${tenant.tenantId}-[0-9a-f]{8}$`)), callbackUrl: `${PUBLIC_URL}/card/${tenant.tenantId}`, registeredAt: expect.any(String) });
+    expect(registers[0].body).toEqual({ callbackRouteKey: secret!.routeKey, callbackUrl: secret!.callbackUrl, apiSecret: secret!.apiSecret, forceUpdate: true });
+    for (const c of w.calls('cardCreateAndDeliver', tenant.clientId)) expect(c.body).toMatchObject({ callbackRouteKey: secret!.routeKey });
+  });
+
+  it('a tenant deleted and added again (its card secret gone) is registered again before its next card, in the same process', async () => {
+    const tenant = await aCardTenant();
+    await w.send(incidentPage(tenant, { to: { userIds: ['u1'] } }));
+    await w.deliver();
+    const before = (await getCardSecret(w.table, tenant.tenantId))!;
+    await w.table.doc.send(new DeleteCommand({ TableName: w.table.name, Key: cardSecretKey(tenant.tenantId) })); // what a tenant delete leaves
+
+    const msg = incidentPage(tenant, { to: { userIds: ['u2'] } });
+    await w.send(msg);
+    await w.deliver();
+    const after = (await getCardSecret(w.table, tenant.tenantId))!;
+    expect(after).toMatchObject({ registeredAt: expect.any(String) });
+    expect(after.apiSecret).not.toBe(before.apiSecret);
+    expect(after.routeKey).not.toBe(before.routeKey);
+    expect(w.calls('cardCallbackRegister', tenant.clientId).map((c) => (c.body as { callbackRouteKey: string }).callbackRouteKey)).toEqual([before.routeKey, after.routeKey]);
+    expect(w.calls('cardCreateAndDeliver', tenant.clientId).at(-1)?.body).toMatchObject({ outTrackId: dm(tenant, msg, 'u2'), callbackRouteKey: after.routeKey });
+  });
+
+  it('a create DingTalk refused (template unpublished) leaves no card record: a later incident.update spends no call on it; a redrive records it again', async () => {
+    const tenant = await aCardTenant();
+    w.sim.addCardTemplate(tenant.clientId, { templateId: TEMPLATE, published: false });
+    const msg = incidentPage(tenant, { to: { userIds: ['u1'] } });
+    await w.send(msg);
+    await w.deliver();
+    expect(await w.takeDeadLetters()).toEqual([expect.objectContaining({ notifyId: msg.id, reason: expect.stringContaining('param.templateUnpublished') })]);
+    expect(await listIncidentCards(w.table, tenant.tenantId, msg.incident!.id)).toEqual([]);
+    expect(await getCard(w.table, tenant.tenantId, dm(tenant, msg))).toBeUndefined();
+
+    const update = anUpdate(tenant, msg.incident!.id);
+    await w.send(update);
+    await w.deliver();
+    expect((await w.outcome(tenant.tenantId, update.id)).message?.state).toBe('done');
+    expect(w.calls('cardUpdate', tenant.clientId)).toEqual([]);
+    expect(await w.takeDeadLetters()).toEqual([]);
+
+    w.sim.addCardTemplate(tenant.clientId, { templateId: TEMPLATE }); // published now: the dead letter is redriven
+    await w.send(msg);
+    await w.deliver();
+    expect(statuses(await w.outcome(tenant.tenantId, msg.id))).toEqual({ 'user u1': 'sent' });
+    expect((await listIncidentCards(w.table, tenant.tenantId, msg.incident!.id)).map((c) => c.outTrackId)).toEqual([dm(tenant, msg)]);
+    expect(w.sim.cardSeenBy(dm(tenant, msg), 'u1')).toMatchObject({ status: 'acknowledged', statusText: 'Acknowledged by 张三' });
+  });
+
+  it('a card created while an incident.update runs starts from that update: the card is recorded first, the state read after', async () => {
+    const tenant = await aCardTenant();
+    const msg = incidentPage(tenant, { to: { userIds: ['u1'] } });
+    const update = anUpdate(tenant, msg.incident!.id);
+    const realRecord = cardStore.recordCard;
+    // Another sender instance (a drain page in flight) runs the update to its end just as the card is about to be recorded: it finds no card to PUT.
+    let concurrent: unknown;
+    const spy = jest.spyOn(cardStore, 'recordCard').mockImplementationOnce(async (...args) => {
+      concurrent = await deliverIncidentUpdate(anotherSender(), update);
+      return realRecord(...args);
+    });
+    try {
+      await w.send(msg);
+      await w.deliver();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(concurrent).toMatchObject({ verdict: 'done' });
+    expect(w.calls('cardUpdate', tenant.clientId)).toEqual([]);
+    expect(w.sim.cardSeenBy(dm(tenant, msg), 'u1')).toMatchObject({ status: 'acknowledged', statusText: 'Acknowledged by 张三', showAck: 'false' });
   });
 
   it('without a cardTemplateId the page is the static action card it was, and its status says why: no card, no card record', async () => {
@@ -238,6 +326,142 @@ describe('incident.update', () => {
     await w.send(msg);
     await w.deliver();
     expect(w.sim.cardSeenBy(dm(tenant, msg), 'u1')).toMatchObject({ status: 'snoozed', statusText: 'Snoozed until 2026-12-01 12:00 (UTC+8) by Ann', showAck: 'false', showSnooze: 'true', showClose: 'true' });
+  });
+
+  it('updates apply in the order of their `at`: an older one arriving late changes nothing and PUTs no card', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    const id = page.incident!.id;
+    const t0 = Date.now();
+    const closed = anUpdate(tenant, id, { incident: { id, status: 'closed' }, by: { name: '李四' }, at: new Date(t0).toISOString() });
+    await w.send(closed);
+    await w.deliver();
+    const puts = w.calls('cardUpdate', tenant.clientId).length;
+    expect(puts).toBe(cards.length);
+
+    const late = anUpdate(tenant, id, { at: new Date(t0 - 60_000).toISOString() }); // acknowledged a minute before the close
+    await w.send(late);
+    await w.deliver();
+    expect((await w.outcome(tenant.tenantId, late.id)).message?.state).toBe('done');
+    expect(w.calls('cardUpdate', tenant.clientId)).toHaveLength(puts);
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四' });
+    expect(await getIncidentState(w.table, tenant.tenantId, id)).toMatchObject({ status: 'closed', byName: '李四', at: t0 });
+    expect(await w.takeDeadLetters()).toEqual([]);
+  });
+
+  it('a retry of an older update, after a newer one went through, never puts a card back to the older status', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    const id = page.incident!.id;
+    const t0 = Date.now();
+    const ack = anUpdate(tenant, id, { at: new Date(t0 - 60_000).toISOString() });
+    const closed = anUpdate(tenant, id, { incident: { id, status: 'closed' }, by: { name: '李四' }, at: new Date(t0).toISOString() });
+    w.sim.inject({ api: 'cardUpdate', kind: '5xx', count: 1 }); // one card of the ack is left for its retry
+    await w.send(ack);
+    const first = await w.until(async () => {
+      const r = await w.receive();
+      return r.length ? r : undefined;
+    });
+    expect(await w.invoke(first)).toEqual([first[0].messageId]);
+    await w.send(closed);
+    const waiting = new Map<string, (typeof first)[number]>();
+    await w.until(async () => {
+      for (const r of await w.receive()) waiting.set((JSON.parse(r.body) as { id: string }).id, r);
+      return waiting.has(ack.id) && waiting.has(closed.id) ? true : undefined;
+    });
+    expect(await w.invoke([waiting.get(closed.id)!])).toEqual([]); // the close first
+    expect(await w.invoke([waiting.get(ack.id)!])).toEqual([]); // then the ack's retry: superseded, done
+    expect((await w.outcome(tenant.tenantId, ack.id)).message?.state).toBe('done');
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四', showClose: 'false' });
+    expect(await getIncidentState(w.table, tenant.tenantId, id)).toMatchObject({ status: 'closed', at: t0 });
+  });
+
+  it('a newer update that runs while an older one is putting its cards: every card ends with the newer status', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    const id = page.incident!.id;
+    const t0 = Date.now();
+    const ack = anUpdate(tenant, id, { at: new Date(t0 - 60_000).toISOString() });
+    const closed = anUpdate(tenant, id, { incident: { id, status: 'closed' }, by: { name: '李四' }, at: new Date(t0).toISOString() });
+    const realUpdate = CardSession.prototype.update;
+    let concurrent: unknown;
+    // The close runs to its end (another sender instance) just before the ack's first PUT goes out: the ack's PUTs land after the close's.
+    const spy = jest.spyOn(CardSession.prototype, 'update').mockImplementationOnce(async function (this: CardSession, req) {
+      concurrent = await deliverIncidentUpdate(anotherSender(), closed);
+      return realUpdate.call(this, req);
+    });
+    try {
+      await w.send(ack);
+      await w.deliver();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(concurrent).toMatchObject({ verdict: 'done' });
+    expect((await w.outcome(tenant.tenantId, ack.id)).message?.state).toBe('done');
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四' });
+  });
+
+  it('a card listed but no longer recorded (its create refused, its records deleted meanwhile) that DingTalk does not know is no failure', async () => {
+    const tenant = await aCardTenant();
+    const old = Date.now() - 10 * 60_000;
+    const outTrackId = cardOutTrackId(tenant.tenantId, 'refused-page', 'user', 'u1');
+    const listed: cardStore.CardRecord = { tenantId: tenant.tenantId, incidentId: 'inc-refused', outTrackId, space: 'user', to: 'u1', actions: ['ack'], messageId: 'refused-page', createdAt: new Date(old).toISOString() };
+    const spy = jest.spyOn(cardStore, 'listIncidentCards').mockResolvedValueOnce([listed]); // listed just before its records were deleted
+    const update = anUpdate(tenant, 'inc-refused');
+    try {
+      await w.send(update);
+      await w.deliver();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await w.takeDeadLetters()).toEqual([]);
+    const o = await w.outcome(tenant.tenantId, update.id);
+    expect(o.message?.state).toBe('done');
+    expect(o.recipients).toEqual([expect.objectContaining({ channel: 'card', to: outTrackId, status: 'notCreated', code: 'param.cardNotExist' })]);
+  });
+
+  it('war_room.create for an incident id over 64 characters: the war room, without its card (no update or press could name the incident)', async () => {
+    const tenant = await aCardTenant({ tenant: { warRoomTemplateId: WAR_TEMPLATE, warRoomBotId: BOT } });
+    w.sim.addTemplate(tenant.corpId, { templateId: WAR_TEMPLATE, botId: BOT, installDelayMs: 0 });
+    const incidentId = `inc-long-${(seq += 1)}-${'x'.repeat(64)}`;
+    const room: WarRoomCreateRequest = {
+      version: 1,
+      id: `wr-long-${Date.now()}-${seq}`,
+      tenantId: tenant.tenantId,
+      kind: 'war_room.create',
+      incident: { id: incidentId, title: '[P1] DB down' },
+      ownerMobile: '13800000001',
+      memberMobiles: ['13800000003'],
+    };
+    await w.send(room);
+    await w.deliver();
+    expect((await w.outcome(tenant.tenantId, room.id)).message?.state).toBe('done');
+    expect(w.sim.groupsCreated().filter((g) => g.templateId === WAR_TEMPLATE)).toHaveLength(1);
+    expect(w.calls('cardCreateAndDeliver', tenant.clientId)).toEqual([]);
+    expect(w.calls('cardCreateAndDeliver', BOT)).toEqual([]);
+    expect(await listIncidentCards(w.table, tenant.tenantId, incidentId)).toEqual([]);
+  });
+
+  it('a card recorded long ago whose create never delivered (its page gave up after a throttled create) is no failure of a later update', async () => {
+    const tenant = await aCardTenant();
+    const msg = incidentPage(tenant, { to: { userIds: ['u1'] } });
+    w.sim.inject({ api: 'cardCreateAndDeliver', kind: 'qps', count: 1 });
+    await w.send(msg);
+    const [record] = await w.until(async () => {
+      const r = await w.receive();
+      return r.length ? r : undefined;
+    });
+    expect(await w.invoke([record])).toEqual([record.messageId]); // throttled: back to the queue for a retry
+    await w.sqs.send(new DeleteMessageCommand({ QueueUrl: w.aws.notifyQueueUrl, ReceiptHandle: record.receiptHandle })); // the page is given up
+    expect(statuses(await w.outcome(tenant.tenantId, msg.id))).toEqual({ 'user u1': 'retry' });
+    const [card] = await listIncidentCards(w.table, tenant.tenantId, msg.incident!.id);
+    const old = Date.now() - 10 * 60_000;
+    await recordCard(w.table, { ...card, createdAt: new Date(old).toISOString() }, old); // as if long ago: no create can still be under way
+
+    const update = anUpdate(tenant, msg.incident!.id);
+    await w.send(update);
+    await w.deliver();
+    expect(await w.takeDeadLetters()).toEqual([]);
+    const o = await w.outcome(tenant.tenantId, update.id);
+    expect(o.message?.state).toBe('done');
+    expect(o.recipients).toEqual([expect.objectContaining({ channel: 'card', to: card.outTrackId, status: 'notCreated', code: 'param.cardNotExist' })]);
   });
 
   it('a card DingTalk does not know (param.cardNotExist) fails that card: the update is dead-lettered with the reason', async () => {
