@@ -117,9 +117,9 @@ describe('npm run sim on the local stack', () => {
     expect((await sim('press', outTrackId, 'oncall01', 'snooze', '--minutes', '240')).code).toBe(0);
     const snoozed = await until('the snooze in Flashduty', async () => {
       const r = JSON.parse((await sim('flashduty', INCIDENT)).out) as { actions: Array<{ api: string; minutes?: number }> };
-      return r.actions.length > 1 ? r.actions : undefined;
+      return r.actions.some((a) => a.api === 'snooze') ? r.actions : undefined;
     });
-    expect(snoozed[1]).toMatchObject({ api: 'snooze', minutes: 240 });
+    expect(snoozed.filter((a) => a.api === 'snooze')).toEqual([expect.objectContaining({ api: 'snooze', minutes: 240 })]);
   });
 
   it('issues an auth code for a user of a tenant, and refuses one outside the organisation', async () => {

@@ -11,12 +11,13 @@ function fakeFetch(status: number, body: string, calls: Call[] = []): typeof fet
 const envelope = (code: string) => JSON.stringify({ request_id: 'r1', error: { code, message: 'm' } });
 
 describe('the Flashduty client', () => {
-  it('POSTs one incident with the APP Key as app_key; snooze carries minutes; close is /incident/resolve', async () => {
+  it('POSTs one incident with the APP Key as app_key; snooze acknowledges first and carries minutes; close is /incident/resolve', async () => {
     const calls: Call[] = [];
     const f = fakeFetch(200, '{"request_id":"r","data":{}}', calls);
     await applyIncidentAction({ baseUrl: 'https://fd.example/', appKey: 'k&1', fetch: f }, 'snooze', 'inc1', 120);
     await applyIncidentAction({ baseUrl: 'https://fd.example', appKey: 'k', fetch: f }, 'close', 'inc1');
     expect(calls.map((c) => [c.url, JSON.parse(String(c.init.body))])).toEqual([
+      ['https://fd.example/incident/ack?app_key=k%261', { incident_ids: ['inc1'] }],
       ['https://fd.example/incident/snooze?app_key=k%261', { incident_ids: ['inc1'], minutes: 120 }],
       ['https://fd.example/incident/resolve?app_key=k', { incident_ids: ['inc1'] }],
     ]);
