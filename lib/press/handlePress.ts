@@ -94,6 +94,24 @@ export async function handlePress(deps: PressDeps, req: PressRequest): Promise<P
   if (card.space === 'user' && press.userId !== card.to) throw new ForbiddenError('this card was sent to another user');
   // 5. Not a replay: DingTalk signs the timestamp only, so it alone identifies a press.
   if (!(await deps.recordPress(tenant.tenantId, timestamp, { userId: press.userId, outTrackId: press.outTrackId, action: press.action }))) throw new ReplayError();
+  try {
+    return await afterRecorded(deps, tenant, card, press, timestamp, now);
+  } catch (e) {
+    // Nothing changed: DingTalk's retry of this press must not be refused as a replay.
+    await deps.forgetPress(tenant.tenantId, timestamp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Steps 6 to 8, once the press is recorded: a failure here forgets it again (see above). */
+async function afterRecorded(
+  deps: PressDeps,
+  tenant: Pick<TenantRecord, 'tenantId' | 'locale'>,
+  card: CardRecord,
+  press: ReturnType<typeof readPress>,
+  timestamp: string,
+  now: number,
+): Promise<PressOutcome> {
   const texts = messagesFor(tenant.locale).press;
   const base = { incidentId: card.incidentId, action: press.action };
   // 6. A linked user.
@@ -114,13 +132,7 @@ export async function handlePress(deps: PressDeps, req: PressRequest): Promise<P
     ...(press.minutes !== undefined && { snoozeMinutes: press.minutes }),
     by: { dingtalkUserId: press.userId, memberId: link.memberId, ...(link.name && { name: link.name.slice(0, 64) }) },
   };
-  try {
-    await deps.enqueue(action);
-  } catch (e) {
-    // Nothing changed: DingTalk's retry of this press must not be refused as a replay.
-    await deps.forgetPress(tenant.tenantId, timestamp).catch(() => undefined);
-    throw e;
-  }
+  await deps.enqueue(action);
   const notice = press.action === 'snooze' ? texts.acting.snooze(press.minutes!) : texts.acting[press.action];
   return { ...base, outcome: 'queued', actionId: id, answer: noticeAnswer(notice) };
 }

@@ -22,6 +22,12 @@ describe('handlePress, when the action cannot be queued', () => {
     body: JSON.stringify({ type: 'actionCallback', outTrackId: 'c1', corpId: 'dingcorp', userId: 'u1', content: JSON.stringify({ cardPrivateData: { actionIds: ['ack'], params: { action: 'ack' } } }) }),
   };
 
+  it('a table error looking up the presser\'s link forgets the press too', async () => {
+    const failing = { ...deps(async () => undefined), getUserLink: async () => { throw new Error('throttled'); } };
+    await expect(handlePress(failing, request)).rejects.toThrow('throttled');
+    expect(presses.size).toBe(0);
+  });
+
   it('forgets the press, so DingTalk retrying it is served and not refused as a replay', async () => {
     await expect(handlePress(deps(async () => { throw new Error('SQS down'); }), request)).rejects.toThrow('SQS down');
     expect(presses.size).toBe(0);
