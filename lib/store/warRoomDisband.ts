@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { warRoomKey } from '../contracts/tableKeys';
-import { tryConditional, type Table } from './table';
+import { isConditionalFailure, tryConditional, type Table } from './table';
 
 /**
  * The claim of a war room's disband (docs/two-way.md, "War rooms that follow the responders"):
@@ -12,15 +12,24 @@ import { tryConditional, type Table } from './table';
  */
 
 /**
- * Claims the disband for `attemptId`: true when the war room is not dismissed and no other attempt
- * holds a claim made at or after `staleBefore` (epoch ms).
+ * Claims the disband for `attemptId`: `claimed` when the war room is not dismissed and no other
+ * attempt holds a claim made at or after `staleBefore` (epoch ms); `tookOver` when the claim replaced
+ * another attempt's stale one (read from the item as it was just before this write, not earlier).
  *
  * @example
- * if (await claimWarRoomDisband(table, 'acme', 'inc-1', attemptId, Date.now(), Date.now() - CLAIM_LEASE_MS)) disband();
+ * const c = await claimWarRoomDisband(table, 'acme', 'inc-1', attemptId, Date.now(), Date.now() - CLAIM_LEASE_MS);
+ * if (c.claimed) disband();
  */
-export async function claimWarRoomDisband(table: Table, tenantId: string, incidentId: string, attemptId: string, nowMs: number, staleBefore: number): Promise<boolean> {
-  return tryConditional(
-    table.doc.send(
+export async function claimWarRoomDisband(
+  table: Table,
+  tenantId: string,
+  incidentId: string,
+  attemptId: string,
+  nowMs: number,
+  staleBefore: number,
+): Promise<{ claimed: boolean; tookOver: boolean }> {
+  try {
+    const r = await table.doc.send(
       new UpdateCommand({
         TableName: table.name,
         Key: warRoomKey(tenantId, incidentId),
@@ -28,9 +37,15 @@ export async function claimWarRoomDisband(table: Table, tenantId: string, incide
         ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#d) AND (attribute_not_exists(#c) OR #c < :stale OR #a = :a)',
         ExpressionAttributeNames: { '#a': 'disbandAttemptId', '#c': 'disbandClaimedAt', '#d': 'dismissedAt' },
         ExpressionAttributeValues: { ':a': attemptId, ':now': nowMs, ':stale': staleBefore },
+        ReturnValues: 'ALL_OLD',
       }),
-    ),
-  );
+    );
+    const old = r.Attributes ?? {};
+    return { claimed: true, tookOver: old.disbandClaimedAt !== undefined && old.disbandAttemptId !== attemptId };
+  } catch (e) {
+    if (isConditionalFailure(e)) return { claimed: false, tookOver: false };
+    throw e;
+  }
 }
 
 /** Gives the claim back (the call failed for sure), while `attemptId` still holds it. */

@@ -64,9 +64,9 @@ export const deliverWarRoomDismiss: KindHandler<'war_room.dismiss'> = async (ctx
 
   const attemptId = randomUUID();
   const claimedAt = ctx.now();
-  // A claim still on the record when this one is made was left by an attempt that died during the call.
-  const tookOver = room.disbandClaimedAt !== undefined;
-  if (!(await claimWarRoomDisband(table, msg.tenantId, incidentId, attemptId, claimedAt, claimedAt - CLAIM_LEASE_MS))) {
+  // A stale claim replaced by this one was left by an attempt that died during the call.
+  const { claimed, tookOver } = await claimWarRoomDisband(table, msg.tenantId, incidentId, attemptId, claimedAt, claimedAt - CLAIM_LEASE_MS);
+  if (!claimed) {
     const again = await getWarRoom(table, msg.tenantId, incidentId);
     if (again?.dismissedAt) return already(again);
     tally.note('group', cid, 'inFlight', 'war room being disbanded by another attempt', { retryAfterMs: CLAIM_LEASE_MS });

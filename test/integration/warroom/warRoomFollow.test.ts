@@ -407,7 +407,7 @@ describe('two dismisses at once', () => {
     const tenant = await aWarRoomTenant();
     const { incidentId, cid } = await aWarRoom(tenant);
     const then = Date.now() - 10 * 60_000;
-    expect(await claimWarRoomDisband(w.table, tenant.tenantId, incidentId, 'a-dead-attempt', then, then - 1)).toBe(true);
+    expect(await claimWarRoomDisband(w.table, tenant.tenantId, incidentId, 'a-dead-attempt', then, then - 1)).toEqual({ claimed: true, tookOver: false });
     w.sim.addGroup(tenant.corpId, { openConversationId: cid, disbanded: true });
     // when
     const msg = aDismiss(tenant, incidentId);
