@@ -6,7 +6,7 @@ import { contentHash } from '../delivery/contentHash';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type RecipientStatus } from '../delivery/rule';
 import { NOT_STARTED, outcomesFor, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, verdictOf, type OutcomeFields } from '../delivery/verdict';
-import { getCard, getIncidentState, listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
+import { getCard, getIncidentState, isNewer, listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
 import { runPool } from '../util/pool';
 import { CARD_NOT_EXIST } from './api';
 import { statusParams } from './params';
@@ -51,7 +51,9 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
   if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
 
   const incidentId = msg.incident.id;
-  const at = msg.at ? Date.parse(msg.at) : ctx.queuedAt ?? ctx.now();
+  // Without `at`: when it reached the queue, or when the bridge first began this id if earlier (a
+  // copy redriven from the dead-letter queue or unparked arrives again later, as new).
+  const at = msg.at ? Date.parse(msg.at) : Math.min(ctx.queuedAt ?? Infinity, begun.firstSeenAt ?? Infinity, ctx.now());
   const mine: IncidentState = {
     status: msg.incident.status,
     ...(msg.by?.name ? { byName: msg.by.name } : {}),
@@ -64,11 +66,15 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
   };
   const written = await putIncidentState(ctx.table, msg.tenantId, incidentId, mine, ctx.now());
   const state = (await getIncidentState(ctx.table, msg.tenantId, incidentId)) ?? mine;
-  if (!written && state.at !== undefined && state.at > at) {
+  const superseded = !written && isNewer(state, mine);
+  const cards = await listIncidentCards(ctx.table, msg.tenantId, incidentId);
+  const snapshot = await outcomes.snapshot(begun);
+  // Cards an earlier attempt of this update put (with its own state, or one since superseded).
+  const putBefore = cards.filter((c) => snapshot.get(recipientKey('card', c.outTrackId))?.status === 'sent');
+  if (superseded && !putBefore.length) {
     ctx.log.info('incident.update superseded: a newer state is recorded, nothing changed', { incidentId, status: mine.status, at, recordedStatus: state.status, recordedAt: state.at });
     return { verdict: 'done', reason: `superseded: the incident's recorded state (${state.status}) is newer`, counts: {} };
   }
-  const cards = await listIncidentCards(ctx.table, msg.tenantId, incidentId);
   if (!cards.length) {
     ctx.log.info('incident state recorded: no card sent for it yet', { incidentId, status: state.status });
     return { verdict: 'done', counts: {} };
@@ -82,16 +88,20 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
   const catchUp = async (shown: IncidentState, done: ReadonlySet<CardRecord>): Promise<void> => {
     for (let round = 0; round < 3 && done.size; round++) {
       const latest = await getIncidentState(ctx.table, msg.tenantId, incidentId);
-      if (!latest || latest.at === shown.at) return;
+      if (!latest || !isNewer(latest, shown)) return;
       ctx.log.info('a newer incident state was recorded meanwhile: the cards put are put again with it', { incidentId, status: latest.status, at: latest.at, cards: done.size });
       shown = latest;
-      const failed: string[] = [];
-      await runPool([...done].map((c) => async () => void ((await put(c, latest)).kind === 'ok' || failed.push(c.outTrackId))), ctx.concurrency);
-      if (failed.length) ctx.log.warn('cards not put again with the newer state', { incidentId, outTrackIds: failed });
+      const failed: CardRecord[] = [];
+      await runPool([...done].map((c) => async () => void ((await put(c, latest)).kind === 'ok' || failed.push(c))), ctx.concurrency);
+      if (failed.length) {
+        // Back later: the retry finds this update superseded and puts its cards again with the latest state.
+        ctx.log.warn('cards not put again with the newer state: the update comes back for them', { incidentId, outTrackIds: failed.map((c) => c.outTrackId) });
+        for (const c of failed) note(c, 'retry', 'not yet put again with the newer state');
+        return;
+      }
     }
   };
 
-  const snapshot = await outcomes.snapshot(begun);
   const session = new CardSession(ctx.client, new AppSession({ client: ctx.client, gate: ctx.gate, tokens: ctx.tokens, outOfTime: () => outOfTime(ctx) }, tenant, msg.severity));
   const attemptId = randomUUID();
   const lines = new Map<string, [string, RecipientStatus | 'inFlight', string?]>();
@@ -133,6 +143,14 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     if (!(await outcomes.record('card', card.outTrackId, attemptId, fields))) ctx.log.error('claim lost before its outcome was written', { channel: 'card', outTrackId: card.outTrackId });
   };
 
+  if (superseded) {
+    // A retry of an update since superseded: only the cards it had put, again with the latest state.
+    for (const c of putBefore) note(c, 'sent');
+    await catchUp(mine, new Set(putBefore));
+    const result = verdictOf(lines.values(), deferMs, 'card(s)');
+    ctx.log.info('incident.update superseded: its cards put again with the newer state', { incidentId, status: state.status, cards: putBefore.length, verdict: result.verdict });
+    return result;
+  }
   await runPool(cards.map((c) => () => update(c)), ctx.concurrency);
   await catchUp(state, putNow);
   const result = verdictOf(lines.values(), deferMs, 'card(s)');

@@ -183,12 +183,12 @@ export class LaneOutcomes implements OutcomeStore {
     return ttlAfter(this.now(), OUTCOME_TTL_SECONDS);
   }
 
-  async begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number }> {
+  async begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number; firstSeenAt?: number }> {
     const at = new Date(this.now()).toISOString();
     const item = { ...messageKey(this.tenantId, this.id), type: 'notify', tenantId: this.tenantId, id: this.id, kind: m.kind, hash: m.hash, firstSeenAt: at, updatedAt: at, state: 'processing', severity: m.severity, attempts: 1, expiresAt: this.expiresAt };
     if (await this.records.beginFresh(item)) {
       this.attempts = 1;
-      return { conflict: false, attempts: 1 };
+      return { conflict: false, attempts: 1, firstSeenAt: Date.parse(at) };
     }
     const begun = await this.fallback.begin(m);
     this.attempts = begun.attempts;

@@ -14,7 +14,8 @@ export type Claim = 'claimed' | 'maybeDelivered' | false;
 export interface OutcomeStore {
   readonly tenantId: string;
   readonly id: string;
-  begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number }>;
+  /** `firstSeenAt`: epoch ms the bridge first began this message id (kept across redrives and unparks). */
+  begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number; firstSeenAt?: number }>;
   snapshot(begun?: { attempts: number }): Promise<Map<string, RecipientOutcome>>;
   claim(channel: Channel, to: string, attemptId: string): Promise<Claim>;
   record(channel: Channel, to: string, attemptId: string | undefined, fields: Omit<RecipientOutcome, 'channel' | 'to' | 'updatedAt' | 'attemptId' | 'claimedAt'>): Promise<boolean>;
@@ -123,7 +124,7 @@ export class Outcomes implements OutcomeStore {
    * different hash is a re-used id (`conflict`: nothing is written, nothing must be sent for it, and
    * the original message's record stays as it was).
    */
-  async begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number }> {
+  async begin(m: { kind: string; hash: string; severity?: string }): Promise<{ conflict: boolean; attempts: number; firstSeenAt?: number }> {
     const nowIso = new Date(this.now()).toISOString();
     const u = setOf(
       { type: 'notify', tenantId: this.tenantId, id: this.id, kind: m.kind, hash: m.hash, firstSeenAt: nowIso, updatedAt: nowIso, state: 'processing', severity: m.severity, expiresAt: this.expiresAt },
@@ -141,7 +142,9 @@ export class Outcomes implements OutcomeStore {
       }),
     );
     if (!(await tryConditional(write))) return { conflict: true, attempts: 0 };
-    return { conflict: false, attempts: Number((await write).Attributes?.attempts ?? 1) };
+    const attrs = (await write).Attributes;
+    const firstSeenAt = Date.parse(String(attrs?.firstSeenAt ?? nowIso));
+    return { conflict: false, attempts: Number(attrs?.attempts ?? 1), ...(Number.isFinite(firstSeenAt) ? { firstSeenAt } : {}) };
   }
 
   /** The message's state at the end of an attempt. */

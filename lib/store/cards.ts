@@ -113,24 +113,37 @@ export async function listIncidentCards(table: Table, tenantId: string, incident
 export async function getIncidentState(table: Table, tenantId: string, incidentId: string): Promise<IncidentState | undefined> {
   const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: incidentStateKey(tenantId, incidentId), ConsistentRead: true }));
   if (!r.Item) return undefined;
-  const { pk: _pk, sk: _sk, type: _t, expiresAt: _e, ...state } = r.Item;
+  const { pk: _pk, sk: _sk, type: _t, expiresAt: _e, rank: _r, ...state } = r.Item;
   return state as IncidentState;
 }
 
 /**
- * Records the incident's status if it is newer than the one recorded (`state.at`, else `nowMs`):
- * true when written; false when the recorded state is as new or newer (a retry, or a late update).
+ * How far along an incident a status is: two updates with the same `at` are ordered by it, so the
+ * later status of one moment wins whichever update runs last (acknowledged and snoozed in the same
+ * second end snoozed; closed beats both).
+ */
+export const STATUS_RANK: Readonly<Record<IncidentStatus, number>> = { triggered: 0, acknowledged: 1, snoozed: 2, closed: 3 };
+
+/** Whether state `a` comes after state `b` (by `at`, then by {@link STATUS_RANK}); a state without `at` comes first. */
+export const isNewer = (a: Pick<IncidentState, 'at' | 'status'>, b: Pick<IncidentState, 'at' | 'status'>): boolean =>
+  (a.at ?? -1) > (b.at ?? -1) || ((a.at ?? -1) === (b.at ?? -1) && STATUS_RANK[a.status] > STATUS_RANK[b.status]);
+
+/**
+ * Records the incident's status if it comes after the one recorded ({@link isNewer}; `state.at`,
+ * else `nowMs`): true when written; false when the recorded state is the same or later (a retry, or
+ * a late update).
  */
 export async function putIncidentState(table: Table, tenantId: string, incidentId: string, state: IncidentState, nowMs: number): Promise<boolean> {
   const at = state.at ?? nowMs;
+  const rank = STATUS_RANK[state.status];
   return tryConditional(
     table.doc.send(
       new PutCommand({
         TableName: table.name,
-        Item: { ...incidentStateKey(tenantId, incidentId), type: 'incidentState', ...state, at, expiresAt: ttlAfter(nowMs, CARD_TTL_SECONDS) },
-        ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(#at) OR #at < :at',
-        ExpressionAttributeNames: { '#at': 'at' },
-        ExpressionAttributeValues: { ':at': at },
+        Item: { ...incidentStateKey(tenantId, incidentId), type: 'incidentState', ...state, at, rank, expiresAt: ttlAfter(nowMs, CARD_TTL_SECONDS) },
+        ConditionExpression: 'attribute_not_exists(pk) OR attribute_not_exists(#at) OR #at < :at OR (#at = :at AND (attribute_not_exists(#rank) OR #rank < :rank))',
+        ExpressionAttributeNames: { '#at': 'at', '#rank': 'rank' },
+        ExpressionAttributeValues: { ':at': at, ':rank': rank },
       }),
     ),
   );

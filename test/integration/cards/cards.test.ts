@@ -398,6 +398,75 @@ describe('incident.update', () => {
     for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四' });
   });
 
+  it('two updates of the same moment: the later status wins whichever runs last (acknowledged then snoozed ends snoozed)', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    const id = page.incident!.id;
+    const at = new Date().toISOString();
+    const snoozed = anUpdate(tenant, id, { incident: { id, status: 'snoozed' }, at, snoozedUntil: '2026-11-30T09:00:00Z' });
+    const ack = anUpdate(tenant, id, { at });
+    await w.send(ack);
+    await w.deliver();
+    await w.send(snoozed);
+    await w.deliver();
+    expect(await getIncidentState(w.table, tenant.tenantId, id)).toMatchObject({ status: 'snoozed' });
+    await w.send({ ...ack, id: `${ack.id}-again` }); // and the acknowledgement of that moment once more: no step back
+    await w.deliver();
+    expect(await getIncidentState(w.table, tenant.tenantId, id)).toMatchObject({ status: 'snoozed' });
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'snoozed' });
+  });
+
+  it('an older update whose catch-up put fails comes back, and its retry puts that card again with the newer status', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    const id = page.incident!.id;
+    const t0 = Date.now();
+    const ack = anUpdate(tenant, id, { at: new Date(t0 - 60_000).toISOString() });
+    const closed = anUpdate(tenant, id, { incident: { id, status: 'closed' }, by: { name: '李四' }, at: new Date(t0).toISOString() });
+    const realUpdate = CardSession.prototype.update;
+    let ackCalls = 0;
+    let closing = false;
+    // The close runs to its end just before the ack's first PUT; then the ack's first catch-up PUT fails.
+    const spy = jest.spyOn(CardSession.prototype, 'update').mockImplementation(async function (this: CardSession, req) {
+      if (closing) return realUpdate.call(this, req);
+      ackCalls += 1;
+      if (ackCalls === 1) {
+        closing = true;
+        await deliverIncidentUpdate(anotherSender(), closed);
+        closing = false;
+      }
+      if (ackCalls === cards.length + 1) return { kind: 'retryable', code: '5xx', message: 'injected', status: 500, cause: 'server' } as never;
+      return realUpdate.call(this, req);
+    });
+    let first: string[];
+    try {
+      await w.send(ack);
+      const records = await w.until(async () => {
+        const r = await w.receive();
+        return r.length ? r : undefined;
+      });
+      first = await w.invoke(records);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(first).toHaveLength(1); // back for the card not yet put again
+    await w.deliver();
+    expect((await w.outcome(tenant.tenantId, ack.id)).message?.state).toBe('done');
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四' });
+  });
+
+  it('an update without `at` sent again after a newer one (a redrive, an unpark) keeps its first time: the cards stay on the newer status', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    const id = page.incident!.id;
+    const ack = anUpdate(tenant, id);
+    await w.send(ack);
+    await w.deliver();
+    await w.send(anUpdate(tenant, id, { incident: { id, status: 'closed' }, by: { name: '李四' } }));
+    await w.deliver();
+    await w.send(ack); // the same message again, as a redrive or an unpark sends it: later on the queue than the close
+    await w.deliver();
+    expect(await getIncidentState(w.table, tenant.tenantId, id)).toMatchObject({ status: 'closed' });
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed' });
+  });
+
   it('a card listed but no longer recorded (its create refused, its records deleted meanwhile) that DingTalk does not know is no failure', async () => {
     const tenant = await aCardTenant();
     const old = Date.now() - 10 * 60_000;
