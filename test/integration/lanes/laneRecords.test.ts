@@ -17,7 +17,7 @@ describe('delivery records under a lane', () => {
     const { records, id } = fresh();
     const send = jest.spyOn(table.doc, 'send');
     const o = records.outcomes('acme', id, Date.now);
-    expect(await o.begin({ kind: 'notify', hash: 'h1' })).toEqual({ conflict: false, attempts: 1 });
+    expect(await o.begin({ kind: 'notify', hash: 'h1' })).toEqual({ conflict: false, attempts: 1, firstSeenAt: expect.any(Number) });
     const users = Array.from({ length: 30 }, (_, i) => `u${i}`);
     expect(await Promise.all(users.map((u) => o.claim('user', u, 'attempt-1')))).toEqual(users.map(() => 'claimed'));
     expect(await Promise.all(users.map((u) => o.record('user', u, 'attempt-1', { status: 'sent' })))).toEqual(users.map(() => true));
@@ -57,7 +57,7 @@ describe('delivery records under a lane', () => {
     const { records, id } = fresh();
     await records.outcomes('acme', id, Date.now).begin({ kind: 'notify', hash: 'h1' });
     const again = new LaneRecords(table, 20);
-    expect(await again.outcomes('acme', id, Date.now).begin({ kind: 'notify', hash: 'h1' })).toEqual({ conflict: false, attempts: 2 });
+    expect(await again.outcomes('acme', id, Date.now).begin({ kind: 'notify', hash: 'h1' })).toEqual({ conflict: false, attempts: 2, firstSeenAt: expect.any(Number) });
     expect(await again.outcomes('acme', id, Date.now).begin({ kind: 'notify', hash: 'other' })).toMatchObject({ conflict: true });
   });
 });
