@@ -67,6 +67,8 @@ export interface CallbackRegisterRequest {
 export const CARD_ALREADY_EXIST = 'param.cardAlreadyExist';
 /** §9.2, §9.5: no such card. */
 export const CARD_NOT_EXIST = 'param.cardNotExist';
+/** A private-data user who is not in the organisation (docs/dingtalk-api.md §9.2). */
+export const USER_ID_NOT_EXIST = 'param.userIdNotExist';
 /** Ours: the create was answered but a space was not delivered to (its errorMsg in the message). */
 export const CARD_SPACE_FAILED = 'card.spaceFailed';
 

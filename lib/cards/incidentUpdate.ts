@@ -8,7 +8,7 @@ import { NOT_STARTED, outcomesFor, outOfTime, type DeliveryContext, type KindHan
 import { describe, failureFields, verdictOf, type OutcomeFields } from '../delivery/verdict';
 import { getCard, getIncidentState, isNewer, listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
 import { runPool } from '../util/pool';
-import { CARD_NOT_EXIST } from './api';
+import { CARD_NOT_EXIST, USER_ID_NOT_EXIST } from './api';
 import { statusParams } from './params';
 import { CardSession } from './session';
 
@@ -111,8 +111,19 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     lines.set(card.outTrackId, [`card ${card.space} ${card.to}`, status, detail]);
   };
 
-  const put = (card: CardRecord, shown: IncidentState) =>
-    session.update({ outTrackId: card.outTrackId, cardData: { cardParamMap: statusParams(shown, card.actions, tenant.locale) }, cardUpdateOptions: { updateCardDataByKey: true } });
+  /**
+   * One card PUT with `shown`. The user who acted (a press, docs/two-way.md) also has their private
+   * `notice` ("Acknowledging…") cleared, now that the card says what happened; should DingTalk not
+   * know that user (an id from elsewhere), the card is put without it.
+   */
+  const put = async (card: CardRecord, shown: IncidentState) => {
+    const base = { outTrackId: card.outTrackId, cardData: { cardParamMap: statusParams(shown, card.actions, tenant.locale) } };
+    if (shown.byUserId) {
+      const r = await session.update({ ...base, privateData: { [shown.byUserId]: { cardParamMap: { notice: '' } } }, cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true } });
+      if (r.kind !== 'permanent' || r.code !== USER_ID_NOT_EXIST) return r;
+    }
+    return session.update({ ...base, cardUpdateOptions: { updateCardDataByKey: true } });
+  };
   const putNow = new Set<CardRecord>();
 
   const update = async (card: CardRecord): Promise<void> => {

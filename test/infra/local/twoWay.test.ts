@@ -121,6 +121,8 @@ describe('two-way on the local stack (issue 16)', () => {
       await until(`card ${c.outTrackId} acknowledged`, () => seen(c, 'responder').statusText === 'Acknowledged by Zhang San');
     }
     expect(seen(dm, 'responder')).toMatchObject({ status: 'acknowledged', showAck: 'false', showClose: 'true' });
+    // The presser's "Acknowledging…" is cleared once the card says what happened.
+    expect(seen(dm, 'responder').notice).toBe('');
     expect(fd.actions().filter((a) => a.incidentIds.includes(INCIDENT))).toEqual([expect.objectContaining({ api: 'ack' })]);
     expect(fd.incident(2451002751131, INCIDENT)?.progress).toBe('Processing');
 

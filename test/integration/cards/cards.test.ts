@@ -398,6 +398,21 @@ describe('incident.update', () => {
     for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed', statusText: 'Closed by 李四' });
   });
 
+  it('clears the private notice of the user who acted; a `by.dingtalkUserId` DingTalk does not know still updates the cards', async () => {
+    const { tenant, page, cards } = await anIncidentWithCards();
+    const id = page.incident!.id;
+    await w.send(anUpdate(tenant, id, { by: { name: '张三', dingtalkUserId: 'u1' } }));
+    await w.deliver();
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'acknowledged', notice: '' });
+    const closed = anUpdate(tenant, id, { incident: { id, status: 'closed' }, by: { name: 'Ghost', dingtalkUserId: 'nobody-here' } });
+    await w.send(closed);
+    await w.deliver();
+    expect(statuses(await w.outcome(tenant.tenantId, closed.id))).toEqual(Object.fromEntries(cards.map((c) => [`card ${c.outTrackId}`, 'sent'])));
+    // Each card was refused once for the unknown user, then put without the private data.
+    expect(w.calls('cardUpdate', tenant.clientId).filter((c) => c.code === 'param.userIdNotExist')).toHaveLength(cards.length);
+    for (const c of cards) expect(w.sim.cardSeenBy(c.outTrackId, 'u1')).toMatchObject({ status: 'closed' });
+  });
+
   it('two updates of the same moment: the later status wins whichever runs last (acknowledged then snoozed ends snoozed)', async () => {
     const { tenant, page, cards } = await anIncidentWithCards();
     const id = page.incident!.id;
