@@ -1,10 +1,10 @@
+import { beginMessage } from '../delivery/begin';
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { recipientItemKey } from '../contracts/tableKeys';
 import { AppSession } from '../dingtalk/appSession';
-import { contentHash } from '../delivery/contentHash';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type RecipientStatus } from '../delivery/rule';
-import { NOT_STARTED, outcomesFor, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
+import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, verdictOf, type OutcomeFields } from '../delivery/verdict';
 import { getCard, getIncidentState, isNewer, listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
 import { runPool } from '../util/pool';
@@ -44,11 +44,9 @@ async function neverCreated(ctx: DeliveryContext, card: CardRecord): Promise<boo
 }
 
 export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx, msg) => {
-  const tenant = await ctx.getTenant(msg.tenantId);
-  if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
-  const outcomes = outcomesFor(ctx, msg.tenantId, msg.id);
-  const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
-  if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
+  const start = await beginMessage(ctx, msg);
+  if ('verdict' in start) return start;
+  const { tenant, outcomes, begun } = start;
 
   const incidentId = msg.incident.id;
   // Without `at`: when it reached the queue, or when the bridge first began this id if earlier (a

@@ -1,12 +1,12 @@
+import { beginMessage } from '../delivery/begin';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { NotifyRequest } from '../contracts/notifyMessage';
 import { AppSession, resolveMobile } from '../dingtalk/appSession';
 import { NO_SUCH_MOBILE_CODES } from '../dingtalk/client';
-import { contentHash } from '../delivery/contentHash';
 import type { Claim, OutcomeStore } from '../delivery/outcomes';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type Channel, type RecipientOutcome, type RecipientStatus } from '../delivery/rule';
-import { NOT_STARTED, outcomesFor, outOfTime, type DeliveryContext } from '../delivery/types';
+import { NOT_STARTED, outOfTime, type DeliveryContext } from '../delivery/types';
 import { describe, failureFields, statusOfFailure, verdictOf, type DeliveryResult } from '../delivery/verdict';
 import { dedupe } from '../util/lists';
 import { maskMobile } from '../util/mask';
@@ -144,12 +144,9 @@ export async function releaseAll(channel: Channel, claims: ReadonlyArray<readonl
  * A result instead when nothing may be sent.
  */
 export async function openNotify(ctx: DeliveryContext, msg: NotifyRequest): Promise<NotifyAttempt | DeliveryResult> {
-  const tenant = await ctx.getTenant(msg.tenantId);
-  if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
-
-  const outcomes = outcomesFor(ctx, msg.tenantId, msg.id);
-  const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
-  if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
+  const start = await beginMessage(ctx, msg);
+  if ('verdict' in start) return start;
+  const { tenant, outcomes, begun } = start;
 
   const rendered = render(msg.message, { locale: tenant.locale });
   if (rendered.truncated) ctx.log.warn('message body truncated to fit DingTalk', { bytes: rendered.bytes, originalChars: msg.message.markdown.length });

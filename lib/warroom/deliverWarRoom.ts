@@ -1,8 +1,8 @@
+import { beginMessage } from '../delivery/begin';
 import { randomUUID } from 'node:crypto';
-import { contentHash } from '../delivery/contentHash';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isAmbiguous, isRobotNotInGroup, type DingTalkResult } from '../dingtalk/errors';
-import { Outcomes } from '../delivery/outcomes';
+import type { OutcomeStore } from '../delivery/outcomes';
 import { CLAIM_LEASE_MS, decide, leaseLeftMs } from '../delivery/rule';
 import { maskMobile } from '../util/mask';
 import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
@@ -64,12 +64,9 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
 
   return async (ctx, msg) => {
     const { table, log } = ctx;
-    const tenant = await ctx.getTenant(msg.tenantId);
-    if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
-
-    const outcomes = new Outcomes(table, msg.tenantId, msg.id, ctx.now);
-    const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
-    if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
+    const start = await beginMessage(ctx, msg, { batched: false });
+    if ('verdict' in start) return start;
+    const { tenant, outcomes, begun } = start;
 
     const missing = missingWarRoomConfig(tenant);
     if (missing.length) {
@@ -155,7 +152,7 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
 
 interface SummaryDeps {
   session: WarRoomSession;
-  outcomes: Outcomes;
+  outcomes: OutcomeStore;
   tally: Tally;
   msg: WarRoomCreateRequest;
   room: WarRoom;

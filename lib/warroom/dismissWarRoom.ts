@@ -1,6 +1,5 @@
+import { beginMessage } from '../delivery/begin';
 import { randomUUID } from 'node:crypto';
-import { contentHash } from '../delivery/contentHash';
-import { Outcomes } from '../delivery/outcomes';
 import { CLAIM_LEASE_MS } from '../delivery/rule';
 import { outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { failureFields, statusOfFailure } from '../delivery/verdict';
@@ -39,12 +38,9 @@ export const noWarRoomToDismissReason = (incidentId: string): string => `no war 
  */
 export const deliverWarRoomDismiss: KindHandler<'war_room.dismiss'> = async (ctx, msg) => {
   const { table, log } = ctx;
-  const tenant = await ctx.getTenant(msg.tenantId);
-  if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
-
-  const outcomes = new Outcomes(table, msg.tenantId, msg.id, ctx.now);
-  const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
-  if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
+  const start = await beginMessage(ctx, msg, { batched: false });
+  if ('verdict' in start) return start;
+  const { tenant, outcomes, begun } = start;
 
   const incidentId = msg.incident.id;
   const room = await getWarRoom(table, msg.tenantId, incidentId);

@@ -1,5 +1,4 @@
-import { contentHash } from '../delivery/contentHash';
-import { Outcomes } from '../delivery/outcomes';
+import { beginMessage } from '../delivery/begin';
 import { outOfTime, type KindHandler } from '../delivery/types';
 import { getWarRoom } from '../store/warRooms';
 import { dismissedReason } from './disband';
@@ -32,12 +31,9 @@ export const noWarRoomReason = (incidentId: string): string => `no war room for 
  */
 export const deliverWarRoomUpdate: KindHandler<'war_room.update'> = async (ctx, msg) => {
   const { table, log } = ctx;
-  const tenant = await ctx.getTenant(msg.tenantId);
-  if (!tenant) return { verdict: 'deadLetter', reason: `unknown tenant ${msg.tenantId}`, counts: {}, untracked: true };
-
-  const outcomes = new Outcomes(table, msg.tenantId, msg.id, ctx.now);
-  const begun = await outcomes.begin({ kind: msg.kind, hash: contentHash(msg), severity: msg.severity });
-  if (begun.conflict) return { verdict: 'deadLetter', reason: `id ${msg.id} was already used for a different message: not sent`, counts: {}, untracked: true };
+  const start = await beginMessage(ctx, msg, { batched: false });
+  if ('verdict' in start) return start;
+  const { tenant, outcomes, begun } = start;
 
   const incidentId = msg.incident.id;
   const room = await getWarRoom(table, msg.tenantId, incidentId);
