@@ -8,7 +8,7 @@ import { loadConfig, required } from '../lib/contracts/env';
 import { CARD_CALLBACK_ROUTE } from '../lib/contracts/routes';
 import { httpErrors, json } from '../lib/http/json';
 import { logger } from '../lib/log';
-import { handlePress } from '../lib/press/handlePress';
+import { handlePress, type PressDeps } from '../lib/press/handlePress';
 import { sendJson } from '../lib/queue/sqs';
 import { getCardSecret } from '../lib/store/cardSecret';
 import { getCard, getIncidentState } from '../lib/store/cards';
@@ -27,23 +27,27 @@ const sqs = traced(new SQSClient({}));
 const callbackApps = cachedTenants((id) => getCallbackApp(table, id), { missesOnly: true });
 const CARD_ROUTE_KEY = `${CARD_CALLBACK_ROUTE.method} ${CARD_CALLBACK_ROUTE.path}`;
 
+/** The card route's wiring, made at its first press (a deployment without ACTIONS_QUEUE_URL still serves events). */
+let pressDeps: PressDeps | undefined;
+const pressWiring = (): PressDeps => {
+  const actionsQueueUrl = required(config, 'ACTIONS_QUEUE_URL');
+  return {
+    // The record (corpId, locale), cached 10 s like every tenant lookup.
+    getTenant: cachedTenants((id) => getTenant(table, id)),
+    getCardSecret: (id) => getCardSecret(table, id),
+    getCard: (id, outTrackId) => getCard(table, id, outTrackId),
+    recordPress: (id, ts, what) => recordPress(table, id, ts, what, Date.now()),
+    forgetPress: (id, ts) => forgetPress(table, id, ts),
+    getUserLink: (id, userId) => getUserLink(table, id, userId),
+    getIncidentState: (id, incidentId) => getIncidentState(table, id, incidentId),
+    enqueue: async (a) => void (await sendJson(sqs, actionsQueueUrl, a, { groupId: a.tenantId })),
+    now: Date.now,
+  };
+};
+
 /** POST /card/{tenantId}: a button pressed on a card (docs/two-way.md, "The card callback"). */
 async function cardPress(event: APIGatewayProxyEventV2, tenantId: string) {
-  const actionsQueueUrl = required(config, 'ACTIONS_QUEUE_URL');
-  const out = await handlePress(
-    {
-      getTenant: (id) => getTenant(table, id),
-      getCardSecret: (id) => getCardSecret(table, id),
-      getCard: (id, outTrackId) => getCard(table, id, outTrackId),
-      recordPress: (id, ts, what) => recordPress(table, id, ts, what, Date.now()),
-      forgetPress: (id, ts) => forgetPress(table, id, ts),
-      getUserLink: (id, userId) => getUserLink(table, id, userId),
-      getIncidentState: (id, incidentId) => getIncidentState(table, id, incidentId),
-      enqueue: async (a) => void (await sendJson(sqs, actionsQueueUrl, a, { groupId: a.tenantId })),
-      now: Date.now,
-    },
-    { tenantId, headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
-  );
+  const out = await handlePress((pressDeps ??= pressWiring()), { tenantId, headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded });
   logger.info('card press', { outcome: out.outcome, incidentId: out.incidentId, action: out.action, actionId: out.actionId });
   return json(200, out.answer);
 }

@@ -115,10 +115,10 @@ async function afterRecorded(
   const texts = messagesFor(tenant.locale).press;
   const base = { incidentId: card.incidentId, action: press.action };
   // 6. A linked user.
-  const link = await deps.getUserLink(tenant.tenantId, press.userId);
+  // (The link and the incident's state are read together: DingTalk allows the answer 2 s.)
+  const [link, state] = await Promise.all([deps.getUserLink(tenant.tenantId, press.userId), deps.getIncidentState(tenant.tenantId, card.incidentId)]);
   if (!link) return { ...base, outcome: 'unlinked', answer: noticeAnswer(texts.unlinked) };
   // 7. An incident still open.
-  const state = await deps.getIncidentState(tenant.tenantId, card.incidentId);
   if (state?.status === 'closed') return { ...base, outcome: 'closed', answer: noticeAnswer(texts.closed) };
   // 8. One action on the internal queue; the cards change when Flashduty's change comes back.
   const id = actionIdOf(tenant.tenantId, press.outTrackId, press.userId, press.action, timestamp);
