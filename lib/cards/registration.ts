@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { cardSecretKey } from '../contracts/tableKeys';
 import type { DingTalkResult } from '../dingtalk/errors';
-import { tryConditional, type Table } from '../store/table';
+import { getCardSecret, putCardSecretFor, updateCardSecret } from '../store/cardSecret';
+import type { Table } from '../store/table';
 import type { CardSession } from './session';
 
 /**
@@ -23,36 +22,12 @@ export const newRouteKey = (tenantId: string): string => `dtb-${tenantId}-${rand
 /** Where DingTalk posts a tenant's button presses. */
 export const cardCallbackUrl = (publicUrl: string, tenantId: string): string => `${publicUrl.replace(/\/+$/, '')}/card/${encodeURIComponent(tenantId)}`;
 
-/** The stored card secret of a tenant. */
-export interface CardSecret {
-  apiSecret: string;
-  callbackUrl: string;
-  /** The route key cards are created with; absent on items written before keys had a random part. */
-  routeKey?: string;
-  /** When DingTalk accepted the registration (ISO); absent while it has not yet. */
-  registeredAt?: string;
-}
-
 /** Registrations under way in this process: concurrent first cards of a tenant wait for one. */
 const inFlight = new Map<string, Promise<DingTalkResult<CallbackRoute>>>();
 
 /** A registered route: the key to create cards with. */
 export interface CallbackRoute {
-  /** Whether this call registered it (false: it was already). */
-  registered: boolean;
   routeKey: string;
-}
-
-/** The tenant's stored card secret (consistent read), if any. */
-export async function getCardSecret(table: Table, tenantId: string): Promise<CardSecret | undefined> {
-  const r = await table.doc.send(new GetCommand({ TableName: table.name, Key: cardSecretKey(tenantId), ConsistentRead: true }));
-  if (!r.Item || typeof r.Item.apiSecret !== 'string' || typeof r.Item.callbackUrl !== 'string') return undefined;
-  return {
-    apiSecret: r.Item.apiSecret,
-    callbackUrl: r.Item.callbackUrl,
-    ...(typeof r.Item.routeKey === 'string' ? { routeKey: r.Item.routeKey } : {}),
-    ...(typeof r.Item.registeredAt === 'string' ? { registeredAt: r.Item.registeredAt } : {}),
-  };
 }
 
 export interface RegistrationContext {
@@ -90,57 +65,27 @@ export function ensureCallbackRoute(ctx: RegistrationContext, cards: CardSession
 const changed = (): DingTalkResult<CallbackRoute> => ({ kind: 'retryable', code: 'local.cardSecretChanged', message: 'the card secret changed while it was written', status: 0, cause: 'notStarted' });
 
 async function register(ctx: RegistrationContext, cards: CardSession, tenantId: string, url: string): Promise<DingTalkResult<CallbackRoute>> {
-  let secret = await getCardSecret(ctx.table, tenantId);
-  if (secret?.callbackUrl === url && secret.routeKey && secret.registeredAt) return { kind: 'ok', data: { registered: false, routeKey: secret.routeKey }, status: 200 };
+  let secret = await getCardSecret(ctx.table, tenantId, true);
   if (secret?.callbackUrl !== url) {
-    const routeKey = secret?.routeKey ?? newRouteKey(tenantId);
-    await tryConditional(
-      ctx.table.doc.send(
-        new PutCommand({
-          TableName: ctx.table.name,
-          Item: { ...cardSecretKey(tenantId), type: 'cardSecret', tenantId, apiSecret: randomBytes(32).toString('base64url'), routeKey, callbackUrl: url, createdAt: new Date(ctx.now()).toISOString() },
-          ConditionExpression: 'attribute_not_exists(pk) OR callbackUrl <> :url',
-          ExpressionAttributeValues: { ':url': url },
-        }),
-      ),
-    );
-    secret = await getCardSecret(ctx.table, tenantId);
+    const fresh = { apiSecret: randomBytes(32).toString('base64url'), routeKey: secret?.routeKey ?? newRouteKey(tenantId), callbackUrl: url };
+    await putCardSecretFor(ctx.table, tenantId, fresh, ctx.now());
+    secret = await getCardSecret(ctx.table, tenantId, true);
   } else if (!secret.routeKey) {
     // An item from before route keys had a random part: same secret, a key of this deployment's own.
-    await tryConditional(
-      ctx.table.doc.send(
-        new UpdateCommand({
-          TableName: ctx.table.name,
-          Key: cardSecretKey(tenantId),
-          UpdateExpression: 'SET routeKey = :rk REMOVE registeredAt',
-          ConditionExpression: 'attribute_not_exists(routeKey) AND apiSecret = :s',
-          ExpressionAttributeValues: { ':rk': newRouteKey(tenantId), ':s': secret.apiSecret },
-        }),
-      ),
-    );
-    secret = await getCardSecret(ctx.table, tenantId);
+    await updateCardSecret(ctx.table, tenantId, { apiSecret: secret.apiSecret }, { routeKey: newRouteKey(tenantId) }, ['registeredAt']);
+    secret = await getCardSecret(ctx.table, tenantId, true);
   }
   // Another instance wrote another URL meanwhile (a deploy changing PUBLIC_URL): not ours to settle now.
   if (!secret || secret.callbackUrl !== url || !secret.routeKey) return changed();
   const routeKey = secret.routeKey;
-  if (secret.registeredAt) return { kind: 'ok', data: { registered: false, routeKey }, status: 200 };
+  if (secret.registeredAt) return { kind: 'ok', data: { routeKey }, status: 200 };
   const r = await cards.register({ callbackRouteKey: routeKey, callbackUrl: url, apiSecret: secret.apiSecret, forceUpdate: true });
   if (r.kind !== 'ok') {
     ctx.log.warn('card callback route not registered', { routeKey, callbackUrl: url, kind: r.kind, code: r.code, requestId: r.requestId });
     return r;
   }
   // Marked only while the secret and key registered are the ones stored.
-  await tryConditional(
-    ctx.table.doc.send(
-      new UpdateCommand({
-        TableName: ctx.table.name,
-        Key: cardSecretKey(tenantId),
-        UpdateExpression: 'SET registeredAt = :at',
-        ConditionExpression: 'apiSecret = :s AND callbackUrl = :url AND routeKey = :rk',
-        ExpressionAttributeValues: { ':at': new Date(ctx.now()).toISOString(), ':s': secret.apiSecret, ':url': url, ':rk': routeKey },
-      }),
-    ),
-  );
+  await updateCardSecret(ctx.table, tenantId, { apiSecret: secret.apiSecret, callbackUrl: url, routeKey }, { registeredAt: new Date(ctx.now()).toISOString() });
   ctx.log.info('card callback route registered', { routeKey, callbackUrl: url, requestId: r.requestId });
-  return { kind: 'ok', data: { registered: true, routeKey }, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) };
+  return { kind: 'ok', data: { routeKey }, status: r.status, ...(r.requestId ? { requestId: r.requestId } : {}) };
 }

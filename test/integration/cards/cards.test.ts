@@ -3,7 +3,7 @@ import type { Tenant } from '../../../lib/contracts/tenant';
 import { cardOutTrackId } from '../../../lib/cards/outTrackId';
 import { DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { getCardSecret } from '../../../lib/cards/registration';
+import { getCardSecret } from '../../../lib/store/cardSecret';
 import { cardSecretKey } from '../../../lib/contracts/tableKeys';
 import * as cardStore from '../../../lib/store/cards';
 import { getCard, getIncidentState, listIncidentCards, recordCard } from '../../../lib/store/cards';
