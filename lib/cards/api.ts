@@ -45,7 +45,6 @@ interface CreateAnswer {
 /** What a create came to: delivered now, or `alreadyExisted` (an earlier create of ours went through). */
 export interface CardCreated {
   alreadyExisted: boolean;
-  deliverResults: CardDeliverResult[];
 }
 
 export interface CardUpdateRequest {
@@ -92,7 +91,7 @@ const permanent = (code: string, message: string, r: { status: number; requestId
  */
 export async function createAndDeliver(client: DingTalkClient, token: string, req: CardCreateRequest): Promise<DingTalkResult<CardCreated>> {
   const r = await client.request<CreateAnswer>('new', 'POST', '/v1.0/card/instances/createAndDeliver', req, token);
-  if (r.kind !== 'ok') return r.code === CARD_ALREADY_EXIST ? okOf(r, { alreadyExisted: true, deliverResults: [] }) : r;
+  if (r.kind !== 'ok') return r.code === CARD_ALREADY_EXIST ? okOf(r, { alreadyExisted: true }) : r;
   if (r.data.success === false) return permanent(CARD_SPACE_FAILED, 'createAndDeliver answered success: false', r);
   const deliverResults = Array.isArray(r.data.result?.deliverResults) ? r.data.result.deliverResults : [];
   const failed = deliverResults.filter((d) => d.success !== true);
@@ -100,7 +99,7 @@ export async function createAndDeliver(client: DingTalkClient, token: string, re
     const spaces = failed.map((d) => `${d.spaceType ?? '?'}.${d.spaceId ?? '?'}: ${d.errorMsg ?? 'not delivered'}`).join('; ');
     return permanent(CARD_SPACE_FAILED, `card not delivered to ${spaces}`, r);
   }
-  return okOf(r, { alreadyExisted: false, deliverResults });
+  return okOf(r, { alreadyExisted: false });
 }
 
 /**
@@ -119,15 +118,10 @@ export async function updateCard(client: DingTalkClient, token: string, req: Car
  */
 export async function registerCallback(client: DingTalkClient, token: string, req: CallbackRegisterRequest): Promise<DingTalkResult<{ callbackUrl?: string }>> {
   const r = await client.request<{ success?: boolean; result?: { callbackUrl?: string } }>('new', 'POST', '/v1.0/card/callbacks/register', req, token);
+  // §9.3: a key taken (answered 500) is permanent; a failed update (answered 400) is worth a retry.
+  if (r.kind === 'retryable' && r.code === 'param.callbackRouteKeyExist') return { ...r, kind: 'permanent' };
+  if (r.kind === 'permanent' && r.code === 'system.updateCallbackFailed') return { ...r, kind: 'retryable' };
   if (r.kind !== 'ok') return r;
   if (r.data.success === false) return permanent('card.registerFailed', 'callback registration answered success: false', r);
   return okOf(r, { callbackUrl: r.data.result?.callbackUrl });
-}
-
-/** POST /v1.0/card/tops/close?outTrackId=..&openConversationId=.. (§9.5: query parameters, no body). */
-export async function closeTopCard(client: DingTalkClient, token: string, outTrackId: string, openConversationId: string): Promise<DingTalkResult<{ result?: boolean }>> {
-  const query = new URLSearchParams({ outTrackId, openConversationId }).toString();
-  const r = await client.request<{ success?: boolean; result?: boolean }>('new', 'POST', `/v1.0/card/tops/close?${query}`, undefined, token);
-  if (r.kind !== 'ok') return r;
-  return okOf(r, { result: r.data.result });
 }

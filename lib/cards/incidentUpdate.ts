@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { recipientItemKey } from '../contracts/tableKeys';
 import { AppSession } from '../dingtalk/appSession';
-import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type RecipientStatus } from '../delivery/rule';
+import { CLAIMABLE, CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type RecipientStatus } from '../delivery/rule';
 import { NOT_STARTED, outOfTime, type DeliveryContext, type KindHandler } from '../delivery/types';
 import { describe, failureFields, verdictOf, type OutcomeFields } from '../delivery/verdict';
 import { getCard, getIncidentState, isNewer, listIncidentCards, putIncidentState, type CardRecord, type IncidentState } from '../store/cards';
@@ -28,8 +28,6 @@ import { CardSession } from './session';
  */
 const NOT_CREATED = 'the card was never created: nothing to update';
 
-/** Recipient statuses of a create that did not deliver (docs/DESIGN.md, "The delivery rule"). */
-const UNDELIVERED: ReadonlySet<string> = new Set(['failed', 'retry', 'deferred', 'quotaExhausted', 'flowControlled']);
 
 /**
  * Whether a card DingTalk does not know was never created: no longer recorded (its create was
@@ -40,7 +38,7 @@ async function neverCreated(ctx: DeliveryContext, card: CardRecord): Promise<boo
   if (!(await getCard(ctx.table, card.tenantId, card.outTrackId, true))) return true;
   const [channel, to] = card.space === 'warRoom' ? ['card', card.outTrackId] : [card.space, card.to];
   const r = await ctx.table.doc.send(new GetCommand({ TableName: ctx.table.name, Key: recipientItemKey(card.tenantId, card.messageId, channel, to), ConsistentRead: true }));
-  return r.Item !== undefined && UNDELIVERED.has(String(r.Item.status)) && r.Item.possibleDuplicate !== true;
+  return r.Item !== undefined && (CLAIMABLE as readonly string[]).includes(String(r.Item.status)) && r.Item.possibleDuplicate !== true;
 }
 
 export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx, msg) => {
@@ -63,7 +61,8 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
     at,
   };
   const written = await putIncidentState(ctx.table, msg.tenantId, incidentId, mine, ctx.now());
-  const state = (await getIncidentState(ctx.table, msg.tenantId, incidentId)) ?? mine;
+  // Written: the state is this update's; else read the one recorded (the catch-up reads again after the PUTs).
+  const state = written ? mine : (await getIncidentState(ctx.table, msg.tenantId, incidentId)) ?? mine;
   const superseded = !written && isNewer(state, mine);
   const cards = await listIncidentCards(ctx.table, msg.tenantId, incidentId);
   const snapshot = await outcomes.snapshot(begun);
@@ -114,11 +113,13 @@ export const deliverIncidentUpdate: KindHandler<'incident.update'> = async (ctx,
    * `notice` ("Acknowledging…") cleared, now that the card says what happened; should DingTalk not
    * know that user (an id from elsewhere), the card is put without it.
    */
+  let privateOk = true; // false once DingTalk did not know the user: later PUTs of this update leave it out
   const put = async (card: CardRecord, shown: IncidentState) => {
     const base = { outTrackId: card.outTrackId, cardData: { cardParamMap: statusParams(shown, card.actions, tenant.locale) } };
-    if (shown.byUserId) {
+    if (shown.byUserId && privateOk) {
       const r = await session.update({ ...base, privateData: { [shown.byUserId]: { cardParamMap: { notice: '' } } }, cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true } });
       if (r.kind !== 'permanent' || r.code !== USER_ID_NOT_EXIST) return r;
+      privateOk = false;
     }
     return session.update({ ...base, cardUpdateOptions: { updateCardDataByKey: true } });
   };

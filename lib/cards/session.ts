@@ -1,7 +1,7 @@
 import type { DingTalkClient } from '../dingtalk/client';
 import type { DingTalkResult } from '../dingtalk/errors';
 import type { AppSession } from '../dingtalk/appSession';
-import { closeTopCard, createAndDeliver, registerCallback, updateCard, type CallbackRegisterRequest, type CardCreated, type CardCreateRequest, type CardUpdateRequest } from './api';
+import { createAndDeliver, registerCallback, updateCard, type CallbackRegisterRequest, type CardCreated, type CardCreateRequest, type CardUpdateRequest } from './api';
 
 /**
  * The card calls of one app, each through its {@link AppSession}: the gate (the app's QPS per API,
@@ -29,7 +29,4 @@ export class CardSession {
     return this.session.call('cardCallbackRegister', (t) => registerCallback(this.client, t, req));
   }
 
-  closeTop(outTrackId: string, openConversationId: string): Promise<DingTalkResult<{ result?: boolean }>> {
-    return this.session.call('cardTopClose', (t) => closeTopCard(this.client, t, outTrackId, openConversationId));
-  }
 }

@@ -19,7 +19,6 @@ export const COUNTED: Record<DingTalkApi, boolean> = {
   cardCreateAndDeliver: true,
   cardUpdate: true,
   cardCallbackRegister: true,
-  cardTopClose: true,
   getUserInfo: true,
 };
 

@@ -12,7 +12,6 @@ export type DingTalkApi =
   | 'cardCreateAndDeliver'
   | 'cardUpdate'
   | 'cardCallbackRegister'
-  | 'cardTopClose'
   | 'getUserInfo';
 
 /**

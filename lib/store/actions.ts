@@ -1,6 +1,6 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { actionKey } from '../contracts/tableKeys';
-import { tryConditionalOld, ttlAfter, type Table } from './table';
+import { tryConditional, tryConditionalOld, ttlAfter, type Table } from './table';
 
 /**
  * The actions function's idempotency record (docs/two-way.md, "Actions to Flashduty"):
@@ -76,7 +76,7 @@ export async function markHanded(table: Table, tenantId: string, id: string, via
 
 /** Gives the claim back (a failed hand-over: `pending` again), so a retry need not wait for the lease. */
 export async function releaseAction(table: Table, tenantId: string, id: string): Promise<void> {
-  await tryConditionalOld(
+  await tryConditional(
     table.doc.send(
       new UpdateCommand({
         TableName: table.name,

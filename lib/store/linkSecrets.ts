@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { linkSecretKey } from '../contracts/tableKeys';
-import { isConditionalFailure, type Table } from './table';
+import { tryConditional, type Table } from './table';
 
 /**
  * The key that signs a tenant's link URLs (docs/two-way.md, "Linking"), `SECRET#LINK#<tenantId>`:
@@ -30,19 +30,16 @@ export async function ensureLinkKey(table: Table, tenantId: string, nowMs: numbe
   const existing = await getLinkKey(table, tenantId);
   if (existing) return existing;
   const key = randomBytes(LINK_KEY_BYTES);
-  try {
-    await table.doc.send(
-      new PutCommand({
-        TableName: table.name,
-        Item: { ...linkSecretKey(tenantId), type: 'linkSecret', tenantId, key: key.toString('base64'), createdAt: new Date(nowMs).toISOString() },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
-    return key;
-  } catch (e) {
-    if (!isConditionalFailure(e)) throw e;
-    const theirs = await getLinkKey(table, tenantId);
-    if (!theirs) throw new Error(`link key of ${tenantId} vanished while it was being created`);
-    return theirs;
-  }
+  const put = table.doc.send(
+    new PutCommand({
+      TableName: table.name,
+      Item: { ...linkSecretKey(tenantId), type: 'linkSecret', tenantId, key: key.toString('base64'), createdAt: new Date(nowMs).toISOString() },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
+  );
+  if (await tryConditional(put)) return key;
+  // Another first mint won: its key is the one.
+  const theirs = await getLinkKey(table, tenantId);
+  if (!theirs) throw new Error(`link key of ${tenantId} vanished while it was being created`);
+  return theirs;
 }

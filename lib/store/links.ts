@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { linkPk, memberLinkKey, usedLinkKey, userLinkKey } from '../contracts/tableKeys';
-import { batchGetAll, type Table } from './table';
+import { batchGetAll, tryConditional, type Table } from './table';
 
 /**
  * Links between a tenant's DingTalk users and Flashduty members (docs/two-way.md, "Linking"): two
@@ -56,11 +56,7 @@ export async function isLinkUrlUsed(table: Table, tenantId: string, signature: s
  * member may open the URL again).
  */
 export async function forgetLinkUrlUse(table: Table, tenantId: string, signature: string, userId: string): Promise<void> {
-  await table.doc
-    .send(new DeleteCommand({ TableName: table.name, Key: usedLinkKey(tenantId, signature), ConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': userId } }))
-    .catch((e: { name?: string }) => {
-      if (e.name !== 'ConditionalCheckFailedException') throw e;
-    });
+  await tryConditional(table.doc.send(new DeleteCommand({ TableName: table.name, Key: usedLinkKey(tenantId, signature), ConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': userId } })));
 }
 
 /**
@@ -73,7 +69,10 @@ export async function forgetLinkUrlUse(table: Table, tenantId: string, signature
  * await putLink(table, 'acme', { memberId: '2476444212131', userId: 'manager4220', name: '张三', linkedAt: new Date().toISOString() });
  */
 export async function putLink(table: Table, tenantId: string, link: Link, url?: UsedLinkUrl): Promise<{ used?: true; replacedUser?: string; replacedMember?: string }> {
-  const [byUser, byMember] = await Promise.all([getUserLink(table, tenantId, link.userId), getMemberLinks(table, tenantId, [link.memberId]).then((m) => m.get(link.memberId))]);
+  // Both halves in one consistent read, so a pairing written just before is seen and replaced whole.
+  const found = await batchGetAll(table, [userLinkKey(tenantId, link.userId), memberLinkKey(tenantId, link.memberId)]);
+  const byUser = toLink(found.find((i) => i.sk === userLinkKey(tenantId, link.userId).sk));
+  const byMember = toLink(found.find((i) => i.sk === memberLinkKey(tenantId, link.memberId).sk));
   const items = [
     { Put: { TableName: table.name, Item: { ...userLinkKey(tenantId, link.userId), type: 'link', ...link } } },
     { Put: { TableName: table.name, Item: { ...memberLinkKey(tenantId, link.memberId), type: 'link', ...link } } },

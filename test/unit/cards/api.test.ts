@@ -1,4 +1,4 @@
-import { closeTopCard, createAndDeliver, registerCallback, updateCard } from '../../../lib/cards/api';
+import { createAndDeliver, registerCallback, updateCard } from '../../../lib/cards/api';
 import { DingTalkClient } from '../../../lib/dingtalk/client';
 
 /** A client whose fetch answers `status` / `body` and remembers the request. */
@@ -43,8 +43,12 @@ describe('card API wrappers (docs/dingtalk-api.md §9)', () => {
     const r = clientAnswering(200, { success: true, result: { callbackUrl: 'https://b.test/card/t', apiSecret: 's' } });
     expect(await registerCallback(r.client, 'tok', { callbackRouteKey: 'dtb-t', callbackUrl: 'https://b.test/card/t', apiSecret: 's', forceUpdate: true })).toMatchObject({ kind: 'ok', data: { callbackUrl: 'https://b.test/card/t' } });
     expect(r.seen[0]).toMatchObject({ url: 'https://api.test/v1.0/card/callbacks/register', method: 'POST' });
-    const c = clientAnswering(200, { success: true, result: true });
-    expect(await closeTopCard(c.client, 'tok', 'dtb1', 'cid==')).toMatchObject({ kind: 'ok' });
-    expect(c.seen[0]).toMatchObject({ url: 'https://api.test/v1.0/card/tops/close?outTrackId=dtb1&openConversationId=cid%3D%3D', method: 'POST' });
+  });
+
+  it('registration (§9.3): a route key taken elsewhere is permanent though answered 500; a failed update is retried though answered 400', async () => {
+    const taken = clientAnswering(500, { code: 'param.callbackRouteKeyExist', message: 'exists', requestId: 'r1' });
+    expect(await registerCallback(taken.client, 'tok', { callbackRouteKey: 'dtb-t', callbackUrl: 'https://b.test/card/t', apiSecret: 's', forceUpdate: true })).toMatchObject({ kind: 'permanent', code: 'param.callbackRouteKeyExist' });
+    const failed = clientAnswering(400, { code: 'system.updateCallbackFailed', message: 'failed', requestId: 'r2' });
+    expect(await registerCallback(failed.client, 'tok', { callbackRouteKey: 'dtb-t', callbackUrl: 'https://b.test/card/t', apiSecret: 's', forceUpdate: true })).toMatchObject({ kind: 'retryable', code: 'system.updateCallbackFailed' });
   });
 });
