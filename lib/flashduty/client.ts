@@ -64,9 +64,9 @@ export async function flashdutyCall(opts: FlashdutyClientOptions, path: string, 
   }
   const requestId = (isObject(parsed) && typeof parsed.request_id === 'string' ? parsed.request_id : undefined) ?? res.headers.get('flashcat-request-id') ?? undefined;
   const error = isObject(parsed) && isObject(parsed.error) ? parsed.error : undefined;
-  if (res.status === 200 && isObject(parsed) && !error) return parsed.data;
-  // §1 safe side: a body that is not the envelope counts as a 5xx; an unknown code goes by its status.
-  if (!isObject(parsed)) throw new FlashdutyError(`Flashduty ${path}: HTTP ${res.status} without the JSON envelope`, res.status, 'bad_response', true, requestId);
+  if (res.status === 200 && isObject(parsed) && !error && 'data' in parsed) return parsed.data;
+  // §1 safe side: a body that is not the envelope ({request_id, data} or an error) counts as a 5xx; an unknown code goes by its status.
+  if (!isObject(parsed) || (res.status === 200 && !error)) throw new FlashdutyError(`Flashduty ${path}: HTTP ${res.status} without the JSON envelope`, res.status, 'bad_response', true, requestId);
   const code = typeof error?.code === 'string' ? error.code : `HTTP${res.status}`;
   const message = typeof error?.message === 'string' ? error.message.slice(0, 300) : '';
   const retryable = res.status === 429 || res.status >= 500 || res.status === 200;

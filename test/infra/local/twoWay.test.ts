@@ -158,7 +158,8 @@ describe('two-way on the local stack (issue 16)', () => {
     sim.addUser(q.corpId, { userId: 'oncall', name: 'Wang Wu' });
     sim.addCardTemplate(q.clientId, { templateId: 'tpl.q.schema' });
     const { url } = await mintLinkUrl(table, { publicUrl: stack.env.PUBLIC_URL, tenantId: q.tenantId, memberId: '42', nowMs: Date.now() });
-    await fetch(url.split('?')[0], { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: sim.issueAuthCode(q.clientId, 'oncall'), ...Object.fromEntries(new URL(url).searchParams) }) });
+    const linked = await fetch(url.split('?')[0], { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: sim.issueAuthCode(q.clientId, 'oncall'), ...Object.fromEntries(new URL(url).searchParams) }) });
+    expect(await linked.json()).toEqual({ linked: true, name: 'Wang Wu' });
     await sendJson(sqs, stack.env.NOTIFY_QUEUE_URL, {
       version: 1, tenantId: q.tenantId, kind: 'notify', id: 'q-page-1', to: { memberIds: ['42'] },
       message: { title: 'Disk almost full - db-01', markdown: 'db-01 at 93 %' }, incident: { id: 'inc-q-1', status: 'triggered' }, actions: ['ack', 'snooze'],
@@ -169,14 +170,21 @@ describe('two-way on the local stack (issue 16)', () => {
     expect(press.status).toBe(200);
     // Flashduty reads the outbound queue: the link, then the one action.
     const read: Array<Record<string, unknown>> = [];
-    await until('the snooze on the outbound queue', async () => {
+    const readOutbound = async () => {
       const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.env.FLASHDUTY_ACTIONS_QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       for (const m of r.Messages ?? []) {
         read.push(JSON.parse(m.Body!));
         await sqs.send(new DeleteMessageCommand({ QueueUrl: stack.env.FLASHDUTY_ACTIONS_QUEUE_URL, ReceiptHandle: m.ReceiptHandle! }));
       }
-      return read.some((m) => m.tenantId === q.tenantId && m.action === 'snooze');
+      return r.Messages?.length ?? 0;
+    };
+    await until('the snooze on the outbound queue', async () => (await readOutbound(), read.some((m) => m.tenantId === q.tenantId && m.action === 'snooze')));
+    // Once the actions poller is idle, a late second copy would be on the outbound queue by now.
+    await until('the actions queue idle', async () => {
+      const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.env.ACTIONS_QUEUE_URL, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible) === 0;
     });
+    await readOutbound();
     const mine = read.filter((m) => m.tenantId === q.tenantId);
     expect(mine.map((m) => m.action).sort()).toEqual(['member.link', 'snooze']);
     expect(mine.find((m) => m.action === 'snooze')).toMatchObject({ version: 1, incidentId: 'inc-q-1', snoozeMinutes: 240, by: { dingtalkUserId: 'oncall', memberId: '42', name: 'Wang Wu' } });

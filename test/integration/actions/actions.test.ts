@@ -194,15 +194,18 @@ describe('actionsVia "api"', () => {
     expect(update).toMatchObject({ incident: { id: INCIDENT, status: 'snoozed' } });
   });
 
-  it('retries a 429 (RequestTooFrequently) and then applies the action once', async () => {
+  it.each([
+    ['rateLimit', 429],
+    ['5xx', 500],
+  ] as const)('retries a %s answer (HTTP %i) and then applies the action once', async (kind, status) => {
     const t = await putTenant(table, aTenant({ flashdutyAppKey: APP_KEY, actionsVia: 'api' }));
-    fd.inject({ api: 'resolve', kind: 'rateLimit', count: 2 });
+    fd.inject({ api: 'resolve', kind, count: 2 });
     await send(anAction(t.tenantId, { action: 'close' }));
     const counts = await runActions();
     // Redelivered by SQS after each refusal (the server's receive counts may skip numbers).
     expect(counts).toHaveLength(3);
     expect([...counts].sort((a, b) => a - b)).toEqual(counts);
-    expect(writes().map((c) => c.status)).toEqual([429, 429, 200]);
+    expect(writes().map((c) => c.status)).toEqual([status, status, 200]);
     expect(fd.actions()).toHaveLength(1);
     expect(fd.incident(ACCOUNT, INCIDENT)?.progress).toBe('Closed');
     expect(await take(aws.notifyQueueUrl)).toHaveLength(1);

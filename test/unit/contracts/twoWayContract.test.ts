@@ -25,6 +25,8 @@ describe('notify contract v1 additions (issue 16)', () => {
   it('Flashduty member ids address a page on their own; anything but digits is refused', () => {
     expect(reasonOf(aNotify({ to: { memberIds: ['2476444212131'] } }))).toBe('ok');
     expect(reasonOf(aNotify({ to: { memberIds: ['alice'] } }))).toContain('memberId must be a Flashduty member id');
+    expect(reasonOf(aNotify({ to: { memberIds: Array.from({ length: 1001 }, (_, i) => String(i + 1)) } }))).toContain('memberIds: at most 1000');
+    expect(reasonOf(aNotify({ incident: { id: 'x'.repeat(65), status: 'triggered' } }))).toContain('incident.id: at most 64');
   });
 
   it('incident.update, war_room.update and war_room.dismiss are kinds of their own, checked strictly', () => {

@@ -28,6 +28,8 @@ describe('the Flashduty client', () => {
     [429, envelope('RequestTooFrequently'), true],
     [500, envelope('InternalError'), true],
     [502, '<html>bad gateway</html>', true],
+    [200, '{}', true], // not the envelope: no data
+    [200, '{"request_id":"r"}', true],
     [400, envelope('InvalidParameter'), false],
     [401, envelope('Unauthorized'), false],
     [403, envelope('AccessDenied'), false],
