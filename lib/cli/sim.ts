@@ -3,8 +3,8 @@ import { mintLinkUrl } from '../links/token';
 import { getTenant } from '../store/tenants';
 import type { Table } from '../store/table';
 import type { EnvName } from '../contracts/env';
-import { SIM_CONTROL_PATHS, SIM_CONTROL_VARIABLE, SIM_PRESS_ACTIONS, type SimControlCard, type SimControlPress, type SimControlPressResult, type SimPressAction } from '../contracts/simControl';
-import { applyLocalFlag, cliTable, STACK_ENV_FILE } from './stackEnv';
+import { SIM_CONTROL_PATHS, SIM_CONTROL_VARIABLE, SIM_PRESS_ACTIONS, type SimControlCard, type SimControlError, type SimControlPress, type SimControlPressResult, type SimPressAction } from '../contracts/simControl';
+import { cliTable, exitCodeOf, localArgs } from './stackEnv';
 
 /**
  * `npm run sim`: drives the local stack's simulators through their loopback control server
@@ -70,8 +70,8 @@ async function control<T>(ctx: Ctx, path: string, opts: { query?: Record<string,
     const why = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as Error).message;
     throw new StackNotRunningError(`the local stack is not running (nothing answers at ${ctx.control}: ${why}): start it with "npm start"`);
   }
-  const body = (await res.json().catch(() => undefined)) as (T & { error?: string }) | undefined;
-  if (!res.ok) throw new BridgeError(`the simulator refused: ${body?.error ?? `HTTP ${res.status}`}`, 1, 'refused');
+  const body: unknown = await res.json().catch(() => undefined);
+  if (!res.ok) throw new BridgeError(`the simulator refused: ${(body as Partial<SimControlError> | undefined)?.error ?? `HTTP ${res.status}`}`, 1, 'refused');
   return body as T;
 }
 
@@ -170,13 +170,8 @@ const commands: Record<string, Command> = {
  * await runSimCli(['--local', 'cards'], { out: console.log, err: console.error })
  */
 export async function runSimCli(argv: string[], io: SimCliIo): Promise<number> {
-  let args: string[];
-  try {
-    args = applyLocalFlag(argv, io.envFile ?? STACK_ENV_FILE);
-  } catch (e) {
-    io.err((e as Error).message);
-    return 2;
-  }
+  const args = localArgs(argv, io, io.envFile);
+  if (!args) return 2;
   const [name, ...rest] = args;
   const cmd = name && Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
   if (!cmd) {
@@ -188,16 +183,7 @@ export async function runSimCli(argv: string[], io: SimCliIo): Promise<number> {
     io.err(`${SIM_CONTROL_VARIABLE} is not set: start the local stack with "npm start", then use --local`);
     return 2;
   }
-  try {
-    return await cmd({ io, control: base.replace(/\/+$/, ''), now: io.now ?? Date.now }, rest);
-  } catch (e) {
-    if (e instanceof BridgeError) {
-      io.err(e.message);
-      return e.status === 2 ? 2 : 1;
-    }
-    io.err(`error: ${(e as Error).message}`);
-    return 1;
-  }
+  return exitCodeOf(io, () => cmd({ io, control: base.replace(/\/+$/, ''), now: io.now ?? Date.now }, rest));
 }
 
 if (require.main === module) {

@@ -1,4 +1,5 @@
 import type { EnvName } from '../contracts/env';
+import { BridgeError } from '../errors';
 import { createTable, type Table } from '../store/table';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -37,9 +38,9 @@ export function applyLocalFlag(argv: string[], file = STACK_ENV_FILE): string[] 
  * @example
  * const args = localArgs(argv, io); if (!args) return 2;
  */
-export function localArgs(argv: string[], io: { err(line: string): void }): string[] | undefined {
+export function localArgs(argv: string[], io: { err(line: string): void }, file = STACK_ENV_FILE): string[] | undefined {
   try {
-    return applyLocalFlag(argv);
+    return applyLocalFlag(argv, file);
   } catch (e) {
     io.err((e as Error).message);
     return undefined;
@@ -59,4 +60,24 @@ export function cliTable(io: { table?: Table; err(line: string): void }): Table 
   if (name) return createTable(name);
   io.err('TABLE_NAME is not set (use --local for the local stack, or the stack output TableName)');
   return undefined;
+}
+
+/**
+ * Runs a CLI command and gives its exit code: a typed error (lib/errors.ts) prints its message and
+ * exits 2 when it is a usage error, else 1; anything else prints "error: …" and exits 1.
+ *
+ * @example
+ * return exitCodeOf(io, () => cmd(table, rest));
+ */
+export async function exitCodeOf(io: { err(line: string): void }, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof BridgeError) {
+      io.err(e.message);
+      return e.status === 2 ? 2 : 1;
+    }
+    io.err(`error: ${(e as Error).message}`);
+    return 1;
+  }
 }

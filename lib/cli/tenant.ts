@@ -12,7 +12,7 @@ import { listParked } from '../quota/parking';
 import { clearExhausted } from '../quota/counter';
 import { chinaMonth } from '../util/chinaTime';
 import { formatUsage, usageReport } from '../quota/usage';
-import { localArgs, cliTable } from './stackEnv';
+import { cliTable, exitCodeOf, localArgs } from './stackEnv';
 import { readLine, type Input } from './prompt';
 import { applyAssignments, takeGrace } from './tenantSet';
 import { mintLinkUrl } from '../links/token';
@@ -232,16 +232,7 @@ export async function runTenantCli(argv: string[], io: { table?: Table; out: Out
   }
   const table = cliTable(io);
   if (!table) return 2;
-  try {
-    return await cmd(table, rest, { out: io.out, err: io.err, stdin: io.stdin ?? process.stdin, now: io.now ?? Date.now });
-  } catch (e) {
-    if (e instanceof BridgeError) {
-      io.err(e.message);
-      return e.status === 2 ? 2 : 1;
-    }
-    io.err(`error: ${(e as Error).message}`);
-    return 1;
-  }
+  return exitCodeOf(io, () => cmd(table, rest, { out: io.out, err: io.err, stdin: io.stdin ?? process.stdin, now: io.now ?? Date.now }));
 }
 
 if (require.main === module) {

@@ -11,7 +11,7 @@
 export const SIM_CONTROL_VARIABLE = 'SIMULATOR_CONTROL_URL';
 
 /** Every path starts with it: a prefix neither DingTalk nor the bridge ever uses. */
-export const SIM_CONTROL_PREFIX = '/_sim';
+const SIM_CONTROL_PREFIX = '/_sim';
 
 /** The endpoints, relative to the base URL. GETs take query parameters, POSTs a JSON body. */
 export const SIM_CONTROL_PATHS = {
