@@ -8,7 +8,6 @@ import { CLAIM_LEASE_MS, decide, leaseLeftMs, recipientKey, type RecipientOutcom
 import { NOT_STARTED, outOfTime, type DeliveryContext } from '../delivery/types';
 import { describe, failureFields, statusOfFailure, type OutcomeFields } from '../delivery/verdict';
 import { deleteCard, getIncidentState, recordCard } from '../store/cards';
-import { getWarRoom } from '../store/warRooms';
 import { renderWarRoomSummary } from '../warroom/summary';
 import type { CardCreateRequest } from './api';
 import { cardOutTrackId } from './outTrackId';
@@ -33,6 +32,8 @@ export interface WarRoomCardDeps {
   outcomes: OutcomeStore;
   /** What the records showed at the start of the attempt. */
   snapshot: ReadonlyMap<string, RecipientOutcome>;
+  /** The war room's group; its summary is posted (the template bot is in the group). */
+  cid: string;
   /** The template bot the war room was made with. */
   botId: string;
   /** Tells the attempt's verdict what became of the card. */
@@ -41,8 +42,8 @@ export interface WarRoomCardDeps {
 
 /**
  * The incident's card in its war room (docs/two-way.md, "War room"): for a tenant with a
- * `cardTemplateId` and a known PUBLIC_URL, once the summary is posted (the template bot is then in
- * the group), one createAndDeliver into the group and as its top card (`IM_GROUP` and `ONE_BOX` of
+ * `cardTemplateId` and a known PUBLIC_URL, once the summary is posted (the caller calls it then: the
+ * template bot is in the group), one createAndDeliver into the group and as its top card (`IM_GROUP` and `ONE_BOX` of
  * the same conversation, robot code the template bot's, top card open 7 days), recorded as the
  * incident's `warRoom` card so incident.update follows it. The outTrackId is derived from the
  * incident and the group: whatever message asks, one war-room card per war room. The card is the
@@ -64,9 +65,7 @@ export async function sendWarRoomCard(ctx: DeliveryContext, d: WarRoomCardDeps):
     ctx.log.warn('no war-room card: PUBLIC_URL is not configured, so no card callback can be registered', { incidentId });
     return;
   }
-  const room = await getWarRoom(ctx.table, msg.tenantId, incidentId);
-  if (!room || room.summary?.status !== 'sent') return; // the bot may not be in the group yet: the next attempt sends it
-  const cid = room.openConversationId;
+  const cid = d.cid;
   const outTrackId = cardOutTrackId(msg.tenantId, `warRoom#${incidentId}`, 'warRoom', cid);
   const known = d.snapshot.get(recipientKey('card', outTrackId));
   const decision = decide(known, ctx.now());

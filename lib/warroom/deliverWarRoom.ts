@@ -143,9 +143,9 @@ export function createWarRoomHandler(opts: WarRoomOptions = {}): KindHandler<'wa
 
     // 4. The incident summary, once per incident.
     // The bot the group was made with (the tenant may have changed its template since).
-    await postSummary(ctx, { session, outcomes, tally, msg, room, botId: room.botId || botId, locale: tenant.locale, sleep, interval, attempts });
+    const summarySent = await postSummary(ctx, { session, outcomes, tally, msg, room, botId: room.botId || botId, locale: tenant.locale, sleep, interval, attempts });
     // 5. The incident's card in the war room and on top of it (tenants with a cardTemplateId).
-    await sendWarRoomCard(ctx, { tenant, msg, outcomes, snapshot, botId: room.botId || botId, note: (to, status, detail, f) => tally.note('card', to, status, detail, f) });
+    if (summarySent) await sendWarRoomCard(ctx, { tenant, msg, outcomes, snapshot, cid: room.openConversationId, botId: room.botId || botId, note: (to, status, detail, f) => tally.note('card', to, status, detail, f) });
     return tally.result();
   };
 }
@@ -168,9 +168,10 @@ interface SummaryDeps {
  * Posts the summary unless it was posted (or is being posted) for the incident: claimed on the
  * war-room record before the send, its outcome written after. A claim held by a live attempt defers
  * the message until its lease ends; one left by an attempt that died mid-call is taken over and the
- * summary posted again, marked `possibleDuplicate` (docs/DESIGN.md, "The delivery rule").
+ * summary posted again, marked `possibleDuplicate` (docs/DESIGN.md, "The delivery rule"). True
+ * when the summary is known to be posted (the template bot is then in the group).
  */
-async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<void> {
+async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<boolean> {
   const { session, outcomes, tally, msg, room } = d;
   const log = ctx.log;
   const cid = room.openConversationId;
@@ -181,21 +182,21 @@ async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<void> 
   if (decision === 'skip') {
     tally.note('group', cid, s!.status, s!.status === 'sent' ? undefined : 'summary state unknown: not re-posted');
     log.info('war room summary already posted: not posted again', { incidentId, openConversationId: cid, by: s!.messageId });
-    return;
+    return s!.status === 'sent';
   }
   if (decision === 'inFlight') {
     tally.note('group', cid, 'inFlight', 'summary claimed by another attempt', { retryAfterMs: leaseLeftMs(s!, now) + 1000 });
-    return;
+    return false;
   }
   if (outOfTime(ctx)) {
     tally.note('group', cid, 'retry', NOT_STARTED);
-    return;
+    return false;
   }
   const attemptId = randomUUID();
   const takeOver = decision === 'orphaned' ? { takeOverBefore: now - CLAIM_LEASE_MS } : {};
   if (!(await claimWarRoomSummary(ctx.table, msg.tenantId, incidentId, attemptId, msg.id, now, takeOver))) {
     tally.note('group', cid, 'inFlight', 'summary claimed by another attempt', { retryAfterMs: CLAIM_LEASE_MS });
-    return;
+    return false;
   }
   const maybeDuplicate = decision === 'orphaned' || s?.possibleDuplicate === true;
   if (decision === 'orphaned') log.warn('orphaned war room summary claim: posting again (possible duplicate)', { incidentId, openConversationId: cid });
@@ -229,13 +230,14 @@ async function postSummary(ctx: DeliveryContext, d: SummaryDeps): Promise<void> 
     tally.note('group', cid, 'sent');
     if (maybeDuplicate) ctx.metrics?.addMetric('PossibleDuplicates', MetricUnit.Count, 1);
     log.info('war room summary posted', { incidentId, openConversationId: cid, robotCode: d.botId, requestId: r.requestId });
-    return;
+    return true;
   }
   // Still no bot after the retries: the template may be slow; SQS brings the message back.
   const status = isRobotNotInGroup(r) ? 'retry' : statusOfFailure(r);
   await finish(status, { code: r.code, message: r.message, requestId: r.requestId, ...(isAmbiguous(r) ? { possibleDuplicate: true } : {}) });
   tally.note('group', cid, status, `summary: ${describe(r)}`, r);
   log.warn('war room summary not posted', { incidentId, openConversationId: cid, kind: r.kind, code: r.code, requestId: r.requestId });
+  return false;
 }
 
 /** The sender's default `war_room.create` handler. */
