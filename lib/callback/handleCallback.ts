@@ -1,7 +1,8 @@
+import { readJsonBody } from '../http/json';
 import { randomBytes, createHash } from 'node:crypto';
 import { MAX_CALLBACK_BODY_BYTES } from '../contracts/routes';
 import { sealEnvelope, type Envelope } from '../dingtalk/crypto';
-import { AuthError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors';
+import { AuthError, NotFoundError, ValidationError } from '../errors';
 import type { QueuedEvent } from '../contracts/eventsMessage';
 import type { CallbackApp } from '../store/secrets';
 import { getField } from '../util/fields';
@@ -49,15 +50,7 @@ function readQuery(q: CallbackRequest['query']) {
 }
 
 function readEncrypt(req: CallbackRequest): string {
-  if (!req.body) throw new ValidationError('empty body');
-  const raw = req.isBase64Encoded ? Buffer.from(req.body, 'base64') : Buffer.from(req.body, 'utf8');
-  if (raw.length > MAX_CALLBACK_BODY_BYTES) throw new PayloadTooLargeError(MAX_CALLBACK_BODY_BYTES);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new ValidationError('body is not JSON');
-  }
+  const parsed = readJsonBody(req.body, req.isBase64Encoded, MAX_CALLBACK_BODY_BYTES);
   const encrypt = (parsed as { encrypt?: unknown })?.encrypt;
   if (typeof encrypt !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(encrypt)) {
     throw new ValidationError('body must be {"encrypt": "<base64>"}');

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { MiddlewareObj } from '@middy/core';
-import { BridgeError } from '../errors';
+import { BridgeError, PayloadTooLargeError, ValidationError } from '../errors';
 import { logger } from '../log';
 
 export type HttpResult = { statusCode: number; headers: Record<string, string>; body: string };
@@ -27,3 +27,22 @@ export const httpErrors = (): MiddlewareObj<unknown, APIGatewayProxyResultV2> =>
     }
   },
 });
+
+/**
+ * An HTTP body as JSON: decoded (API Gateway may base64 it), at most `maxBytes`, parsed. Throws
+ * {@link ValidationError} (400: empty, or not JSON) or {@link PayloadTooLargeError} (413); the
+ * caller checks the shape.
+ *
+ * @example
+ * const parsed = readJsonBody(event.body, event.isBase64Encoded, MAX_CALLBACK_BODY_BYTES);
+ */
+export function readJsonBody(body: string | undefined, isBase64Encoded: boolean | undefined, maxBytes: number, what = 'body'): unknown {
+  if (!body) throw new ValidationError(`empty ${what}`);
+  const raw = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (raw.length > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ValidationError(`${what} is not JSON`);
+  }
+}

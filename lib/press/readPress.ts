@@ -1,7 +1,8 @@
+import { readJsonBody } from '../http/json';
 import { CARD_ACTIONS, type CardAction } from '../contracts/notifyMessage';
 import { MAX_SNOOZE_MINUTES } from '../contracts/actionsMessage';
 import { MAX_CALLBACK_BODY_BYTES } from '../contracts/routes';
-import { PayloadTooLargeError, ValidationError } from '../errors';
+import { ValidationError } from '../errors';
 
 /**
  * A card button press as DingTalk posts it (docs/dingtalk-api.md §9.4): `{type: "actionCallback",
@@ -43,17 +44,14 @@ function snoozeMinutes(v: unknown): number {
 
 /**
  * Reads and checks a press body; throws {@link ValidationError} (400) saying what is wrong, or
- * {@link PayloadTooLargeError} (413).
+ * a PayloadTooLargeError (413).
  *
  * @example
  * readPress('{"type":"actionCallback","outTrackId":"c0","corpId":"ding1","userId":"u1","content":"{\"cardPrivateData\":{\"params\":{\"action\":\"ack\"}}}"}')
  * // { outTrackId: 'c0', corpId: 'ding1', userId: 'u1', action: 'ack' }
  */
 export function readPress(body: string | undefined, isBase64Encoded = false): Press {
-  if (!body) throw new ValidationError('empty body');
-  const raw = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
-  if (raw.length > MAX_CALLBACK_BODY_BYTES) throw new PayloadTooLargeError(MAX_CALLBACK_BODY_BYTES);
-  const parsed = parseJson(raw.toString('utf8'), 'body');
+  const parsed = readJsonBody(body, isBase64Encoded, MAX_CALLBACK_BODY_BYTES);
   if (!isObject(parsed)) throw new ValidationError('body must be a JSON object');
   if (parsed.type !== 'actionCallback') throw new ValidationError('body.type must be "actionCallback"');
   const text = typeof parsed.content === 'string' ? parsed.content : parsed.value;
