@@ -15,10 +15,15 @@ export const CALLBACK_DEADLINE_MS = 2000;
 export const cardCallbackSignature = (apiSecret: string, timestamp: string): string =>
   createHmac('sha256', apiSecret).update(timestamp).digest('base64');
 
-/** What the user sees: public data, then their private data, then what a callback answer gave them (§9.4). */
+/**
+ * What the user sees: public data, then their private data on the variables the template marks
+ * private (§9.1: elsewhere it has no effect), then what a callback answer gave them (§9.4).
+ */
 export function viewOf(s: SimState, card: SimCard, userId: string): CardParams | undefined {
   if (!canSee(s, card, userId, s.now())) return undefined;
-  return { ...card.cardData, ...card.privateData[userId], ...card.presserData[userId] };
+  const privateParams = new Set(s.cardTemplates.get(card.clientId)?.get(card.cardTemplateId)?.privateParams ?? []);
+  const own = Object.fromEntries(Object.entries(card.privateData[userId] ?? {}).filter(([k]) => privateParams.has(k)));
+  return { ...card.cardData, ...own, ...card.presserData[userId] };
 }
 
 const stringsOf = (v: unknown): CardParams | undefined => {

@@ -110,7 +110,7 @@ class DingTalkSimulator implements Simulator {
   addCardTemplate(clientId: string, tpl: SimCardTemplate): void {
     let byId = this.s.cardTemplates.get(clientId);
     if (!byId) this.s.cardTemplates.set(clientId, byId = new Map());
-    byId.set(tpl.templateId, { published: true, ...tpl });
+    byId.set(tpl.templateId, { published: true, privateParams: ['notice'], ...tpl });
   }
 
   inject(fault: Fault): void { if (fault.count > 0) this.faults.push({ ...fault }); }

@@ -59,7 +59,11 @@ export interface SimGroupSetup {
   members?: string[];
 }
 /** A card template of the card platform (docs/dingtalk-api.md §9.1), owned by one app. */
-export interface SimCardTemplate { templateId: string; published?: boolean }
+export interface SimCardTemplate {
+  templateId: string; published?: boolean;
+  /** Variables marked private in the template (§9.1: private data has effect only on those). Default: `notice`, as docs/two-way.md's template has it. */
+  privateParams?: string[];
+}
 export type CardParams = Record<string, string>;
 /** One space a card was delivered to (§9.1), with whether DingTalk placed it there. */
 export interface SimCardSpace {

@@ -14,6 +14,12 @@ describe('card create and deliver (docs/dingtalk-api.md §9.1)', () => {
     expect(h.sim.calls.at(-1)).toMatchObject({ api: 'cardCreateAndDeliver', status: 200, counted: true, clientId: APP.clientId });
   });
 
+  it('private data has effect only on variables the template marks private (§9.1, CF)', async () => {
+    h.sim.addCardTemplate(APP.clientId, { templateId: 'tplplain', privateParams: [] });
+    await h.call('POST', PATHS.create, dmCard('plain-u1', 'u1', { cardTemplateId: 'tplplain', privateData: { u1: { cardParamMap: { hint: 'yours', status: 'mine' } } } }));
+    expect(h.sim.cardSeenBy('plain-u1', 'u1')).toEqual({ status: 'triggered', title: 'P1 db down' });
+  });
+
   it('delivers to a group: its members see it, or only the recipients when given', async () => {
     expect((await h.call('POST', PATHS.create, groupCard('g-all', 'cidOps=='))).json.result.deliverResults[0].success).toBe(true);
     expect(h.sim.cardSeenBy('g-all', 'u3')).toEqual({ status: 'triggered' });

@@ -38,7 +38,7 @@ export async function harness(app: SimApp = APP): Promise<Harness> {
   for (let i = 1; i <= 20; i++) sim.addUser(CORP, { userId: `u${i}`, ...(i === 1 ? { name: 'Zhang', unionId: 'unionZhang' } : {}) });
   sim.addGroup(CORP, { openConversationId: 'cidOps==', members: ['u1', 'u2', 'u3', 'u4', 'u5'] });
   sim.addTemplate(CORP, { templateId: 'tplwar', botId: 'dingwarbot', installDelayMs: 1000 });
-  sim.addCardTemplate(app.clientId, { templateId: TEMPLATE });
+  sim.addCardTemplate(app.clientId, { templateId: TEMPLATE, privateParams: ['notice', 'note', 'hint', 'p', 'a', 'b', 'c'] });
   sim.addCardTemplate(app.clientId, { templateId: 'tpldraft', published: false });
   sim.addCardTemplate(OTHER.clientId, { templateId: 'tplother' });
   const tokens = new Map<string, string>();
