@@ -117,9 +117,11 @@ class Simulator implements FlashdutySimulator {
 
   addIncident(accountId: number, i: FdIncidentSeed): void {
     const at = Math.floor(this.now() / 1000);
+    const progress = i.progress ?? 'Triggered';
+    // §7: ack_time / close_time are 0 only while not yet acknowledged / closed.
     this.account(accountId).incidents.set(i.incidentId, {
-      incidentId: i.incidentId, title: i.title ?? 'Incident', severity: i.severity ?? 'Critical', progress: i.progress ?? 'Triggered',
-      ackTime: 0, closeTime: 0, closerId: 0, snoozedBefore: 0, resolution: '', rootCause: '',
+      incidentId: i.incidentId, title: i.title ?? 'Incident', severity: i.severity ?? 'Critical', progress,
+      ackTime: progress === 'Triggered' ? 0 : at, closeTime: progress === 'Closed' ? at : 0, closerId: 0, snoozedBefore: 0, resolution: '', rootCause: '',
       responders: (i.responderIds ?? []).map((personId) => ({ personId, assignedAt: at, acknowledgedAt: 0 })), comments: [],
     });
   }
