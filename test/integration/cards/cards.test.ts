@@ -75,7 +75,7 @@ const dm = (tenant: Tenant, msg: NotifyRequest, user = 'u1') => cardOutTrackId(t
 const groupCard = (tenant: Tenant, msg: NotifyRequest) => cardOutTrackId(tenant.tenantId, msg.id, 'group', GROUP);
 
 describe('a notify about an incident, for a tenant with a card template', () => {
-  it('delivers one card per user and per group, with the buttons the message listed, and records them before', async () => {
+  it('delivers one card per user and per group, with the buttons the message listed, and records them', async () => {
     const tenant = await aCardTenant();
     const msg = incidentPage(tenant);
     await w.send(msg);
@@ -98,7 +98,9 @@ describe('a notify about an incident, for a tenant with a card template', () => 
     expect(w.sim.card(dm(tenant, msg))?.spaces).toEqual([expect.objectContaining({ spaceType: 'IM_ROBOT', spaceId: 'u1', success: true, robotCode: tenant.clientId })]);
     expect(w.sim.card(groupCard(tenant, msg))?.spaces).toEqual([expect.objectContaining({ spaceType: 'IM_GROUP', spaceId: GROUP, success: true, robotCode: tenant.clientId })]);
 
-    expect(await getCard(w.table, tenant.tenantId, dm(tenant, msg))).toMatchObject({ incidentId: msg.incident!.id, space: 'user', to: 'u1', actions: ['ack', 'close'], messageId: msg.id });
+    const recorded = await getCard(w.table, tenant.tenantId, dm(tenant, msg));
+    expect(recorded).toMatchObject({ incidentId: msg.incident!.id, space: 'user', to: 'u1', actions: ['ack', 'close'], messageId: msg.id });
+    // (That it is recorded before the create: 'a card created while an incident.update runs ...' below.)
     expect((await listIncidentCards(w.table, tenant.tenantId, msg.incident!.id)).map((c) => c.space).sort()).toEqual(['group', 'user']);
   });
 

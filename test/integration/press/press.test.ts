@@ -146,7 +146,6 @@ describe('a genuine press', () => {
     const { outTrackId } = await aCard('u2');
     expect((await press(outTrackId, 'u2', { action: 'snooze', minutes: '240' })).status).toBe(200);
     expect(await takeActions()).toEqual([expect.objectContaining({ action: 'snooze', snoozeMinutes: 240 })]);
-    h.clock.now += 5;
     for (const minutes of ['0', '1441', 'soon']) {
       const r = await press(outTrackId, 'u2', { action: 'snooze', minutes }, { skewMs: Number(minutes.length) });
       expect({ minutes, status: r.status }).toEqual({ minutes, status: 400 });
