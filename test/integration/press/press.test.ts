@@ -262,6 +262,23 @@ describe('a press that changes nothing, told to the presser', () => {
     expect(await takeActions()).toEqual([]);
   });
 
+  it('a press whose action cannot be queued is forgotten: DingTalk sending it again is served, once', async () => {
+    const { outTrackId } = await aCard('u2');
+    const send = jest.spyOn(SQSClient.prototype, 'send').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('SQS unavailable'), { name: 'ServiceUnavailable' });
+    });
+    let first: Awaited<ReturnType<typeof press>>;
+    try {
+      first = await press(outTrackId, 'u2', { action: 'ack' });
+    } finally {
+      send.mockRestore();
+    }
+    expect(first.status).toBe(500);
+    const again = await fetch(first.url, { method: 'POST', headers: first.headers, body: JSON.stringify(first.body) });
+    expect(again.status).toBe(200);
+    expect(await takeActions()).toHaveLength(1);
+  });
+
   it('a closed incident: the notice says so, and nothing is queued', async () => {
     const { outTrackId, incidentId } = await aCard('u2');
     await stores.putIncidentState(table, tenant.tenantId, incidentId, { status: 'closed', updatedAt: new Date().toISOString() }, Date.now());
